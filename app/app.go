@@ -1,0 +1,178 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"os"
+	"os/signal"
+	"runtime"
+	"syscall"
+	"time"
+
+	"go.uber.org/fx"
+	"go.uber.org/fx/fxevent"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+	"golang.org/x/sys/unix"
+)
+
+func init() {
+	// Keep the main goroutine on the main OS thread, so App.Run called from
+	// main can run the main event loop there.
+	runtime.LockOSThread()
+}
+
+// mainLoopGrace is how long Run waits for a stalled main loop to let go of
+// the main thread after everything else has stopped.
+const mainLoopGrace = 2 * time.Second
+
+// App is an fx application that hosts services.
+type App struct {
+	fx   *fx.App
+	host *host
+	log  *zap.Logger
+}
+
+// New builds an app from fx options: services registered with Service,
+// ordinary fx.Provide/fx.Invoke/fx.Module options, and this package's
+// options. Errors are held until Run, Start or Err.
+func New(opts ...fx.Option) *App {
+	a := &App{}
+	a.fx = fx.New(
+		Module,
+		fx.WithLogger(func(log *zap.Logger) fxevent.Logger {
+			l := &fxevent.ZapLogger{Logger: log}
+			l.UseLogLevel(zapcore.DebugLevel) // fx's own steps are detail; errors still log as errors
+			return l
+		}),
+		fx.Options(opts...),
+		fx.Populate(&a.host, &a.log),
+	)
+	return a
+}
+
+// Err returns the error that kept the app from being built, if any.
+func (a *App) Err() error {
+	err := a.fx.Err()
+	if is := (*invalidServices)(nil); errors.As(err, &is) {
+		return is.error
+	}
+	return err
+}
+
+// Start starts every service in dependency order. It returns once all have
+// started, or stops the ones that had and returns why one did not.
+func (a *App) Start(ctx context.Context) error { return a.fx.Start(ctx) }
+
+// Stop stops every service in the reverse of their start order and returns
+// all the errors met on the way.
+func (a *App) Stop(ctx context.Context) error { return a.fx.Stop(ctx) }
+
+// Wait returns a channel that receives when the app should stop: on SIGINT
+// or SIGTERM, on fx.Shutdowner, or when a service crashes.
+func (a *App) Wait() <-chan fx.ShutdownSignal { return a.fx.Wait() }
+
+// Run starts the app, waits for SIGINT, SIGTERM or a crash, and stops it.
+// A second signal during the stop exits at once, after logging the services
+// still stopping. Run returns after a clean stop; on a build or start
+// failure, a crash or a stop that failed it exits the process non-zero.
+//
+// Called from main, Run runs the main event loop on the process's main OS
+// thread.
+func (a *App) Run() {
+	if code := a.run(); code != 0 {
+		os.Exit(code)
+	}
+}
+
+func (a *App) run() int {
+	if err := a.Err(); err != nil {
+		log := a.log
+		if log == nil { // the graph failed before it could give us one
+			if log, _ = NewLogger(); log == nil {
+				log = zap.New(zapcore.NewCore(zapcore.NewJSONEncoder(zap.NewProductionEncoderConfig()),
+					zapcore.Lock(os.Stderr), zapcore.InfoLevel))
+			}
+		}
+		log.Error("app build failed", zap.Error(err))
+		return 1
+	}
+	if unix.Gettid() != unix.Getpid() {
+		return a.drive()
+	}
+	// This is the main goroutine, locked to the main thread since init:
+	// it runs the main loop while another goroutine drives the app.
+	a.host.mu.Lock()
+	a.host.mainHosted = true
+	a.host.mu.Unlock()
+	code := make(chan int, 1)
+	go func() {
+		c := a.drive()
+		a.host.mainLoop.Stop()
+		select {
+		case <-a.host.mainLoop.Done():
+			code <- c
+		case <-time.After(mainLoopGrace):
+			a.log.Error("main event loop did not return; exiting", zap.String("busy", a.host.busy()))
+			os.Exit(max(c, 1))
+		}
+	}()
+	a.host.mainLoop.Run()
+	return <-code
+}
+
+// drive starts the app, waits for a reason to stop and stops it.
+func (a *App) drive() int {
+	// Listen before starting, so a signal during start is not fatal: it
+	// cuts the start short and the started services stop in order.
+	wait := a.fx.Wait()
+	started := make(chan error, 1)
+	go func() { started <- a.fx.Start(context.Background()) }()
+	var sig fx.ShutdownSignal
+	select {
+	case err := <-started:
+		if err != nil {
+			a.log.Error("app start failed", zap.Error(err))
+			return 1
+		}
+		sig = <-wait
+	case sig = <-wait:
+		a.host.haltAll()
+		if err := <-started; err != nil {
+			a.log.Info("start interrupted", zap.Error(err))
+			return max(sig.ExitCode, exitCode(a.host.failed()))
+		}
+	}
+
+	// Any signal from here on is a second one.
+	force := make(chan os.Signal, 1)
+	signal.Notify(force, syscall.SIGINT, syscall.SIGTERM)
+	defer signal.Stop(force)
+	stopped := make(chan error, 1)
+	go func() { stopped <- a.fx.Stop(context.Background()) }()
+
+	var err error
+	select {
+	case err = <-stopped:
+	case s := <-force:
+		a.log.Error("second signal: exiting without waiting", zap.Stringer("signal", s), zap.String("still_stopping", a.host.busy()))
+		os.Exit(1)
+	}
+	code := sig.ExitCode
+	if failure := a.host.failed(); failure != nil {
+		a.log.Error("app failed", zap.Error(failure))
+		code = max(code, 1)
+	}
+	if err != nil {
+		a.log.Error("app stop failed", zap.Error(err))
+		code = max(code, 1)
+	}
+	return code
+}
+
+func exitCode(err error) int {
+	if err != nil {
+		return 1
+	}
+	return 0
+}

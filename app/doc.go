@@ -1,0 +1,46 @@
+// Package app runs long-lived services on top of go.uber.org/fx.
+//
+// A service is an ordinary fx constructor registered with [Service] under a
+// unique name and an execution mode (see package modes). [New] builds the
+// dependency graph; [App.Run] starts every service in dependency order,
+// waits for SIGINT or SIGTERM, and stops them in exact reverse order:
+//
+//	func main() {
+//		app.New(
+//			app.Service("cruncher", NewCruncher, modes.SeparateThread),
+//			app.Service("greeter", NewGreeter, modes.MainEventLoopAsync),
+//		).Run()
+//	}
+//
+// # Services
+//
+// A constructor returns the service, optionally with an error, and takes
+// its dependencies as parameters. The service is provided to the graph as
+// its own type, so another constructor may take it; a service starts after
+// every service it depends on. The *_ASYNC modes call
+// RunAsync(ctx, *modes.Loop), the others call Run(ctx). Mistakes in a
+// registration are reported when the app is built, naming the service, its
+// mode and the file:line of the [Service] call, and are returned by
+// [App.Err] and [App.Start].
+//
+// # Composition
+//
+// Every function here returns an fx.Option, so services go into fx.Module
+// and mix with fx.Provide and fx.Invoke. [Module] is the framework itself,
+// for building an app with fx.New or fxtest.New instead of [New].
+//
+// # Running
+//
+// [App.Run] is for main: it runs the main event loop on the process's main
+// OS thread (this package locks the main goroutine to it when the program
+// starts), handles signals, logs what happened and exits non-zero on any
+// failure. [App.Start], [App.Stop] and [App.Wait] are for tests and for
+// programs that drive the app themselves; the main event loop then runs on
+// a goroutine locked to an OS thread of its own.
+//
+// # Observing
+//
+// Every lifecycle step is a typed event (package lifecycle). The logger
+// from [NewLogger], or the one given with [Logger], logs them; [Observe]
+// adds observers of your own, such as a test's recorder.
+package app

@@ -1,0 +1,112 @@
+package app_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"go.uber.org/fx"
+	"go.uber.org/zap"
+
+	"github.com/hostfx/hostfx/app"
+	"github.com/hostfx/hostfx/lifecycle"
+	"github.com/hostfx/hostfx/modes"
+)
+
+// Store loads its items on an OS thread of its own (SEPARATE_THREAD) and
+// holds them until it is stopped.
+type Store struct{ items []string }
+
+func NewStore() *Store { return &Store{} }
+
+// Run is the blocking entry point: it returns when ctx is cancelled.
+func (s *Store) Run(ctx context.Context) error {
+	s.items = []string{"apple", "pear", "plum"}
+	fmt.Println("store: loaded")
+	lifecycle.Ready(ctx) // registered with WaitForReady: now it counts as started
+	<-ctx.Done()
+	fmt.Println("store: closed")
+	return nil
+}
+
+// API serves from the store on the main event loop (MAIN_EVENT_LOOP_ASYNC).
+// It takes the store, so it starts after it and stops before it.
+type API struct{ store *Store }
+
+func NewAPI(s *Store) *API { return &API{store: s} }
+
+// RunAsync runs on the loop: it schedules work and returns.
+func (a *API) RunAsync(_ context.Context, _ *modes.Loop) error {
+	fmt.Printf("api: serving %d items\n", len(a.store.items))
+	return nil
+}
+
+// quietly keeps the examples' output to what the services print.
+var quietly = fx.Options(app.Logger(zap.NewNop()), fx.NopLogger)
+
+func Example() {
+	a := app.New(quietly,
+		app.Service("api", NewAPI, modes.MainEventLoopAsync),
+		app.Service("store", NewStore, modes.SeparateThread, lifecycle.WaitForReady()),
+	)
+	// In main, a.Run() does all of this and waits for SIGINT or SIGTERM
+	// in between.
+	ctx := context.Background()
+	if err := a.Start(ctx); err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println("started")
+	if err := a.Stop(ctx); err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println("stopped")
+	// Output:
+	// store: loaded
+	// api: serving 3 items
+	// started
+	// store: closed
+	// stopped
+}
+
+func ExampleObserve() {
+	a := app.New(quietly,
+		app.Observe(func(e lifecycle.Event) {
+			switch e := e.(type) {
+			case *lifecycle.Started:
+				fmt.Println("event: started", e.Service, e.Mode)
+			case *lifecycle.Stopped:
+				fmt.Println("event: stopped", e.Service)
+			}
+		}),
+		app.Service("api", NewAPI, modes.MainEventLoopAsync),
+		app.Service("store", NewStore, modes.SeparateThread, lifecycle.WaitForReady()),
+	)
+	ctx := context.Background()
+	if err := a.Start(ctx); err != nil {
+		fmt.Println(err)
+		return
+	}
+	if err := a.Stop(ctx); err != nil {
+		fmt.Println(err)
+	}
+	// Output:
+	// store: loaded
+	// event: started store SEPARATE_THREAD
+	// api: serving 3 items
+	// event: started api MAIN_EVENT_LOOP_ASYNC
+	// event: stopped api
+	// store: closed
+	// event: stopped store
+}
+
+func ExampleApp_Err() {
+	// The process modes are planned but not available yet, so this
+	// registration is rejected when the app is built. The error names the
+	// service, its mode and the file:line of the app.Service call.
+	a := app.New(quietly, app.Service("store", NewStore, modes.SeparateProcess))
+	fmt.Println(errors.Is(a.Err(), app.ErrInvalidService))
+	// Output:
+	// true
+}

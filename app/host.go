@@ -1,0 +1,255 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/jonboulle/clockwork"
+	"go.uber.org/fx"
+	"go.uber.org/zap"
+
+	"github.com/hostfx/hostfx/internal/executor"
+	"github.com/hostfx/hostfx/internal/supervisor"
+	"github.com/hostfx/hostfx/lifecycle"
+	"github.com/hostfx/hostfx/modes"
+)
+
+const (
+	observerGroup = "hostfx.observers"
+	defaultsGroup = "hostfx.defaults"
+)
+
+// host is the registry every service joins when fx constructs it. It owns
+// the main event loop and turns a crash into an app shutdown.
+type host struct {
+	log        *zap.Logger
+	shutdowner fx.Shutdowner
+	observers  []lifecycle.Observer
+	defaults   lifecycle.Settings
+	clock      clockwork.Clock
+	mainLoop   *modes.EventLoop
+	halt       chan struct{} // closed when the app begins to stop
+	haltOnce   sync.Once
+
+	mu       sync.Mutex
+	services []*supervisor.Service
+	names    map[string]*decl // registered services by name
+	// mainHosted is set when App.Run runs the main loop on the main thread.
+	mainHosted bool
+	mainHooked bool
+	failure    error
+}
+
+type hostParams struct {
+	fx.In
+
+	Log        *zap.Logger
+	Shutdowner fx.Shutdowner
+	Observers  []lifecycle.Observer `group:"hostfx.observers"`
+	Defaults   []*serviceDefaults   `group:"hostfx.defaults"`
+	Invalid    []*decl              `group:"hostfx.invalid"`
+}
+
+func newHost(p hostParams) (*host, error) {
+	if err := invalid(p.Invalid); err != nil {
+		return nil, err
+	}
+	slices.SortFunc(p.Defaults, func(a, b *serviceDefaults) int { return int(a.seq - b.seq) })
+	defaults := lifecycle.DefaultSettings()
+	for _, d := range p.Defaults {
+		defaults = defaults.With(d.opts...)
+	}
+	if err := defaults.Validate(); err != nil {
+		return nil, fmt.Errorf("app.ServiceDefaults: %w", err)
+	}
+	h := &host{
+		log:        p.Log,
+		shutdowner: p.Shutdowner,
+		observers:  append([]lifecycle.Observer{lifecycle.ZapObserver(p.Log)}, p.Observers...),
+		defaults:   defaults,
+		clock:      clockwork.NewRealClock(),
+		halt:       make(chan struct{}),
+		names:      make(map[string]*decl),
+	}
+	h.mainLoop = modes.NewEventLoop(modes.LoopConfig{Name: "main", OnStall: h.stalled})
+	return h, nil
+}
+
+// invalid joins the errors of bad registrations, in registration order.
+func invalid(decls []*decl) error {
+	slices.SortFunc(decls, func(a, b *decl) int { return int(a.seq - b.seq) })
+	if len(decls) == 0 {
+		return nil
+	}
+	errs := make([]error, len(decls))
+	for i, d := range decls {
+		errs[i] = d.err
+	}
+	return &invalidServices{errors.Join(errs...)}
+}
+
+// invalidServices lets App.Err strip fx's framing from registration errors,
+// so the user reads their own mistakes first.
+type invalidServices struct{ error }
+
+func (e *invalidServices) Unwrap() error { return e.error }
+
+// register adopts a freshly constructed service. Its hook is appended now,
+// right after the hooks of everything it depends on.
+func (h *host) register(d *decl, instance any, lc fx.Lifecycle) error {
+	h.mu.Lock()
+	first, taken := h.names[d.name]
+	if !taken {
+		h.names[d.name] = d
+	}
+	h.mu.Unlock()
+	if taken {
+		return d.errorf("the name is already taken by the service registered at %s; service names must be unique", first.at)
+	}
+	svc := &supervisor.Service{
+		Name:     d.name,
+		Mode:     d.mode,
+		Settings: h.defaults.With(d.opts...),
+		Instance: instance,
+		Observe:  h.observe,
+		OnGiveUp: h.gaveUp,
+		Clock:    h.clock,
+		Halt:     h.halt,
+	}
+	switch d.mode {
+	case modes.MainEventLoopAsync:
+		h.hookMainLoop(lc)
+		svc.Executor = executor.MainLoop{Loop: h.mainLoop}
+	case modes.SeparateThread:
+		svc.Executor = executor.Thread{}
+	case modes.SeparateThreadAsync:
+		svc.Executor = executor.ThreadLoop{}
+	default:
+		return d.errorf("no executor for this mode")
+	}
+	h.mu.Lock()
+	h.services = append(h.services, svc)
+	h.mu.Unlock()
+	lc.Append(fx.Hook{
+		OnStart: svc.Start,
+		OnStop: func(ctx context.Context) error {
+			// The first service to stop halts them all, so nothing restarts
+			// while the app is going down.
+			h.haltAll()
+			return svc.Stop(ctx)
+		},
+	})
+	return nil
+}
+
+// hookMainLoop makes the main loop start before the first service on it and
+// stop after the last, unless App.Run is hosting it on the main thread.
+func (h *host) hookMainLoop(lc fx.Lifecycle) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.mainHooked {
+		return
+	}
+	h.mainHooked = true
+	lc.Append(fx.Hook{
+		OnStart: func(context.Context) error {
+			if h.isMainHosted() {
+				return nil
+			}
+			go func() {
+				runtime.LockOSThread()
+				defer runtime.UnlockOSThread()
+				h.mainLoop.Run()
+			}()
+			return nil
+		},
+		OnStop: func(ctx context.Context) error {
+			if h.isMainHosted() {
+				return nil
+			}
+			h.mainLoop.Stop()
+			select {
+			case <-h.mainLoop.Done():
+				return nil
+			case <-ctx.Done():
+				return fmt.Errorf("main event loop: stop: %w", ctx.Err())
+			}
+		},
+	})
+}
+
+func (h *host) isMainHosted() bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.mainHosted
+}
+
+func (h *host) observe(e lifecycle.Event) {
+	for _, o := range h.observers {
+		o(e)
+	}
+}
+
+func (h *host) stalled(s modes.Stall) {
+	h.observe(&lifecycle.Stalled{Service: s.Service, Loop: s.Loop, Func: s.Func, Running: s.Running})
+}
+
+// gaveUp handles a service that failed for good: it stops the app with a
+// non-zero exit code, unless the service was set to fail alone.
+func (h *host) gaveUp(s *supervisor.Service, err error) {
+	if !s.Settings.FailAlone {
+		h.fail(fmt.Errorf("service %q (%v) gave up: %w", s.Name, s.Mode, err))
+	}
+}
+
+func (h *host) fail(err error) {
+	h.mu.Lock()
+	first := h.failure == nil
+	if first {
+		h.failure = err
+	}
+	h.mu.Unlock()
+	if first {
+		_ = h.shutdowner.Shutdown(fx.ExitCode(1))
+	}
+}
+
+// haltAll makes a start in progress give up and stops all restarts, so the
+// app can stop.
+func (h *host) haltAll() { h.haltOnce.Do(func() { close(h.halt) }) }
+
+func (h *host) failed() error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.failure
+}
+
+// busy names the services that have not finished stopping.
+func (h *host) busy() string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var names []string
+	for _, s := range h.services {
+		if st := s.State(); st == lifecycle.StateRunning || st == lifecycle.StateStopping || st == lifecycle.StateStarting || st == lifecycle.StateBackoff {
+			names = append(names, fmt.Sprintf("%s (%v)", s.Name, st))
+		}
+	}
+	return strings.Join(names, ", ")
+}
+
+// status lists a snapshot of every service, in start order.
+func (h *host) status() []lifecycle.Status {
+	h.mu.Lock()
+	services := slices.Clone(h.services)
+	h.mu.Unlock()
+	out := make([]lifecycle.Status, len(services))
+	for i, s := range services {
+		out[i] = s.Status()
+	}
+	return out
+}

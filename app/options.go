@@ -1,0 +1,42 @@
+package app
+
+import (
+	"go.uber.org/fx"
+	"go.uber.org/zap"
+
+	"github.com/hostfx/hostfx/lifecycle"
+)
+
+// Module is the framework itself as an fx.Option: the service host and a
+// default logger. New includes it; pass it yourself when building an app
+// with fx.New or fxtest.New.
+var Module = fx.Module("hostfx",
+	fx.Provide(newHost, NewLogger, newSupervisor),
+	// Building the host checks every registration, before any service is
+	// constructed, and reports all the mistakes at once.
+	fx.Invoke(func(*host) {}),
+)
+
+type serviceDefaults struct {
+	seq  int64
+	opts []lifecycle.Option
+}
+
+// ServiceDefaults sets lifecycle options for every service of the app; a
+// service's own options override them. When given more than once, later
+// calls override earlier ones.
+func ServiceDefaults(opts ...lifecycle.Option) fx.Option {
+	d := &serviceDefaults{seq: registrations.Add(1), opts: opts}
+	return fx.Provide(fx.Annotated{Group: defaultsGroup, Target: func() *serviceDefaults { return d }})
+}
+
+// Observe adds an observer of every lifecycle event, next to the logger.
+func Observe(o lifecycle.Observer) fx.Option {
+	return fx.Supply(fx.Annotated{Group: observerGroup, Target: o})
+}
+
+// Logger makes the app and its services log to log instead of the default
+// logger.
+func Logger(log *zap.Logger) fx.Option {
+	return fx.Decorate(func() *zap.Logger { return log })
+}

@@ -1,0 +1,53 @@
+package app_test
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/fx"
+	"golang.org/x/sys/unix"
+
+	"github.com/hostfx/hostfx/app"
+	"github.com/hostfx/hostfx/lifecycle"
+	"github.com/hostfx/hostfx/modes"
+)
+
+func TestStatus(t *testing.T) {
+	rec := newRecorder()
+	var sup *app.Supervisor
+	f := &flaky{}
+	a := newApp(t, rec.option(), fx.Populate(&sup),
+		app.Service("steady", leaf[[1]byte], modes.SeparateThread),
+		app.Service("flaky", func() *flaky { return f }, modes.SeparateThreadAsync,
+			lifecycle.Restart(lifecycle.Immediate())),
+	)
+	require.NoError(t, a.Start(t.Context()))
+	require.Eventually(t, func() bool { return len(names(rec, succeeded)) == 3 }, time.Minute, time.Millisecond)
+
+	st := sup.Status()
+	require.Len(t, st, 2)
+	assert.Equal(t, st, a.Status(), "the app and the injected supervisor agree")
+	assert.Equal(t, "steady", st[0].Service)
+	assert.Equal(t, modes.SeparateThread, st[0].Mode)
+	assert.Equal(t, lifecycle.StateRunning, st[0].State)
+	assert.Equal(t, unix.Getpid(), st[0].PID)
+	assert.NotZero(t, st[0].TID)
+	assert.Zero(t, st[0].Restarts)
+	assert.NoError(t, st[0].LastError)
+
+	assert.Equal(t, "flaky", st[1].Service)
+	assert.Equal(t, lifecycle.StateRunning, st[1].State)
+	assert.Equal(t, 1, st[1].Restarts)
+	var pe *modes.PanicError
+	assert.True(t, errors.As(st[1].LastError, &pe))
+	assert.False(t, st[1].LastErrorAt.IsZero())
+	assert.False(t, st[1].Since.Before(st[1].LastErrorAt), "running since after the failure")
+
+	require.NoError(t, a.Stop(t.Context()))
+	for _, s := range a.Status() {
+		assert.Equal(t, lifecycle.StateStopped, s.State, s.Service)
+	}
+}

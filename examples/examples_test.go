@@ -1,0 +1,242 @@
+package examples_test
+
+import (
+	"bufio"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime/debug"
+	"slices"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// patience bounds each wait on an example: for its services to start and
+// beat once, and for it to exit after SIGTERM.
+const patience = 30 * time.Second
+
+// logLine holds the fields of a JSON log line that the tests look at.
+type logLine struct {
+	Level   string `json:"level"`
+	Msg     string `json:"msg"`
+	Event   string `json:"event"`
+	Service string `json:"service"`
+	Mode    string `json:"mode"`
+	PID     int    `json:"pid"`
+	TID     int    `json:"tid"`
+
+	raw string
+}
+
+func TestExamples(t *testing.T) {
+	goTool, err := exec.LookPath("go")
+	if err != nil {
+		t.Skip("the go command is not on PATH")
+	}
+	tests := []struct {
+		give       string   // the example's directory
+		wantStarts []string // its services, in the order they must start
+	}{
+		{give: "hello", wantStarts: []string{"greeter"}},
+		{give: "modes", wantStarts: []string{"pulse", "cruncher", "reporter"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.give, func(t *testing.T) {
+			t.Parallel()
+			bin := build(t, goTool, tt.give)
+			p := start(t, bin)
+
+			// Every service starts, in order, and then logs on its own.
+			started := p.await(t, func(seen []logLine) bool {
+				for _, name := range tt.wantStarts {
+					if !slices.ContainsFunc(seen, isBeat(name)) {
+						return false
+					}
+				}
+				return true
+			})
+			require.Equal(t, tt.wantStarts, services(started, "started"), "start order")
+			checkThreads(t, started)
+
+			require.NoError(t, p.cmd.Process.Signal(syscall.SIGTERM))
+			all, exitErr := p.finish(t)
+			require.NoError(t, exitErr, "want exit code 0 after SIGTERM; stderr:\n%s", transcript(all))
+			assert.Equal(t, reversed(tt.wantStarts), services(all, "stopped"), "stop order")
+			for _, l := range all {
+				assert.NotEqual(t, "error", l.Level, "error logged: %s", l.raw)
+				assert.NotEmpty(t, l.Level, "a line that is not JSON: %s", l.raw)
+			}
+		})
+	}
+}
+
+// build compiles the example in dir into a temporary directory, with the
+// race detector when this test runs with it.
+func build(t *testing.T, goTool, dir string) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), dir)
+	args := []string{"build", "-o", bin}
+	if raceEnabled() {
+		args = append(args, "-race")
+	}
+	out, err := exec.Command(goTool, append(args, "./"+dir)...).CombinedOutput()
+	require.NoError(t, err, "go build ./%s:\n%s", dir, out)
+	return bin
+}
+
+func raceEnabled() bool {
+	info, ok := debug.ReadBuildInfo()
+	if !ok {
+		return false
+	}
+	for _, s := range info.Settings {
+		if s.Key == "-race" {
+			return s.Value == "true"
+		}
+	}
+	return false
+}
+
+// proc is a running example whose stderr is read line by line.
+type proc struct {
+	cmd   *exec.Cmd
+	lines chan logLine // closed at the end of stderr
+	seen  []logLine
+	done  bool
+}
+
+// start runs bin with JSON logs on a pipe. If the test ends early, the
+// process is killed and reaped, so nothing outlives the test.
+func start(t *testing.T, bin string) *proc {
+	t.Helper()
+	cmd := exec.Command(bin)
+	cmd.Env = append(os.Environ(), "HOSTFX_LOG_FORMAT=json", "HOSTFX_LOG_LEVEL=info")
+	stderr, err := cmd.StderrPipe()
+	require.NoError(t, err)
+	require.NoError(t, cmd.Start())
+
+	p := &proc{cmd: cmd, lines: make(chan logLine)}
+	go func() {
+		defer close(p.lines)
+		sc := bufio.NewScanner(stderr)
+		sc.Buffer(nil, 1<<20)
+		for sc.Scan() {
+			l := logLine{raw: sc.Text()}
+			_ = json.Unmarshal(sc.Bytes(), &l) // a non-JSON line keeps an empty Level
+			p.lines <- l
+		}
+	}()
+	t.Cleanup(func() {
+		if p.done {
+			return
+		}
+		_ = cmd.Process.Kill()
+		for range p.lines {
+		}
+		_ = cmd.Wait()
+	})
+	return p
+}
+
+// await reads lines until ready says the lines seen so far are enough, and
+// returns them. It fails the test if stderr ends or patience runs out first.
+func (p *proc) await(t *testing.T, ready func([]logLine) bool) []logLine {
+	t.Helper()
+	deadline := time.NewTimer(patience)
+	defer deadline.Stop()
+	for !ready(p.seen) {
+		select {
+		case l, ok := <-p.lines:
+			if !ok {
+				t.Fatalf("the example ended early; stderr:\n%s", transcript(p.seen))
+			}
+			p.seen = append(p.seen, l)
+		case <-deadline.C:
+			t.Fatalf("still waiting after %v; stderr so far:\n%s", patience, transcript(p.seen))
+		}
+	}
+	return p.seen
+}
+
+// finish reads stderr to its end, waits for the process and returns every
+// line it logged and how it exited.
+func (p *proc) finish(t *testing.T) ([]logLine, error) {
+	t.Helper()
+	deadline := time.NewTimer(patience)
+	defer deadline.Stop()
+	for {
+		select {
+		case l, ok := <-p.lines:
+			if !ok {
+				p.done = true
+				return p.seen, p.cmd.Wait()
+			}
+			p.seen = append(p.seen, l)
+		case <-deadline.C:
+			t.Fatalf("no exit %v after SIGTERM; stderr so far:\n%s", patience, transcript(p.seen))
+		}
+	}
+}
+
+// isBeat matches a line a service logged itself, rather than the framework
+// logging about it.
+func isBeat(service string) func(logLine) bool {
+	return func(l logLine) bool { return l.Service == service && l.Event == "" }
+}
+
+// services lists, in order, the services named by lifecycle events of one kind.
+func services(lines []logLine, event string) []string {
+	var out []string
+	for _, l := range lines {
+		if l.Event == event {
+			out = append(out, l.Service)
+		}
+	}
+	return out
+}
+
+// checkThreads checks where each mode put its service: the main event loop
+// on the process's main thread, every other service on a thread of its own.
+func checkThreads(t *testing.T, lines []logLine) {
+	t.Helper()
+	threads := map[int]string{}
+	for _, l := range lines {
+		if l.Event != "started" {
+			continue
+		}
+		if l.Mode == "MAIN_EVENT_LOOP_ASYNC" {
+			assert.Equal(t, l.PID, l.TID, "%s runs on the main thread", l.Service)
+			continue
+		}
+		assert.NotEqual(t, l.PID, l.TID, "%s (%s) is off the main thread", l.Service, l.Mode)
+		if other, taken := threads[l.TID]; taken {
+			t.Errorf("%s and %s share thread %d", l.Service, other, l.TID)
+		}
+		threads[l.TID] = l.Service
+	}
+}
+
+func reversed(s []string) []string {
+	out := slices.Clone(s)
+	slices.Reverse(out)
+	return out
+}
+
+func transcript(lines []logLine) string {
+	var b []byte
+	for _, l := range lines {
+		b = append(append(b, l.raw...), '\n')
+	}
+	if len(b) == 0 {
+		return "(nothing)"
+	}
+	return string(b)
+}

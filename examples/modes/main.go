@@ -1,0 +1,96 @@
+// Command modes runs one service in each in-process execution mode. Every
+// service logs a heartbeat each second with the process id and the id of
+// the OS thread it runs on, so the log shows where each mode puts its
+// service: the main event loop on the main thread (tid equals pid), the
+// others on threads of their own. It runs until SIGINT or SIGTERM, then
+// stops the services in the reverse of their start order and exits 0.
+package main
+
+import (
+	"context"
+	"os"
+	"sync/atomic"
+	"time"
+
+	"go.uber.org/zap"
+	"golang.org/x/sys/unix"
+
+	"github.com/hostfx/hostfx/app"
+	"github.com/hostfx/hostfx/modes"
+)
+
+const period = time.Second
+
+// beat logs one heartbeat from the calling thread.
+func beat(log *zap.Logger, fields ...zap.Field) {
+	log.Info("heartbeat", append([]zap.Field{zap.Int("pid", os.Getpid()), zap.Int("tid", unix.Gettid())}, fields...)...)
+}
+
+// Pulse runs on the main event loop (MAIN_EVENT_LOOP_ASYNC).
+type Pulse struct{ log *zap.Logger }
+
+func NewPulse(log *zap.Logger) *Pulse {
+	return &Pulse{log: log.With(zap.String("service", "pulse"))}
+}
+
+func (p *Pulse) RunAsync(_ context.Context, loop *modes.Loop) error {
+	loop.Every(period, func() { beat(p.log) })
+	return nil
+}
+
+// Cruncher blocks in Run on its own OS thread (SEPARATE_THREAD).
+type Cruncher struct {
+	log    *zap.Logger
+	rounds atomic.Int64 // read from the reporter's thread
+}
+
+func NewCruncher(log *zap.Logger) *Cruncher {
+	return &Cruncher{log: log.With(zap.String("service", "cruncher"))}
+}
+
+func (c *Cruncher) Run(ctx context.Context) error {
+	tick := time.NewTicker(period)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-tick.C:
+			c.rounds.Add(1)
+			beat(c.log)
+		}
+	}
+}
+
+// Rounds says how many rounds the cruncher has done.
+func (c *Cruncher) Rounds() int64 { return c.rounds.Load() }
+
+// Reporter runs on a private event loop on its own OS thread
+// (SEPARATE_THREAD_ASYNC). It depends on the cruncher, so it starts after
+// the cruncher and stops before it.
+type Reporter struct {
+	log      *zap.Logger
+	cruncher *Cruncher
+}
+
+func NewReporter(log *zap.Logger, c *Cruncher) *Reporter {
+	return &Reporter{log: log.With(zap.String("service", "reporter")), cruncher: c}
+}
+
+func (r *Reporter) RunAsync(_ context.Context, loop *modes.Loop) error {
+	loop.Every(period, func() { beat(r.log, zap.Int64("rounds", r.cruncher.Rounds())) })
+	return nil
+}
+
+func main() {
+	app.New(
+		// Registered before the cruncher, but started after it: it
+		// depends on the cruncher. Start order: pulse, cruncher, reporter.
+		app.Service("pulse", NewPulse, modes.MainEventLoopAsync),
+		app.Service("reporter", NewReporter, modes.SeparateThreadAsync),
+		app.Service("cruncher", NewCruncher, modes.SeparateThread),
+		// SEPARATE_PROCESS and SEPARATE_PROCESS_ASYNC join here once they
+		// are available: the same kind of services, each in a child
+		// process of this binary, logging a pid of its own.
+	).Run()
+}

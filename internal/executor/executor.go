@@ -1,0 +1,99 @@
+// Package executor launches one run of a service in one of the in-process
+// execution modes. It knows nothing about timeouts, restarts or events:
+// the supervisor owns those, so every mode is supervised alike.
+package executor
+
+import (
+	"context"
+	"fmt"
+	"runtime/debug"
+	"sync"
+	"sync/atomic"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/hostfx/hostfx/lifecycle"
+	"github.com/hostfx/hostfx/modes"
+)
+
+// Spec describes one run of a service.
+type Spec struct {
+	Name string
+	// Service is the constructed value: a modes.Runner for blocking modes,
+	// a modes.AsyncRunner for event-loop modes.
+	Service any
+	// WaitForReady delays Ready until the service calls lifecycle.Ready.
+	WaitForReady bool
+	// OnStall receives stall reports of a private loop.
+	OnStall func(modes.Stall)
+}
+
+// Run is one execution of a service's entry point.
+type Run interface {
+	// Ready is closed once the run counts as started.
+	Ready() <-chan struct{}
+	// Wait blocks until the entry point, and any work it started through its
+	// loop, has ended, and returns how it ended. One goroutine calls it.
+	Wait() error
+	// Stop asks the entry point to end. It does not wait.
+	Stop()
+	// TID is the OS thread the run is on, or 0 until known.
+	TID() int
+}
+
+// Executor launches runs of services in one execution mode.
+type Executor interface {
+	Launch(Spec) Run
+}
+
+// run holds what every mode's run has in common.
+type run struct {
+	ctx       context.Context
+	cancel    context.CancelFunc
+	ready     chan struct{}
+	readyOnce sync.Once
+	tid       atomic.Int64
+}
+
+func newRun(spec Spec) *run {
+	r := &run{ready: make(chan struct{})}
+	ctx, cancel := context.WithCancel(context.Background())
+	r.ctx = lifecycle.WithReady(ctx, r.markReady)
+	r.cancel = cancel
+	return r
+}
+
+func (r *run) Ready() <-chan struct{} { return r.ready }
+func (r *run) TID() int               { return int(r.tid.Load()) }
+func (r *run) markReady()             { r.readyOnce.Do(func() { close(r.ready) }) }
+func (r *run) enter(spec Spec) {
+	r.tid.Store(int64(unix.Gettid()))
+	if !spec.WaitForReady {
+		r.markReady()
+	}
+}
+
+// startAsync schedules RunAsync as the first callback of loop, on the loop.
+func (r *run) startAsync(spec Spec, loop *modes.Loop) {
+	svc := spec.Service.(modes.AsyncRunner)
+	loop.Post(func() {
+		r.tid.Store(int64(unix.Gettid()))
+		if err := svc.RunAsync(r.ctx, loop); err != nil {
+			loop.Exit(fmt.Errorf("RunAsync: %w", err))
+			return
+		}
+		if !spec.WaitForReady {
+			r.markReady()
+		}
+	})
+}
+
+// callRun calls the blocking entry point, turning a panic into an error.
+func callRun(ctx context.Context, svc modes.Runner) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = &modes.PanicError{Value: v, Stack: debug.Stack(), Func: fmt.Sprintf("(%T).Run", svc)}
+		}
+	}()
+	return svc.Run(ctx)
+}

@@ -1,0 +1,405 @@
+// Package supervisor drives one service through its life: it launches runs
+// through an executor, applies the start and stop timeouts, restarts failed
+// runs by the service's strategy, policy and intensity, and reports every
+// step as a lifecycle event. It is the only caller of the executors, so
+// every execution mode is supervised alike.
+package supervisor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/jonboulle/clockwork"
+
+	"github.com/hostfx/hostfx/internal/executor"
+	"github.com/hostfx/hostfx/lifecycle"
+	"github.com/hostfx/hostfx/modes"
+)
+
+// ErrAborted is returned by a start cut short because the app is stopping.
+var ErrAborted = errors.New("start aborted: the app is stopping")
+
+// errStopped ends a restart that a stop overtook.
+var errStopped = errors.New("stopped while starting")
+
+// Service is one supervised service.
+type Service struct {
+	Name     string
+	Mode     modes.ExecutionMode
+	Settings lifecycle.Settings
+	Executor executor.Executor
+	Instance any
+	Observe  lifecycle.Observer
+	// OnGiveUp is called when the service failed and will not be restarted.
+	OnGiveUp func(s *Service, err error)
+	Clock    clockwork.Clock
+	// Halt, once closed, means the app is stopping: a start in progress
+	// gives up, and nothing starts or restarts any more.
+	Halt <-chan struct{}
+	// Rand draws backoff jitter; nil means a randomly seeded source.
+	Rand *rand.Rand
+
+	mu       sync.Mutex
+	state    lifecycle.State
+	since    time.Time
+	stop     chan struct{} // closed by Stop: supervision ends
+	finished chan struct{} // closed when supervision has ended
+	cur      *run          // the current or last run
+	stopErr  error         // how the last run ended under Stop
+	restarts int
+	lastErr  error
+	lastAt   time.Time
+}
+
+// run is one launch of the entry point.
+type run struct {
+	executor.Run
+	began time.Time
+	ended chan struct{} // closed once Wait returned; err is then set
+	err   error
+}
+
+// Status returns a snapshot of the service.
+func (s *Service) Status() lifecycle.Status {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st := lifecycle.Status{
+		Service: s.Name, Mode: s.Mode, State: s.state, Since: s.since,
+		Restarts: s.restarts, LastError: s.lastErr, LastErrorAt: s.lastAt,
+	}
+	if s.cur != nil {
+		st.PID, st.TID = os.Getpid(), s.cur.TID()
+	}
+	return st
+}
+
+// State returns the service's current state.
+func (s *Service) State() lifecycle.State {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.state
+}
+
+// setState moves to st; s.mu must be held.
+func (s *Service) setState(st lifecycle.State) {
+	s.state, s.since = st, s.Clock.Now()
+}
+
+// Start launches the service and returns once it has started, or the
+// reason it did not. From then on the service is supervised until Stop.
+func (s *Service) Start(ctx context.Context) error {
+	s.mu.Lock()
+	switch s.state {
+	case lifecycle.StateStarting, lifecycle.StateRunning, lifecycle.StateBackoff, lifecycle.StateStopping:
+		s.mu.Unlock()
+		return fmt.Errorf("service %q: start while %v", s.Name, s.state)
+	}
+	s.setState(lifecycle.StateStarting)
+	s.stop, s.finished = make(chan struct{}), make(chan struct{})
+	s.mu.Unlock()
+	if s.Rand == nil {
+		s.Rand = rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64()))
+	}
+
+	r, err := s.launch(ctx)
+	if err != nil {
+		s.mu.Lock()
+		s.setState(lifecycle.StateStopped)
+		s.mu.Unlock()
+		close(s.finished)
+		return err
+	}
+	go s.supervise(r)
+	return nil
+}
+
+// launch starts one run and waits until it has started. A run that does
+// not start is stopped, within the stop timeout, before launch returns.
+func (s *Service) launch(ctx context.Context) (*run, error) {
+	if isClosed(s.Halt) {
+		return nil, fmt.Errorf("service %q: %w", s.Name, ErrAborted)
+	}
+	s.Observe(&lifecycle.Starting{Service: s.Name, Mode: s.Mode, Settings: s.Settings})
+	r := &run{
+		Run: s.Executor.Launch(executor.Spec{
+			Name:         s.Name,
+			Service:      s.Instance,
+			WaitForReady: s.Settings.WaitForReady,
+			OnStall:      s.stalled,
+		}),
+		began: s.Clock.Now(),
+		ended: make(chan struct{}),
+	}
+	go func() {
+		r.err = r.Wait()
+		close(r.ended)
+	}()
+	s.mu.Lock()
+	s.cur = r
+	s.mu.Unlock()
+
+	timeout := s.Clock.NewTimer(s.Settings.StartTimeout)
+	defer timeout.Stop()
+	var err error
+	select {
+	case <-r.Ready():
+	case <-r.ended:
+		err = r.err
+		if err == nil {
+			err = errors.New("entry point returned before the service was ready")
+		}
+	case <-timeout.Chan():
+		err = &lifecycle.TimeoutError{Service: s.Name, Phase: "start", Timeout: s.Settings.StartTimeout}
+	case <-ctx.Done():
+		err = ctx.Err()
+	case <-s.Halt:
+		err = ErrAborted
+	case <-s.stop:
+		err = errStopped
+	}
+	// Readiness wins over whatever else woke us: a service that became
+	// ready and then ended at once did start, and then ended.
+	if isClosed(r.Ready()) {
+		err = nil
+	} else {
+		err = s.abandon(r, err)
+	}
+	if err == nil {
+		s.mu.Lock()
+		if s.state == lifecycle.StateStarting {
+			s.setState(lifecycle.StateRunning)
+		}
+		s.mu.Unlock()
+	}
+	s.Observe(&lifecycle.Started{Service: s.Name, Mode: s.Mode, PID: os.Getpid(), TID: r.TID(),
+		Duration: s.Clock.Since(r.began), Err: err})
+	return r, err
+}
+
+// abandon stops a run that failed to start and says how it went.
+func (s *Service) abandon(r *run, cause error) error {
+	r.Stop()
+	var te *lifecycle.TimeoutError
+	if !errors.As(cause, &te) { // a TimeoutError names the service already
+		cause = fmt.Errorf("service %q (%v): start: %w", s.Name, s.Mode, cause)
+	}
+	timeout := s.Clock.NewTimer(s.Settings.StopTimeout)
+	defer timeout.Stop()
+	select {
+	case <-r.ended:
+		return cause
+	case <-timeout.Chan():
+		return fmt.Errorf("%w; then it ignored its stop for %v and was detached", cause, s.Settings.StopTimeout)
+	}
+}
+
+// supervise watches runs end and restarts them until Stop, or until the
+// service exits or gives up.
+func (s *Service) supervise(r *run) {
+	defer close(s.finished)
+	attempt := 0           // restarts since the service last ran stably
+	var recent []time.Time // restarts within the intensity window
+	for {
+		select {
+		case <-r.ended:
+		case <-s.stop:
+			r.Stop()
+			<-r.ended // Stop's timeout detaches a run that never ends
+			s.mu.Lock()
+			s.stopErr = r.err
+			s.mu.Unlock()
+			return
+		}
+		err := r.err
+		now := s.Clock.Now()
+		if now.Sub(r.began) >= s.Settings.Stable() {
+			attempt = 0
+		}
+		if !s.restartAfter(r, err) {
+			return
+		}
+		recent = pruneBefore(recent, now.Add(-s.Settings.Window))
+		if len(recent) >= s.Settings.MaxRestarts {
+			s.giveUp(err, len(recent))
+			return
+		}
+		recent = append(recent, now)
+		delay := s.Settings.Restart.Backoff(attempt, s.Rand)
+		attempt++
+
+		s.mu.Lock()
+		if s.state == lifecycle.StateStopping {
+			s.mu.Unlock()
+			return
+		}
+		s.setState(lifecycle.StateBackoff)
+		s.restarts++
+		s.mu.Unlock()
+		s.Observe(&lifecycle.Restarting{Service: s.Name, Mode: s.Mode, Attempt: attempt, Delay: delay, Cause: err})
+		if !s.sleep(delay) {
+			return
+		}
+		s.mu.Lock()
+		if s.state == lifecycle.StateStopping {
+			s.mu.Unlock()
+			return
+		}
+		s.setState(lifecycle.StateStarting)
+		s.mu.Unlock()
+		next, err := s.launch(context.Background())
+		switch {
+		case errors.Is(err, errStopped), errors.Is(err, ErrAborted):
+			return
+		case err != nil:
+			// A restart that fails to start is one more failure.
+			next = &run{Run: next.Run, began: s.Clock.Now(), ended: closed, err: err}
+		}
+		r = next
+	}
+}
+
+var closed = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
+
+// restartAfter reports the end of a run that nobody asked for and says
+// whether to restart it.
+func (s *Service) restartAfter(r *run, err error) bool {
+	s.mu.Lock()
+	if s.state == lifecycle.StateStopping {
+		s.mu.Unlock()
+		return false
+	}
+	if err != nil && !errors.Is(err, lifecycle.ErrNoRestart) {
+		s.lastErr, s.lastAt = err, s.Clock.Now()
+	}
+	restart := s.Settings.Policy.ShouldRestart(err) && !isClosed(s.Halt)
+	failed := err != nil && !errors.Is(err, lifecycle.ErrNoRestart)
+	switch {
+	case restart:
+	case failed:
+		s.setState(lifecycle.StateFailed)
+	default:
+		s.setState(lifecycle.StateExited)
+	}
+	s.mu.Unlock()
+
+	if failed {
+		var stack []byte
+		var pe *modes.PanicError
+		if errors.As(err, &pe) {
+			stack = pe.Stack
+		}
+		s.Observe(&lifecycle.Crashed{Service: s.Name, Mode: s.Mode, PID: os.Getpid(), TID: r.TID(), Err: err, Stack: stack})
+	} else {
+		s.Observe(&lifecycle.Exited{Service: s.Name, Mode: s.Mode, PID: os.Getpid(), TID: r.TID(), Err: err})
+	}
+	if !restart && failed && !isClosed(s.Halt) {
+		s.giveUp(err, 0)
+	}
+	return restart
+}
+
+// giveUp marks the service failed for good and escalates.
+func (s *Service) giveUp(err error, restarts int) {
+	s.mu.Lock()
+	if s.state == lifecycle.StateStopping {
+		s.mu.Unlock()
+		return
+	}
+	s.setState(lifecycle.StateFailed)
+	s.mu.Unlock()
+	s.Observe(&lifecycle.GaveUp{Service: s.Name, Mode: s.Mode, Restarts: restarts, Window: s.Settings.Window, Cause: err})
+	if s.OnGiveUp != nil {
+		s.OnGiveUp(s, err)
+	}
+}
+
+// sleep waits out a backoff delay; it reports false when a stop or the
+// app's halt cut it short.
+func (s *Service) sleep(d time.Duration) bool {
+	if d <= 0 {
+		return !isClosed(s.stop) && !isClosed(s.Halt)
+	}
+	t := s.Clock.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.Chan():
+		return true
+	case <-s.stop:
+		return false
+	case <-s.Halt:
+		return false
+	}
+}
+
+func pruneBefore(times []time.Time, cutoff time.Time) []time.Time {
+	i := 0
+	for i < len(times) && !times[i].After(cutoff) {
+		i++
+	}
+	return append(times[:0], times[i:]...)
+}
+
+func isClosed(c <-chan struct{}) bool {
+	select {
+	case <-c:
+		return true
+	default:
+		return false
+	}
+}
+
+// Stop ends supervision: it stops the running run, or cancels a pending
+// restart, and waits up to the stop timeout. A run that ignores its stop
+// is detached: its goroutine is left behind and Stop returns a
+// *lifecycle.TimeoutError. Stopping a service that is not running or
+// restarting does nothing.
+func (s *Service) Stop(ctx context.Context) error {
+	s.mu.Lock()
+	switch s.state {
+	case lifecycle.StateRunning, lifecycle.StateBackoff, lifecycle.StateStarting:
+	default:
+		s.mu.Unlock()
+		return nil
+	}
+	s.setState(lifecycle.StateStopping)
+	close(s.stop)
+	finished := s.finished
+	s.mu.Unlock()
+
+	s.Observe(&lifecycle.Stopping{Service: s.Name, Mode: s.Mode})
+	begin := s.Clock.Now()
+	timeout := s.Clock.NewTimer(s.Settings.StopTimeout)
+	defer timeout.Stop()
+	var err error
+	detached := false
+	select {
+	case <-finished:
+		s.mu.Lock()
+		err = s.stopErr
+		s.mu.Unlock()
+		if errors.Is(err, context.Canceled) || errors.Is(err, lifecycle.ErrNoRestart) {
+			err = nil
+		}
+		if err != nil {
+			err = fmt.Errorf("service %q (%v): stop: %w", s.Name, s.Mode, err)
+		}
+	case <-timeout.Chan():
+		err, detached = &lifecycle.TimeoutError{Service: s.Name, Phase: "stop", Timeout: s.Settings.StopTimeout}, true
+	case <-ctx.Done():
+		err, detached = fmt.Errorf("service %q: stop: %w", s.Name, ctx.Err()), true
+	}
+	s.mu.Lock()
+	s.setState(lifecycle.StateStopped)
+	s.mu.Unlock()
+	s.Observe(&lifecycle.Stopped{Service: s.Name, Mode: s.Mode, Duration: s.Clock.Since(begin), Err: err, Detached: detached})
+	return err
+}
+
+func (s *Service) stalled(st modes.Stall) {
+	s.Observe(&lifecycle.Stalled{Service: st.Service, Loop: st.Loop, Func: st.Func, Running: st.Running})
+}

@@ -1,0 +1,111 @@
+package lifecycle
+
+import (
+	"time"
+
+	"github.com/hostfx/hostfx/modes"
+)
+
+// An Event is one step in a service's life. The set of events is closed:
+// every Event is one of the types in this file.
+type Event interface {
+	event()
+}
+
+// Observer receives lifecycle events. Events arrive synchronously from the
+// goroutine making the transition, from many goroutines at once, so an
+// Observer must be safe for concurrent use and quick.
+type Observer func(Event)
+
+// Starting is emitted before a service is launched.
+type Starting struct {
+	Service  string
+	Mode     modes.ExecutionMode
+	Settings Settings
+}
+
+// Started is emitted when a service has started, or has failed to (Err is
+// then set).
+type Started struct {
+	Service  string
+	Mode     modes.ExecutionMode
+	PID, TID int
+	Duration time.Duration
+	Err      error
+}
+
+// Stopping is emitted when a service is asked to stop.
+type Stopping struct {
+	Service string
+	Mode    modes.ExecutionMode
+}
+
+// Stopped is emitted when a service's stop has ended. Detached is set when
+// the entry point ignored its stop timeout and was left running; Err then
+// holds a *TimeoutError.
+type Stopped struct {
+	Service  string
+	Mode     modes.ExecutionMode
+	Duration time.Duration
+	Err      error
+	Detached bool
+}
+
+// Crashed is emitted when a running service's entry point returns an
+// error or panics. Stack holds the goroutine stack of a panic.
+type Crashed struct {
+	Service  string
+	Mode     modes.ExecutionMode
+	PID, TID int
+	Err      error
+	Stack    []byte
+}
+
+// Exited is emitted when a running service's entry point ends before it
+// was asked to stop without failing: it returned nil, or an error wrapping
+// ErrNoRestart (then Err holds it).
+type Exited struct {
+	Service  string
+	Mode     modes.ExecutionMode
+	PID, TID int
+	Err      error
+}
+
+// Stalled is emitted when one callback has held an event loop longer than
+// the loop's stall threshold.
+type Stalled struct {
+	Service string
+	Loop    string
+	Func    string
+	Running time.Duration
+}
+
+// Restarting is emitted when a failed service will be started again after
+// Delay. Attempt counts restarts since the service last ran stably, from 1.
+type Restarting struct {
+	Service string
+	Mode    modes.ExecutionMode
+	Attempt int
+	Delay   time.Duration
+	Cause   error
+}
+
+// GaveUp is emitted when a service failed more often than its intensity
+// allows, or failed under a policy that does not restart; it stays down.
+type GaveUp struct {
+	Service  string
+	Mode     modes.ExecutionMode
+	Restarts int
+	Window   time.Duration
+	Cause    error
+}
+
+func (*Starting) event()   {}
+func (*Started) event()    {}
+func (*Stopping) event()   {}
+func (*Stopped) event()    {}
+func (*Crashed) event()    {}
+func (*Exited) event()     {}
+func (*Stalled) event()    {}
+func (*Restarting) event() {}
+func (*GaveUp) event()     {}

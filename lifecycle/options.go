@@ -1,0 +1,182 @@
+package lifecycle
+
+import (
+	"fmt"
+	"time"
+)
+
+// DefaultTimeout is the start and stop timeout of a service that sets none.
+const DefaultTimeout = 15 * time.Second
+
+// Settings are the effective lifecycle settings of one service: the
+// defaults, then app-wide defaults, then the service's own options.
+type Settings struct {
+	// StartTimeout bounds the time from launch until the service is started.
+	StartTimeout time.Duration
+	// StopTimeout bounds the time from the stop request until the entry
+	// point has returned; past it the service is detached.
+	StopTimeout time.Duration
+	// WaitForReady makes the service count as started only once it calls
+	// Ready, instead of as soon as its entry point runs.
+	WaitForReady bool
+	// Restart is the delay strategy between restarts.
+	Restart Strategy
+	// Policy says which ends lead to a restart.
+	Policy Policy
+	// MaxRestarts within Window is the most a service may restart; one more
+	// failure and it gives up.
+	MaxRestarts int
+	Window      time.Duration
+	// StableAfter is how long a run must last for the next restart to start
+	// again from the strategy's first delay; zero means Window.
+	StableAfter time.Duration
+	// FailAlone leaves a service that gave up failed while the rest of the
+	// app keeps running, instead of stopping the app.
+	FailAlone bool
+}
+
+// DefaultSettings returns the settings of a service that sets nothing.
+func DefaultSettings() Settings {
+	return Settings{
+		StartTimeout: DefaultTimeout,
+		StopTimeout:  DefaultTimeout,
+		Restart:      ExponentialBackoff(DefaultInitial, DefaultMaxDelay, DefaultMaxJitter),
+		Policy:       OnFailure,
+		MaxRestarts:  DefaultMaxRestarts,
+		Window:       DefaultWindow,
+	}
+}
+
+// With returns s with opts applied in order.
+func (s Settings) With(opts ...Option) Settings {
+	for _, o := range opts {
+		if o != nil {
+			o.apply(&s)
+		}
+	}
+	return s
+}
+
+// Stable returns how long a run must last for the backoff to start over.
+func (s Settings) Stable() time.Duration {
+	if s.StableAfter > 0 {
+		return s.StableAfter
+	}
+	return s.Window
+}
+
+// Validate reports settings no service can run with.
+func (s Settings) Validate() error {
+	if s.StartTimeout <= 0 {
+		return fmt.Errorf("start timeout %v: want a positive duration", s.StartTimeout)
+	}
+	if s.StopTimeout <= 0 {
+		return fmt.Errorf("stop timeout %v: want a positive duration", s.StopTimeout)
+	}
+	if err := s.Restart.Validate(); err != nil {
+		return err
+	}
+	if s.Policy < OnFailure || s.Policy > Never {
+		return fmt.Errorf("%w: %v", ErrUnknownPolicy, s.Policy)
+	}
+	if s.MaxRestarts < 0 {
+		return fmt.Errorf("max restarts %d: want zero or more", s.MaxRestarts)
+	}
+	if s.Window <= 0 {
+		return fmt.Errorf("restart window %v: want a positive duration", s.Window)
+	}
+	if s.StableAfter < 0 {
+		return fmt.Errorf("stable period %v: want a positive duration", s.StableAfter)
+	}
+	return nil
+}
+
+// An Option changes a service's lifecycle settings. Options are passed to
+// app.Service for one service, or to app.ServiceDefaults for all of them.
+type Option interface {
+	fmt.Stringer
+	apply(*Settings)
+}
+
+// StartTimeout bounds how long the service may take to start.
+func StartTimeout(d time.Duration) Option { return startTimeoutOption(d) }
+
+type startTimeoutOption time.Duration
+
+func (o startTimeoutOption) apply(s *Settings) { s.StartTimeout = time.Duration(o) }
+func (o startTimeoutOption) String() string {
+	return fmt.Sprintf("lifecycle.StartTimeout(%v)", time.Duration(o))
+}
+
+// StopTimeout bounds how long the service may take to stop once asked.
+func StopTimeout(d time.Duration) Option { return stopTimeoutOption(d) }
+
+type stopTimeoutOption time.Duration
+
+func (o stopTimeoutOption) apply(s *Settings) { s.StopTimeout = time.Duration(o) }
+func (o stopTimeoutOption) String() string {
+	return fmt.Sprintf("lifecycle.StopTimeout(%v)", time.Duration(o))
+}
+
+// WaitForReady makes the service count as started only when it calls
+// Ready with the context its entry point received. Services that depend on
+// it start after that; if Ready is not called within the start timeout the
+// service fails to start.
+func WaitForReady() Option { return waitForReadyOption{} }
+
+type waitForReadyOption struct{}
+
+func (waitForReadyOption) apply(s *Settings) { s.WaitForReady = true }
+func (waitForReadyOption) String() string    { return "lifecycle.WaitForReady()" }
+
+// Restart sets the delay strategy between restarts.
+func Restart(s Strategy) Option { return restartOption(s) }
+
+type restartOption Strategy
+
+func (o restartOption) apply(s *Settings) { s.Restart = Strategy(o) }
+func (o restartOption) String() string    { return fmt.Sprintf("lifecycle.Restart(%v)", Strategy(o)) }
+
+// RestartPolicy sets which ends of the entry point lead to a restart.
+func RestartPolicy(p Policy) Option { return policyOption(p) }
+
+type policyOption Policy
+
+func (o policyOption) apply(s *Settings) { s.Policy = Policy(o) }
+func (o policyOption) String() string    { return fmt.Sprintf("lifecycle.RestartPolicy(%v)", Policy(o)) }
+
+// Intensity lets a service restart at most maxRestarts times within window;
+// the next failure makes it give up.
+func Intensity(maxRestarts int, window time.Duration) Option {
+	return intensityOption{maxRestarts, window}
+}
+
+type intensityOption struct {
+	max    int
+	window time.Duration
+}
+
+func (o intensityOption) apply(s *Settings) { s.MaxRestarts, s.Window = o.max, o.window }
+
+func (o intensityOption) String() string {
+	return fmt.Sprintf("lifecycle.Intensity(%d, %v)", o.max, o.window)
+}
+
+// StableAfter sets how long a run must last for the backoff to start over.
+func StableAfter(d time.Duration) Option { return stableOption(d) }
+
+type stableOption time.Duration
+
+func (o stableOption) apply(s *Settings) { s.StableAfter = time.Duration(o) }
+func (o stableOption) String() string {
+	return fmt.Sprintf("lifecycle.StableAfter(%v)", time.Duration(o))
+}
+
+// FailAlone makes a service that gives up stay failed while the rest of the
+// app keeps running; by default giving up stops the app.
+func FailAlone() Option { return failAloneOption{} }
+
+type failAloneOption struct{}
+
+func (failAloneOption) apply(s *Settings) { s.FailAlone = true }
+func (failAloneOption) String() string    { return "lifecycle.FailAlone()" }

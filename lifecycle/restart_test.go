@@ -1,0 +1,130 @@
+package lifecycle_test
+
+import (
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/hostfx/hostfx/lifecycle"
+)
+
+func delays(s lifecycle.Strategy, n int, rng *rand.Rand) []time.Duration {
+	out := make([]time.Duration, n)
+	for k := range out {
+		out[k] = s.Backoff(k, rng)
+	}
+	return out
+}
+
+func TestBackoffSequences(t *testing.T) {
+	const s = time.Second
+	tests := []struct {
+		name string
+		give lifecycle.Strategy
+		want []time.Duration
+	}{
+		{"immediate", lifecycle.Immediate(), []time.Duration{0, 0, 0, 0}},
+		{"fixed", lifecycle.FixedBackoff(3 * s), []time.Duration{3 * s, 3 * s, 3 * s, 3 * s}},
+		{"fixed default", lifecycle.DefaultStrategy(lifecycle.StrategyFixedBackoff), []time.Duration{5 * s, 5 * s}},
+		{"linear", lifecycle.LinearBackoff(2*s, 7*s), []time.Duration{2 * s, 4 * s, 6 * s, 7 * s, 7 * s}},
+		{"linear default", lifecycle.DefaultStrategy(lifecycle.StrategyLinearBackoff), []time.Duration{s, 2 * s, 3 * s, 4 * s}},
+		{"exponential", lifecycle.ExponentialBackoff(s, 10*s, 0), []time.Duration{s, 2 * s, 4 * s, 8 * s, 10 * s, 10 * s}},
+		{"exponential never overflows", lifecycle.ExponentialBackoff(s, time.Hour, 0), []time.Duration{
+			s, 2 * s, 4 * s, 8 * s, 16 * s, 32 * s, 64 * s, 128 * s, 256 * s, 512 * s, 1024 * s, 2048 * s, time.Hour, time.Hour}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			assert.Equal(t, tt.want, delays(tt.give, len(tt.want), rand.New(rand.NewPCG(1, 2))))
+		})
+	}
+	assert.Equal(t, time.Hour, lifecycle.ExponentialBackoff(s, time.Hour, 0).Backoff(200, nil), "huge attempts stay capped")
+}
+
+func TestExponentialJitter(t *testing.T) {
+	s := lifecycle.Strategy{} // the default: 1s doubling to 60s, jitter up to 5s
+	rng := rand.New(rand.NewPCG(7, 7))
+	for k := range 10 {
+		base := min(time.Second<<k, time.Minute)
+		for range 200 {
+			d := s.Backoff(k, rng)
+			assert.GreaterOrEqual(t, d, base)
+			assert.LessOrEqual(t, d, base+5*time.Second)
+		}
+	}
+	a := delays(s, 20, rand.New(rand.NewPCG(42, 1)))
+	b := delays(s, 20, rand.New(rand.NewPCG(42, 1)))
+	assert.Equal(t, a, b, "a fixed seed gives the same delays")
+	c := delays(s, 20, rand.New(rand.NewPCG(43, 1)))
+	assert.NotEqual(t, a, c, "jitter is random")
+}
+
+func TestStrategyText(t *testing.T) {
+	tests := []struct {
+		give string
+		want lifecycle.Strategy
+	}{
+		{"IMMEDIATE", lifecycle.Immediate()},
+		{"fixed-backoff", lifecycle.FixedBackoff(5 * time.Second)},
+		{"exponentialBackoff", lifecycle.ExponentialBackoff(time.Second, time.Minute, 5*time.Second)},
+		{"linear_backoff", lifecycle.LinearBackoff(time.Second, time.Minute)},
+	}
+	for _, tt := range tests {
+		var s lifecycle.Strategy
+		require.NoError(t, s.UnmarshalText([]byte(tt.give)), tt.give)
+		assert.Equal(t, tt.want, s)
+		text, err := s.MarshalText()
+		require.NoError(t, err)
+		var back lifecycle.Strategy
+		require.NoError(t, back.UnmarshalText(text))
+		assert.Equal(t, s, back)
+	}
+	var s lifecycle.Strategy
+	err := s.UnmarshalText([]byte("sometimes"))
+	assert.ErrorIs(t, err, lifecycle.ErrUnknownStrategy)
+	assert.EqualError(t, err, `unknown restart strategy "sometimes": want one of IMMEDIATE, FIXED_BACKOFF, EXPONENTIAL_BACKOFF, LINEAR_BACKOFF`)
+}
+
+func TestPolicyText(t *testing.T) {
+	for _, p := range []lifecycle.Policy{lifecycle.OnFailure, lifecycle.Always, lifecycle.Never} {
+		text, err := p.MarshalText()
+		require.NoError(t, err)
+		var back lifecycle.Policy
+		require.NoError(t, back.UnmarshalText(text))
+		assert.Equal(t, p, back)
+	}
+	got, err := lifecycle.ParsePolicy("on-failure")
+	require.NoError(t, err)
+	assert.Equal(t, lifecycle.OnFailure, got)
+	_, err = lifecycle.ParsePolicy("maybe")
+	assert.EqualError(t, err, `unknown restart policy "maybe": want one of ON_FAILURE, ALWAYS, NEVER`)
+	_, err = lifecycle.Policy(0).MarshalText()
+	assert.ErrorIs(t, err, lifecycle.ErrUnknownPolicy)
+}
+
+func TestPolicyShouldRestart(t *testing.T) {
+	boom := errors.New("boom")
+	ends := []struct {
+		name string
+		err  error
+	}{
+		{"nil return", nil},
+		{"error", boom},
+		{"panic", fmt.Errorf("panic in Run: %w", boom)},
+		{"do not restart", fmt.Errorf("done for good: %w", lifecycle.ErrNoRestart)},
+	}
+	want := map[lifecycle.Policy][]bool{
+		lifecycle.Always:    {true, true, true, false},
+		lifecycle.OnFailure: {false, true, true, false},
+		lifecycle.Never:     {false, false, false, false},
+	}
+	for policy, restarts := range want {
+		for i, end := range ends {
+			assert.Equal(t, restarts[i], policy.ShouldRestart(end.err), "%v after %s", policy, end.name)
+		}
+	}
+}

@@ -1,0 +1,552 @@
+package modes
+
+import (
+	"cmp"
+	"errors"
+	"fmt"
+	"reflect"
+	"runtime"
+	"runtime/debug"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/jonboulle/clockwork"
+)
+
+// defaultStallThreshold is long enough to ignore GC pauses and short enough
+// that a stuck callback is reported while someone still cares.
+const defaultStallThreshold = 100 * time.Millisecond
+
+// ErrLoopStopped is the Err of a view whose EventLoop stopped before the
+// view ended by itself.
+var ErrLoopStopped = errors.New("event loop stopped")
+
+// PanicError is a panic recovered from a service's callback (or, later, from
+// Run). The stack is kept apart from Error so logs stay one line.
+type PanicError struct {
+	Value any    // what was passed to panic
+	Stack []byte // the goroutine's stack where it panicked
+	Func  string // the function that panicked, e.g. "example.com/svc.(*S).tick"
+}
+
+func (e *PanicError) Error() string {
+	return fmt.Sprintf("panic in %s: %v", e.Func, e.Value)
+}
+
+// Unwrap returns the panic value when it is an error, so errors.Is sees
+// through panic(err).
+func (e *PanicError) Unwrap() error {
+	err, _ := e.Value.(error)
+	return err
+}
+
+// LoopConfig configures an EventLoop. The zero value is usable.
+type LoopConfig struct {
+	Name           string          // for stall reports, e.g. "main" or a service name
+	StallThreshold time.Duration   // 0 means 100ms; negative disables the watchdog
+	OnStall        func(Stall)     // called from the watchdog goroutine; nil means ignore
+	Clock          clockwork.Clock // nil means the real clock
+}
+
+// EventLoop runs callbacks one at a time, in order, on the goroutine that
+// calls Run, so services sharing it need no locks between their callbacks.
+// Services never hold the EventLoop itself: each gets a view from Scope,
+// so one service ending or crashing cancels only its own work.
+type EventLoop struct {
+	name      string
+	clock     clockwork.Clock
+	threshold time.Duration // > 0 when the watchdog runs
+	onStall   func(Stall)
+
+	// What Post touches, kept off the cache lines of the loop's
+	// per-callback stores so those do not slow posters.
+	mu       sync.Mutex // guards queue, views, nextView, finished
+	queue    taskQueue
+	views    map[*Loop]struct{} // open or not yet confirmed closed
+	nextView uint64
+	finished bool
+	wake     chan struct{} // capacity 1: "the queue or stopping changed"
+	stopping atomic.Bool
+	_        [64]byte
+
+	// Owned by the loop goroutine.
+	spent      *taskChunk // run in the last turn, given back to queue in the next
+	spentLast  *taskChunk
+	nspent     int
+	due        []taskEntry // reused for the timers due in a turn
+	timers     timerHeap
+	timerSeq   uint64 // orders timers with equal deadlines
+	clockTimer clockwork.Timer
+	armed      bool      // clockTimer is set for armedAt
+	armedAt    time.Time // deadline clockTimer is set for
+	seq        uint64    // tasks started so far
+
+	// Published by the loop goroutine, read by any.
+	progress   atomic.Uint64 // seq of the task running or last run
+	batchFirst atomic.Uint64 // seq of the first task of the running batch; 0 when idle
+	lateness   atomic.Int64  // of the most recently fired timer
+	started    atomic.Bool   // Run has been called
+	done       chan struct{}
+
+	// When the running task was first seen, by the watchdog or by Lag.
+	seenMu  sync.Mutex
+	seenSeq uint64
+	seenAt  time.Time
+
+	// The batch being run, so the watchdog can name a stalled callback.
+	wdMu    sync.Mutex
+	wdBatch []taskEntry
+	wdBase  uint64 // seq of wdBatch[0]
+}
+
+// NewEventLoop returns an EventLoop that does nothing until Run is called.
+func NewEventLoop(cfg LoopConfig) *EventLoop {
+	clock := cfg.Clock
+	if clock == nil {
+		clock = clockwork.NewRealClock()
+	}
+	threshold := cfg.StallThreshold
+	if threshold == 0 {
+		threshold = defaultStallThreshold
+	}
+	return &EventLoop{
+		name:      cfg.Name,
+		clock:     clock,
+		threshold: max(threshold, 0),
+		onStall:   cfg.OnStall,
+		views:     make(map[*Loop]struct{}),
+		wake:      make(chan struct{}, 1),
+		done:      make(chan struct{}),
+	}
+}
+
+// Run runs callbacks on the calling goroutine until Stop, so the caller
+// decides whether that goroutine is locked to an OS thread. When Run
+// returns, every view still open is closed with ErrLoopStopped, and no
+// goroutine Run started is left. Run runs at most once; later calls return
+// at once.
+func (l *EventLoop) Run() {
+	if !l.started.CompareAndSwap(false, true) {
+		return
+	}
+	stopWatchdog := l.startWatchdog()
+	defer l.finish(stopWatchdog)
+	for !l.stopping.Load() {
+		due, posted := l.take()
+		if len(due) == 0 && posted == nil {
+			l.wait()
+			continue
+		}
+		l.runTasks(due)
+		for c := posted; c != nil && !l.stopping.Load(); c = c.next {
+			l.runTasks(c.tasks[:c.n])
+		}
+		l.recycle(due, posted)
+	}
+}
+
+// Stop makes Run return once the callback in progress has returned. It is
+// safe from any goroutine, from a callback, more than once, and before Run
+// (which then returns at once).
+func (l *EventLoop) Stop() {
+	if l.stopping.CompareAndSwap(false, true) {
+		l.signal()
+	}
+}
+
+// Done is closed after Run has returned.
+func (l *EventLoop) Done() <-chan struct{} { return l.done }
+
+// Lag says how late the loop is: the lateness of the most recently fired
+// timer (when its callback started minus its deadline), or, while a
+// callback runs, how long that callback has been running if that is more,
+// so a stuck loop shows before its next timer fires.
+//
+// The loop does not read the clock per callback, which would cost more
+// than running a small callback; instead a callback's running time is
+// counted from the first time the watchdog or a Lag call saw it running. It may therefore trail
+// the truth by one watchdog tick (half the stall threshold), or, with the
+// watchdog off, by the time since the previous Lag call. Lag is safe from
+// any goroutine.
+func (l *EventLoop) Lag() time.Duration {
+	lag := time.Duration(l.lateness.Load())
+	if _, running, ok := l.runningTask(); ok {
+		lag = max(lag, running)
+	}
+	return lag
+}
+
+// runningTask returns the seq of the task running now and how long it has
+// been seen running; ok is false when no task runs.
+func (l *EventLoop) runningTask() (seq uint64, running time.Duration, ok bool) {
+	first := l.batchFirst.Load()
+	seq = l.progress.Load()
+	if first == 0 || seq < first {
+		return 0, 0, false // idle, or between batches
+	}
+	// Read after seq, so the sighting is never earlier than the task began.
+	now := l.clock.Now()
+	l.seenMu.Lock()
+	if l.seenSeq != seq {
+		l.seenSeq, l.seenAt = seq, now
+	}
+	seenAt := l.seenAt
+	l.seenMu.Unlock()
+	return seq, now.Sub(seenAt), true
+}
+
+// Scope returns a new view of the loop for the service called name. After
+// Run has returned, the view is born closed with ErrLoopStopped.
+func (l *EventLoop) Scope(name string) *Loop {
+	s := newLoop(l, name)
+	l.mu.Lock()
+	if l.finished {
+		l.mu.Unlock()
+		s.markClosed(ErrLoopStopped)
+		close(s.done)
+		return s
+	}
+	l.nextView++
+	s.id = l.nextView
+	l.views[s] = struct{}{}
+	l.mu.Unlock()
+	return s
+}
+
+// taskKind says what the loop does with a taskEntry. Only taskCall comes
+// from users; the others let any goroutine change loop-owned state.
+type taskKind uint8
+
+const (
+	taskCall       taskKind = iota // run fn for scope
+	taskFire                       // run a due timer
+	taskSchedule                   // put timer into the heap
+	taskUnschedule                 // take timer out of the heap
+	taskClose                      // confirm that scope has closed
+)
+
+// taskEntry is one unit of work in the queue, kept small so the queue is
+// cheap to fill and to clear.
+type taskEntry struct {
+	fn    func()
+	scope *Loop
+	timer *Timer
+	kind  taskKind
+}
+
+// userFunc is the callback a task runs on behalf of its service.
+func (t *taskEntry) userFunc() func() {
+	if t.kind == taskFire {
+		return t.timer.fn
+	}
+	return t.fn
+}
+
+// enqueue appends t to the queue and wakes the loop if it may be idle. It
+// reports false once Run has finished.
+func (l *EventLoop) enqueue(t taskEntry) bool {
+	l.mu.Lock()
+	if l.finished {
+		l.mu.Unlock()
+		return false
+	}
+	first := l.queue.push(t)
+	l.mu.Unlock()
+	if first {
+		l.signal()
+	}
+	return true
+}
+
+// signal wakes the loop without blocking; one pending wake-up is enough
+// because the loop drains the whole queue each time.
+func (l *EventLoop) signal() {
+	select {
+	case l.wake <- struct{}{}:
+	default:
+	}
+}
+
+// take hands the chunks run last turn back to the queue, takes all that
+// is queued, and collects the timers that are due, which run first: they
+// have waited since their deadline. It reads the clock only when there are
+// timers.
+func (l *EventLoop) take() (due []taskEntry, posted *taskChunk) {
+	l.mu.Lock()
+	l.queue.giveBack(l.spent, l.spentLast, l.nspent)
+	posted = l.queue.takeAll()
+	if posted == nil {
+		l.queue.trim()
+	}
+	l.mu.Unlock()
+	l.spent, l.spentLast, l.nspent = nil, nil, 0
+	due = l.due
+	if len(l.timers) > 0 {
+		now := l.clock.Now()
+		for len(l.timers) > 0 && !l.timers[0].deadline.After(now) {
+			tm := l.timers.popMin()
+			due = append(due, taskEntry{kind: taskFire, scope: tm.scope, timer: tm})
+		}
+	}
+	return due, posted
+}
+
+// recycle clears what ran, so finished callbacks can be collected, and
+// keeps the buffers for reuse.
+func (l *EventLoop) recycle(due []taskEntry, posted *taskChunk) {
+	clear(due)
+	l.due = due[:0]
+	l.spent = posted
+	for c := posted; c != nil; c = c.next {
+		clear(c.tasks[:c.n])
+		c.n = 0
+		l.spentLast = c
+		l.nspent++
+	}
+}
+
+// chunkTasks fills a 4 KiB allocation with a taskChunk.
+const chunkTasks = 127
+
+// maxFreeChunks bounds what an idle queue keeps to about 256 KiB. While
+// busy it keeps all its chunks, so a flood of posts allocates nothing once
+// the queue has grown to it.
+const maxFreeChunks = 64
+
+// taskChunk is a block of the queue.
+type taskChunk struct {
+	tasks [chunkTasks]taskEntry
+	n     int
+	next  *taskChunk
+}
+
+// taskQueue is a chain of fixed-size chunks, so a burst of posts never
+// copies what is already queued, with a free list, so steady posting
+// allocates nothing; the loop trims the free list when it goes idle, so a
+// burst's memory goes back to the heap.
+type taskQueue struct {
+	head, tail *taskChunk
+	free       *taskChunk
+	nfree      int
+}
+
+// push appends t and reports whether the queue was empty.
+func (q *taskQueue) push(t taskEntry) (wasEmpty bool) {
+	c := q.tail
+	if c == nil || c.n == chunkTasks {
+		c = q.newChunk()
+		if q.tail == nil {
+			q.head = c
+		} else {
+			q.tail.next = c
+		}
+		q.tail = c
+	}
+	c.tasks[c.n] = t
+	c.n++
+	return q.head == c && c.n == 1
+}
+
+func (q *taskQueue) newChunk() *taskChunk {
+	c := q.free
+	if c == nil {
+		return new(taskChunk)
+	}
+	q.free, c.next = c.next, nil
+	q.nfree--
+	return c
+}
+
+// takeAll empties the queue and returns its chunks.
+func (q *taskQueue) takeAll() *taskChunk {
+	head := q.head
+	q.head, q.tail = nil, nil
+	return head
+}
+
+// giveBack keeps the emptied chunks from first to last, n of them, for
+// reuse.
+func (q *taskQueue) giveBack(first, last *taskChunk, n int) {
+	if first == nil {
+		return
+	}
+	last.next = q.free
+	q.free = first
+	q.nfree += n
+}
+
+// trim lets go of the free chunks beyond maxFreeChunks.
+func (q *taskQueue) trim() {
+	if q.nfree <= maxFreeChunks {
+		return
+	}
+	last := q.free
+	for range maxFreeChunks - 1 {
+		last = last.next
+	}
+	last.next = nil
+	q.nfree = maxFreeChunks
+}
+
+// wait blocks until something is posted, Stop is called, or the earliest
+// timer is due. It reads the clock only when there are timers, and then
+// re-arms the one clock timer only when the earliest deadline changed.
+func (l *EventLoop) wait() {
+	if len(l.timers) == 0 {
+		if l.armed {
+			l.clockTimer.Stop()
+			l.armed = false
+		}
+		<-l.wake
+		return
+	}
+	next := l.timers[0].deadline
+	if !l.armed || !next.Equal(l.armedAt) {
+		d := next.Sub(l.clock.Now())
+		if l.clockTimer == nil {
+			l.clockTimer = l.clock.NewTimer(d)
+		} else {
+			l.clockTimer.Reset(d)
+		}
+		l.armed, l.armedAt = true, next
+	}
+	select {
+	case <-l.wake:
+	case <-l.clockTimer.Chan():
+		// Possibly a stale tick from a fake clock; take re-checks deadlines.
+		l.armed = false
+	}
+}
+
+// runTasks runs every task of batch. It tells Lag and the watchdog what
+// runs with one store per task; the batch itself is published once.
+func (l *EventLoop) runTasks(batch []taskEntry) {
+	if len(batch) == 0 {
+		return
+	}
+	watched := l.threshold > 0
+	if watched {
+		l.wdMu.Lock()
+		l.wdBatch, l.wdBase = batch, l.seq+1
+		l.wdMu.Unlock()
+	}
+	l.batchFirst.Store(l.seq + 1)
+	for i := 0; i < len(batch); {
+		i = l.runFrom(batch, i)
+	}
+	l.batchFirst.Store(0)
+	if watched {
+		l.wdMu.Lock()
+		l.wdBatch = nil
+		l.wdMu.Unlock()
+	}
+}
+
+// runFrom runs batch from index i and returns where to go on: the end, or
+// the task after one that panicked. A single deferred recover covers the
+// whole run, so a callback costs no defer of its own.
+func (l *EventLoop) runFrom(batch []taskEntry, i int) (next int) {
+	defer func() {
+		if v := recover(); v != nil {
+			l.recovered(&batch[next], v, debug.Stack())
+			next++
+		}
+	}()
+	for next = i; next < len(batch); next++ {
+		if l.stopping.Load() {
+			return len(batch)
+		}
+		l.seq++
+		l.progress.Store(l.seq)
+		l.runTask(&batch[next])
+	}
+	return next
+}
+
+func (l *EventLoop) runTask(t *taskEntry) {
+	switch t.kind {
+	case taskCall:
+		if !t.scope.closed.Load() {
+			t.fn()
+		}
+	case taskFire:
+		l.fire(t.timer)
+	case taskSchedule:
+		l.schedule(t.timer)
+	case taskUnschedule:
+		if t.timer.index >= 0 {
+			l.timers.remove(t.timer.index)
+		}
+	case taskClose:
+		l.confirmClose(t.scope)
+	}
+}
+
+// recovered closes the view whose callback panicked; the loop goes on
+// serving the others.
+func (l *EventLoop) recovered(t *taskEntry, v any, stack []byte) {
+	if t.timer != nil {
+		t.timer.state.Store(timerStopped)
+	}
+	t.scope.end(&PanicError{Value: v, Stack: stack, Func: funcName(t.userFunc())})
+}
+
+// confirmClose finishes closing s on the loop goroutine, where none of its
+// callbacks can be running.
+func (l *EventLoop) confirmClose(s *Loop) {
+	l.timers.removeScope(s)
+	l.mu.Lock()
+	_, open := l.views[s]
+	delete(l.views, s)
+	l.mu.Unlock()
+	if open {
+		close(s.done)
+	}
+}
+
+// finish runs when Run returns: it stops the watchdog and the clock timer,
+// then closes every view still open, oldest first.
+func (l *EventLoop) finish(stopWatchdog func()) {
+	stopWatchdog()
+	if l.clockTimer != nil {
+		l.clockTimer.Stop()
+	}
+	for _, tm := range l.timers {
+		tm.state.CompareAndSwap(timerActive, timerStopped)
+		tm.index = -1
+	}
+	l.timers = nil
+
+	l.mu.Lock()
+	l.finished = true
+	views := make([]*Loop, 0, len(l.views))
+	for s := range l.views {
+		views = append(views, s)
+	}
+	l.views = nil
+	l.queue = taskQueue{}
+	l.mu.Unlock()
+	l.spent, l.spentLast, l.due = nil, nil, nil
+
+	slices.SortFunc(views, func(a, b *Loop) int { return cmp.Compare(a.id, b.id) })
+	for _, s := range views {
+		s.markClosed(ErrLoopStopped)
+		close(s.done)
+	}
+	close(l.done)
+}
+
+// funcName names fn for panic and stall reports. It is only called when
+// something went wrong, so reflection costs nothing on the hot path.
+func funcName(fn any) string {
+	v := reflect.ValueOf(fn)
+	if v.Kind() != reflect.Func || v.IsNil() {
+		return "<nil>"
+	}
+	if f := runtime.FuncForPC(v.Pointer()); f != nil {
+		return f.Name()
+	}
+	return "<unknown>"
+}

@@ -1,0 +1,199 @@
+package modes
+
+import (
+	"context"
+	"fmt"
+	"runtime/debug"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Loop is one service's view of an EventLoop. Everything the service
+// schedules through it belongs to the service: when the view closes (Exit,
+// a panic in one of its callbacks, or the EventLoop stopping), its timers
+// and queued callbacks are dropped and its Go work is cancelled, while the
+// other views on the same EventLoop go on.
+type Loop struct {
+	el     *EventLoop
+	name   string
+	id     uint64 // creation order, for a deterministic shutdown order
+	closed atomic.Bool
+	ctx    context.Context // for Go work; cancelled when the view closes
+	cancel context.CancelFunc
+	done   chan struct{}
+
+	mu      sync.Mutex // guards err, workers, idle and the closing of closed
+	err     error
+	workers int           // Go work goroutines still running
+	idle    chan struct{} // closed when workers drops to 0
+}
+
+func newLoop(el *EventLoop, name string) *Loop {
+	ctx, cancel := context.WithCancel(context.Background())
+	return &Loop{el: el, name: name, ctx: ctx, cancel: cancel, done: make(chan struct{})}
+}
+
+// Name is the service name the view was made for.
+func (s *Loop) Name() string { return s.name }
+
+// Post queues fn to run on the loop after everything queued before it. It
+// never blocks, so it is safe from any goroutine and from a callback. It
+// reports false, and drops fn, if the view is closed or the EventLoop is
+// stopping.
+func (s *Loop) Post(fn func()) bool {
+	if s.closed.Load() || s.el.stopping.Load() {
+		return false
+	}
+	return s.el.enqueue(taskEntry{fn: fn, scope: s})
+}
+
+// After runs fn on the loop once d has passed. It is safe from any
+// goroutine. On a closed view it returns a Timer that never fires.
+func (s *Loop) After(d time.Duration, fn func()) *Timer {
+	return s.startTimer(d, 0, fn)
+}
+
+// Every runs fn on the loop at d, then every d after that. A tick missed
+// because the loop was busy is skipped rather than run late in a burst.
+// The timer stops re-arming once fn panics or the view closes.
+//
+// A non-positive d is a bug that would spin the loop; instead of panicking
+// at the caller, Every ends the view with an error saying so, the way a
+// failing callback would, and returns a Timer that never fires.
+func (s *Loop) Every(d time.Duration, fn func()) *Timer {
+	if d <= 0 {
+		s.Exit(fmt.Errorf("Every(%v, %s): interval must be positive", d, funcName(fn)))
+		return &Timer{}
+	}
+	return s.startTimer(d, d, fn)
+}
+
+func (s *Loop) startTimer(d, period time.Duration, fn func()) *Timer {
+	tm := &Timer{fn: fn, scope: s, period: period, index: -1}
+	if s.closed.Load() {
+		return tm
+	}
+	// The deadline counts from the call, not from when the loop gets to it.
+	tm.deadline = s.el.clock.Now().Add(d)
+	tm.state.Store(timerActive)
+	if !s.el.enqueue(taskEntry{kind: taskSchedule, scope: s, timer: tm}) {
+		tm.state.Store(timerStopped)
+	}
+	return tm
+}
+
+// Go runs work on a new goroutine, then calls then(err) back on the loop
+// with what work returned. ctx is cancelled when the view closes, and then
+// is dropped if the view closed in the meantime, so a service never hears
+// back after it ended. A panic in work ends the view with a *PanicError.
+// On a closed view Go does nothing. then may be nil.
+func (s *Loop) Go(work func(ctx context.Context) error, then func(error)) {
+	s.mu.Lock()
+	if s.closed.Load() {
+		s.mu.Unlock()
+		return
+	}
+	if s.workers == 0 {
+		s.idle = make(chan struct{})
+	}
+	s.workers++
+	s.mu.Unlock()
+	go s.runWork(work, then)
+}
+
+func (s *Loop) runWork(work func(ctx context.Context) error, then func(error)) {
+	defer s.workDone()
+	err, crash := s.callWork(work)
+	if crash != nil {
+		s.end(crash)
+		return
+	}
+	if then != nil {
+		s.Post(func() { then(err) })
+	}
+}
+
+func (s *Loop) callWork(work func(ctx context.Context) error) (err error, crash *PanicError) {
+	defer func() {
+		if v := recover(); v != nil {
+			crash = &PanicError{Value: v, Stack: debug.Stack(), Func: funcName(work)}
+		}
+	}()
+	return work(s.ctx), nil
+}
+
+func (s *Loop) workDone() {
+	s.mu.Lock()
+	s.workers--
+	if s.workers == 0 {
+		close(s.idle)
+	}
+	s.mu.Unlock()
+}
+
+// Exit ends the view with err, nil meaning a clean end. It is safe from any
+// goroutine and from a callback. Only the first reason to close a view
+// counts.
+func (s *Loop) Exit(err error) { s.end(err) }
+
+// Done is closed once the view is closed and none of its callbacks is
+// running: the loop goroutine confirms it, or Run confirms it on return.
+// After that, none of the view's callbacks runs again.
+func (s *Loop) Done() <-chan struct{} { return s.done }
+
+// Err says why the view closed: the error given to Exit (nil for Exit(nil)),
+// a *PanicError for a panic in one of its callbacks or Go work, or
+// ErrLoopStopped if the EventLoop stopped under it. It is nil while the
+// view is open.
+func (s *Loop) Err() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.err
+}
+
+// Wait blocks until every Go work goroutine of the view has returned, so a
+// service can make sure none outlives it. It returns ctx.Err() if ctx ends
+// first.
+func (s *Loop) Wait(ctx context.Context) error {
+	s.mu.Lock()
+	if s.workers == 0 {
+		s.mu.Unlock()
+		return nil
+	}
+	idle := s.idle
+	s.mu.Unlock()
+	select {
+	case <-idle:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Lag is the EventLoop's Lag; see EventLoop.Lag.
+func (s *Loop) Lag() time.Duration { return s.el.Lag() }
+
+// end closes the view with err unless it is closed already, and has the
+// loop goroutine confirm it once no callback of the view is running.
+func (s *Loop) end(err error) {
+	if s.markClosed(err) {
+		// If Run has finished, finish has confirmed every view already.
+		s.el.enqueue(taskEntry{kind: taskClose, scope: s})
+	}
+}
+
+// markClosed records why the view closed and cancels its work. It reports
+// whether this call closed it.
+func (s *Loop) markClosed(err error) bool {
+	s.mu.Lock()
+	if s.closed.Load() {
+		s.mu.Unlock()
+		return false
+	}
+	s.err = err
+	s.closed.Store(true)
+	s.mu.Unlock()
+	s.cancel()
+	return true
+}
