@@ -1,0 +1,162 @@
+// Package proc runs a process-mode service in a child process: the same
+// binary re-executed, talking to its parent over an inherited socketpair
+// with length-prefixed frames.
+package proc
+
+import (
+	"bufio"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+)
+
+// Version is the control protocol version; parent and child must agree.
+const Version = 1
+
+// MaxFrame caps a frame's length, so garbage on the channel cannot make
+// the reader allocate without bound.
+const MaxFrame = 64 << 10
+
+// ErrProtocol is wrapped by every error about a malformed frame.
+var ErrProtocol = errors.New("protocol error")
+
+// Kind says what a frame carries.
+type Kind uint8
+
+// The frame kinds. The child sends Hello first, then Ready or StartFailed;
+// the parent sends Ping and Stop; the child answers Pong and Stopped, and
+// reports an end of its own with Exited or Fatal.
+const (
+	KindHello       Kind = iota + 1 // Version, PID
+	KindReady                       // the service started
+	KindStartFailed                 // Text: why not
+	KindPing                        // Seq
+	KindPong                        // Seq
+	KindStop                        // Deadline
+	KindStopped                     // Text: the stop's error, empty if clean
+	KindExited                      // the service ended cleanly on its own; NoRestart, Text
+	KindFatal                       // Text: why the service failed
+)
+
+var kindNames = [...]string{"", "hello", "ready", "start-failed", "ping", "pong", "stop", "stopped", "exited", "fatal"}
+
+func (k Kind) String() string {
+	if int(k) < len(kindNames) && k > 0 {
+		return kindNames[k]
+	}
+	return fmt.Sprintf("Kind(%d)", uint8(k))
+}
+
+// Frame is one control message. Which fields matter depends on Kind.
+type Frame struct {
+	Kind      Kind
+	Version   uint16
+	PID       uint32
+	Seq       uint64
+	Deadline  time.Duration
+	NoRestart bool
+	Text      string
+}
+
+// Write encodes f as one frame: a 4-byte big-endian length, then the kind
+// byte and the payload.
+func Write(w io.Writer, f Frame) error {
+	var payload []byte
+	switch f.Kind {
+	case KindHello:
+		payload = binary.BigEndian.AppendUint16(payload, f.Version)
+		payload = binary.BigEndian.AppendUint32(payload, f.PID)
+	case KindReady:
+	case KindPing, KindPong:
+		payload = binary.BigEndian.AppendUint64(payload, f.Seq)
+	case KindStop:
+		payload = binary.BigEndian.AppendUint64(payload, uint64(f.Deadline))
+	case KindExited:
+		b := byte(0)
+		if f.NoRestart {
+			b = 1
+		}
+		payload = append(append(payload, b), f.Text...)
+	case KindStartFailed, KindStopped, KindFatal:
+		payload = append(payload, f.Text...)
+	default:
+		return fmt.Errorf("%w: cannot write %v", ErrProtocol, f.Kind)
+	}
+	if 1+len(payload) > MaxFrame {
+		payload = payload[:MaxFrame-1] // only text gets this long; keep its start
+	}
+	buf := make([]byte, 5, 5+len(payload))
+	binary.BigEndian.PutUint32(buf, uint32(1+len(payload)))
+	buf[4] = byte(f.Kind)
+	_, err := w.Write(append(buf, payload...))
+	return err
+}
+
+// Reader decodes frames from a stream.
+type Reader struct {
+	r   *bufio.Reader
+	buf []byte
+}
+
+// NewReader returns a Reader of r.
+func NewReader(r io.Reader) *Reader { return &Reader{r: bufio.NewReaderSize(r, 4096)} }
+
+// Read returns the next frame. It returns io.EOF at a clean end between
+// frames, and an error wrapping ErrProtocol for anything malformed.
+func (r *Reader) Read() (Frame, error) {
+	var head [4]byte
+	if _, err := io.ReadFull(r.r, head[:]); err != nil {
+		if errors.Is(err, io.ErrUnexpectedEOF) {
+			return Frame{}, fmt.Errorf("%w: truncated frame length", ErrProtocol)
+		}
+		return Frame{}, err
+	}
+	n := binary.BigEndian.Uint32(head[:])
+	if n == 0 || n > MaxFrame {
+		return Frame{}, fmt.Errorf("%w: frame length %d: want 1 to %d", ErrProtocol, n, MaxFrame)
+	}
+	if cap(r.buf) < int(n) {
+		r.buf = make([]byte, n)
+	}
+	body := r.buf[:n]
+	if _, err := io.ReadFull(r.r, body); err != nil {
+		return Frame{}, fmt.Errorf("%w: truncated frame: %d of %d bytes", ErrProtocol, len(body), n)
+	}
+	return decode(Kind(body[0]), body[1:])
+}
+
+func decode(k Kind, p []byte) (Frame, error) {
+	f := Frame{Kind: k}
+	want := -1 // exact payload size, or -1 for any
+	switch k {
+	case KindHello:
+		if want = 6; len(p) == want {
+			f.Version, f.PID = binary.BigEndian.Uint16(p), binary.BigEndian.Uint32(p[2:])
+		}
+	case KindReady:
+		want = 0
+	case KindPing, KindPong:
+		if want = 8; len(p) == want {
+			f.Seq = binary.BigEndian.Uint64(p)
+		}
+	case KindStop:
+		if want = 8; len(p) == want {
+			f.Deadline = time.Duration(binary.BigEndian.Uint64(p))
+		}
+	case KindExited:
+		if len(p) == 0 || p[0] > 1 {
+			return Frame{}, fmt.Errorf("%w: exited frame needs a flag byte of 0 or 1", ErrProtocol)
+		}
+		f.NoRestart, f.Text = p[0] == 1, string(p[1:])
+	case KindStartFailed, KindStopped, KindFatal:
+		f.Text = string(p)
+	default:
+		return Frame{}, fmt.Errorf("%w: unknown frame kind %d", ErrProtocol, uint8(k))
+	}
+	if want >= 0 && len(p) != want {
+		return Frame{}, fmt.Errorf("%w: %v payload of %d bytes: want %d", ErrProtocol, k, len(p), want)
+	}
+	return f, nil
+}
