@@ -31,6 +31,7 @@ type PanicError struct {
 	Func  string // the function that panicked, e.g. "example.com/svc.(*S).tick"
 }
 
+// Error names the function and the panic value; print Stack separately.
 func (e *PanicError) Error() string {
 	return fmt.Sprintf("panic in %s: %v", e.Func, e.Value)
 }

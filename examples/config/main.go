@@ -1,0 +1,131 @@
+// Command config runs one service whose settings come from layered
+// configuration, lowest first: the defaults of AppConfig,
+// config.common.yaml, config.<profile>.yaml for the profile in
+// APP_PROFILE (development unless set), DEMO_* environment variables,
+// and --key=value flags. The service's execution mode comes from
+// services.greeter.mode, so the production profile moves it from
+// SEPARATE_THREAD to SEPARATE_THREAD_ASYNC with no change to the code.
+//
+//	cd examples/config
+//	go run .
+//	APP_PROFILE=production go run .
+//	DEMO_APP__MESSAGE=hi go run . --app.interval=3s
+//	DEMO_APP__TOKEN_FILE=/run/secrets/token go run . --print-config
+//
+// It runs until SIGINT or SIGTERM, then exits 0.
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"time"
+
+	"go.uber.org/fx"
+	"go.uber.org/zap"
+
+	"github.com/hostfx/hostfx/app"
+	"github.com/hostfx/hostfx/lifecycle"
+	"github.com/hostfx/hostfx/modes"
+	"github.com/hostfx/hostfx/modules/config"
+)
+
+// AppConfig is the app section of the configuration.
+type AppConfig struct {
+	Message  string        `validate:"required"`
+	Interval time.Duration `default:"1s" validate:"gt=0"`
+	// Token is never printed or logged, wherever it comes from.
+	Token string `secret:"true"`
+}
+
+// Greeter logs the configured message at the configured interval. It has
+// both entry points, so the configuration may run it in either thread
+// mode.
+type Greeter struct {
+	cfg AppConfig
+	log *zap.Logger
+}
+
+// NewGreeter takes its section of the configuration from the graph.
+func NewGreeter(cfg AppConfig, log *zap.Logger) *Greeter {
+	return &Greeter{cfg: cfg, log: log.With(zap.String("service", "greeter"))}
+}
+
+func (g *Greeter) greet() {
+	g.log.Info(g.cfg.Message, zap.Bool("has_token", g.cfg.Token != ""))
+}
+
+// Run is the SEPARATE_THREAD entry point: it blocks until ctx ends.
+func (g *Greeter) Run(ctx context.Context) error {
+	tick := time.NewTicker(g.cfg.Interval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-tick.C:
+			g.greet()
+		}
+	}
+}
+
+// RunAsync is the SEPARATE_THREAD_ASYNC entry point: it schedules the
+// greeting on the service's loop and returns.
+func (g *Greeter) RunAsync(_ context.Context, loop *modes.Loop) error {
+	loop.Every(g.cfg.Interval, g.greet)
+	return nil
+}
+
+// options lists the sources, lowest precedence first, read from dir.
+func options(dir string, args []string) []config.Option {
+	return []config.Option{
+		config.Dir(dir),
+		config.Defaults("app", AppConfig{}),
+		config.File("config.common.yaml"),
+		config.ProfileFile("config.{profile}.yaml"),
+		config.Profile("development"),
+		config.ProfileFromEnv("APP_PROFILE"),
+		config.Env("DEMO_"),
+		config.Args(args),
+		config.PrintConfigFlag(),
+	}
+}
+
+// registration reads how the greeter is registered: its mode and
+// timeouts from services.greeter.
+func registration(c *config.Config) (modes.ExecutionMode, []lifecycle.Option) {
+	s, _ := c.Service("greeter")
+	mode := s.Mode
+	if mode == 0 {
+		mode = modes.SeparateThread
+	}
+	var opts []lifecycle.Option
+	if s.StartTimeout > 0 {
+		opts = append(opts, lifecycle.StartTimeout(s.StartTimeout))
+	}
+	if s.StopTimeout > 0 {
+		opts = append(opts, lifecycle.StopTimeout(s.StopTimeout))
+	}
+	return mode, opts
+}
+
+// newApp builds the app from a loaded configuration.
+func newApp(c *config.Config, extra ...fx.Option) *app.App {
+	mode, opts := registration(c)
+	return app.New(append(extra,
+		config.Supply(c), // checks the bindings; handles --print-config
+		config.Provide[AppConfig]("app"),
+		app.Service("greeter", NewGreeter, mode, opts...),
+	)...)
+}
+
+func main() {
+	// The configuration is read before the app is built: it decides the
+	// greeter's mode.
+	c, err := config.New(options(".", os.Args[1:])...)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	newApp(c).Run()
+}

@@ -1,0 +1,158 @@
+package config
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"reflect"
+	"slices"
+	"strings"
+	"text/tabwriter"
+
+	"go.uber.org/zap/zapcore"
+)
+
+// Entry is one key of the effective configuration.
+type Entry struct {
+	// Key is the full key, such as "app.port".
+	Key string
+	// Value is the value as written in a file, strings quoted;
+	// "[redacted]" for secrets.
+	Value string
+	// Source says where the value came from, such as "config.yaml:3",
+	// "env APP_PORT" or "default tag".
+	Source string
+	// Secret is true when Value is redacted.
+	Secret bool
+}
+
+// Entries returns every key set by a source, and every `default` tag of
+// a bound or declared type whose key no source sets, sorted by key.
+func (c *Config) Entries() []Entry {
+	var out []Entry
+	seen := map[string]bool{}
+	if c.tree != nil {
+		for key, v := range c.tree.All() {
+			out = append(out, c.entry(key, v, c.sources[key]))
+			seen[key] = true
+		}
+	}
+	for _, s := range c.declared() {
+		for _, d := range tagDefaults(s) {
+			if !seen[d.key] && !c.covered(d.key) {
+				out = append(out, c.entry(d.key, d.value, sourceDefaultTag))
+				seen[d.key] = true
+			}
+		}
+	}
+	slices.SortFunc(out, func(a, b Entry) int { return strings.Compare(a.Key, b.Key) })
+	return out
+}
+
+func (c *Config) entry(key string, v any, src string) Entry {
+	secret := c.secret(key)
+	value := render(v, secret)
+	if _, ok := v.(map[string]any); ok {
+		value = "{}" // an empty section
+	}
+	return Entry{Key: key, Value: value, Source: src, Secret: secret}
+}
+
+// covered reports whether a source sets key or a section or value above
+// it, so a default tag below it does not apply.
+func (c *Config) covered(key string) bool {
+	for k := key; ; {
+		if _, ok := c.sources[k]; ok {
+			return true
+		}
+		i := strings.LastIndexByte(k, '.')
+		if i < 0 {
+			return false
+		}
+		k = k[:i]
+	}
+}
+
+type tagDefault struct {
+	key   string
+	value any
+}
+
+// tagDefaults lists the `default` tags of a declared type, by key.
+func tagDefaults(s schema) []tagDefault {
+	var out []tagDefault
+	var walk func(key string, t reflect.Type)
+	walk = func(key string, t reflect.Type) {
+		for _, f := range fieldsOf(t) {
+			fk := join(key, f.key)
+			switch {
+			case f.hasDef:
+				out = append(out, tagDefault{fk, f.def})
+			case isSection(f.typ):
+				walk(fk, f.typ)
+			}
+		}
+	}
+	t := s.typ
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if isSection(t) {
+		walk(s.path, t)
+	}
+	return out
+}
+
+// Lookup returns the entry of one key, as Entries would list it.
+func (c *Config) Lookup(key string) (Entry, bool) {
+	key = strings.ToLower(key)
+	for _, e := range c.Entries() {
+		if e.Key == key {
+			return e, true
+		}
+	}
+	return Entry{}, false
+}
+
+// Print writes the effective configuration, one key a line with its value
+// and source, sorted by key, with secrets redacted.
+func (c *Config) Print(w io.Writer) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	for _, e := range c.Entries() {
+		if _, err := fmt.Fprintf(tw, "%s\t= %s\t# %s\n", e.Key, e.Value, e.Source); err != nil {
+			return fmt.Errorf("print config: %w", err)
+		}
+	}
+	if err := tw.Flush(); err != nil {
+		return fmt.Errorf("print config: %w", err)
+	}
+	return nil
+}
+
+// MarshalLogObject logs the effective configuration as key: value fields,
+// secrets redacted, so zap.Object("config", c) is safe.
+func (c *Config) MarshalLogObject(enc zapcore.ObjectEncoder) error {
+	for _, e := range c.Entries() {
+		enc.AddString(e.Key, e.Value)
+	}
+	return nil
+}
+
+// PrintRequested reports whether the command line asked for
+// --print-config; see PrintConfigFlag.
+func (c *Config) PrintRequested() bool { return c.printReq }
+
+// HandlePrintFlag prints the configuration to standard output and exits 0
+// when the command line asked for --print-config; otherwise it does
+// nothing. Module and Supply call it once the bindings are checked; call
+// it yourself without fx, after binding, so Print knows your secrets.
+func (c *Config) HandlePrintFlag() {
+	if !c.PrintRequested() {
+		return
+	}
+	if err := c.Print(os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	os.Exit(0)
+}

@@ -1,0 +1,92 @@
+package config
+
+import (
+	"maps"
+	"reflect"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/hostfx/hostfx/modes"
+)
+
+// ServiceSettings are the settings of one service from the
+// services.<name> section. A field that no source sets is zero; Sources
+// tells which were set.
+type ServiceSettings struct {
+	// Name is the service's name, in lower case as all keys are.
+	Name string `config:"-"`
+	// Mode is where the service runs, such as SEPARATE_THREAD.
+	Mode modes.ExecutionMode `config:"mode"`
+	// StartTimeout bounds how long the service may take to start.
+	StartTimeout time.Duration `config:"start_timeout" validate:"gte=0"`
+	// StopTimeout bounds how long the service may take to stop.
+	StopTimeout time.Duration `config:"stop_timeout" validate:"gte=0"`
+	// Restart names the restart strategy, such as EXPONENTIAL_BACKOFF.
+	// It is a plain string until the supervisor's strategies are public.
+	Restart string `config:"restart"`
+	// Policy names when to restart. It is a plain string for now.
+	Policy string `config:"policy"`
+	// Intensity bounds restarts before the supervisor gives up.
+	Intensity Intensity `config:"intensity"`
+	// Sources maps each key that was set, relative to the section (such
+	// as "mode" or "intensity.window"), to where its value came from.
+	Sources map[string]string `config:"-"`
+}
+
+// Intensity bounds how often a service may restart: more than
+// MaxRestarts within Window and the supervisor gives up.
+type Intensity struct {
+	// MaxRestarts is how many restarts Window allows.
+	MaxRestarts int `config:"max_restarts" validate:"gte=0"`
+	// Window is the span restarts are counted over.
+	Window time.Duration `config:"window" validate:"gte=0"`
+}
+
+// Service returns the settings of the named service, and whether the
+// configuration has a section for it. Names match case-insensitively, as
+// all keys do.
+func (c *Config) Service(name string) (ServiceSettings, bool) {
+	s, ok := c.services[strings.ToLower(name)]
+	if ok {
+		s.Sources = maps.Clone(s.Sources)
+	}
+	return s, ok
+}
+
+// Services returns the names of the services the configuration has a
+// section for, sorted.
+func (c *Config) Services() []string {
+	return slices.Sorted(maps.Keys(c.services))
+}
+
+// parseServices binds every services.<name> section, so a bad mode or
+// duration is reported by New rather than when the service registers.
+func (c *Config) parseServices(ps *problems) map[string]ServiceSettings {
+	out := map[string]ServiceSettings{}
+	raw := c.raw(servicesKey)
+	if raw == nil {
+		return out
+	}
+	sections, ok := raw.(map[string]any)
+	if !ok {
+		ps.add(&Problem{Key: servicesKey, Value: render(raw, false), Source: c.sourceOf(servicesKey), Reason: "want a section with one section per service"})
+		return out
+	}
+	for _, name := range slices.Sorted(maps.Keys(sections)) {
+		key := servicesKey + "." + name
+		var s ServiceSettings
+		b := newBinder(c)
+		b.bind(key, sections[name], reflect.ValueOf(&s).Elem())
+		*ps = append(*ps, b.problems...)
+		s.Name = name
+		s.Sources = map[string]string{}
+		for k, src := range c.sources {
+			if rel, ok := strings.CutPrefix(k, key+"."); ok {
+				s.Sources[rel] = src
+			}
+		}
+		out[name] = s
+	}
+	return out
+}
