@@ -97,6 +97,11 @@ func (a *App) run() int {
 		log.Error("app build failed", zap.Error(err))
 		return 1
 	}
+	if c := a.host.child; c != nil {
+		c.mu.Lock()
+		c.hosted = true
+		c.mu.Unlock()
+	}
 	if unix.Gettid() != unix.Getpid() {
 		return a.drive()
 	}
@@ -135,7 +140,7 @@ func (a *App) drive() int {
 			a.log.Error("app start failed", zap.Error(err))
 			return 1
 		}
-		sig = <-wait
+		sig = a.awaitStop(wait)
 	case sig = <-wait:
 		a.host.haltAll()
 		if err := <-started; err != nil {
@@ -167,7 +172,25 @@ func (a *App) drive() int {
 		a.log.Error("app stop failed", zap.Error(err))
 		code = max(code, 1)
 	}
+	if c := a.host.child; c != nil {
+		c.stopped(err)
+	}
 	return code
+}
+
+// awaitStop waits for a reason to stop: a signal, a shutdown, or, in a
+// child process, the parent's stop.
+func (a *App) awaitStop(wait <-chan fx.ShutdownSignal) fx.ShutdownSignal {
+	var parent chan struct{}
+	if c := a.host.child; c != nil {
+		parent = c.stopReq
+	}
+	select {
+	case sig := <-wait:
+		return sig
+	case <-parent:
+		return fx.ShutdownSignal{}
+	}
 }
 
 func exitCode(err error) int {

@@ -102,10 +102,10 @@ func ExampleObserve() {
 }
 
 func ExampleApp_Err() {
-	// The process modes are planned but not available yet, so this
-	// registration is rejected when the app is built. The error names the
-	// service, its mode and the file:line of the app.Service call.
-	a := app.New(quietly, app.Service("store", NewStore, modes.SeparateProcess))
+	// A registration without a name is rejected when the app is built.
+	// Errors name the service, its mode and the file:line of the
+	// app.Service call.
+	a := app.New(quietly, app.Service("", NewStore, modes.SeparateProcess))
 	fmt.Println(errors.Is(a.Err(), app.ErrInvalidService))
 	// Output:
 	// true

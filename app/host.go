@@ -4,16 +4,20 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"runtime"
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/jonboulle/clockwork"
 	"go.uber.org/fx"
 	"go.uber.org/zap"
 
 	"github.com/hostfx/hostfx/internal/executor"
+	"github.com/hostfx/hostfx/internal/proc"
 	"github.com/hostfx/hostfx/internal/supervisor"
 	"github.com/hostfx/hostfx/lifecycle"
 	"github.com/hostfx/hostfx/modes"
@@ -36,6 +40,12 @@ type host struct {
 	halt       chan struct{} // closed when the app begins to stop
 	haltOnce   sync.Once
 
+	// childArgs are the arguments a process-mode service's child gets.
+	childArgs []string
+	heartbeat time.Duration
+	// child is set when this process is a child for a process-mode service.
+	child *childControl
+
 	mu       sync.Mutex
 	services []*supervisor.Service
 	names    map[string]*decl // registered services by name
@@ -53,6 +63,8 @@ type hostParams struct {
 	Observers  []lifecycle.Observer `group:"hostfx.observers"`
 	Defaults   []*serviceDefaults   `group:"hostfx.defaults"`
 	Invalid    []*decl              `group:"hostfx.invalid"`
+	Test       *testTarget          `optional:"true"`
+	Heartbeat  childHeartbeat       `optional:"true"`
 }
 
 func newHost(p hostParams) (*host, error) {
@@ -75,6 +87,14 @@ func newHost(p hostParams) (*host, error) {
 		clock:      clockwork.NewRealClock(),
 		halt:       make(chan struct{}),
 		names:      make(map[string]*decl),
+		childArgs:  os.Args[1:],
+		heartbeat:  time.Duration(p.Heartbeat),
+	}
+	if p.Test != nil {
+		h.childArgs = p.Test.args()
+	}
+	if c := proc.Current(); c != nil {
+		h.child = &childControl{conn: c, host: h, stopReq: make(chan struct{}, 1)}
 	}
 	h.mainLoop = modes.NewEventLoop(modes.LoopConfig{Name: "main", OnStall: h.stalled})
 	return h, nil
@@ -102,6 +122,43 @@ func (e *invalidServices) Unwrap() error { return e.error }
 // register adopts a freshly constructed service. Its hook is appended now,
 // right after the hooks of everything it depends on.
 func (h *host) register(d *decl, instance any, lc fx.Lifecycle) error {
+	svc, err := h.newService(d)
+	if err != nil {
+		return err
+	}
+	svc.Instance = instance
+	switch d.mode {
+	case modes.MainEventLoopAsync, modes.SeparateProcessAsync:
+		// In its child, a SEPARATE_PROCESS_ASYNC service runs on the child's
+		// main loop.
+		h.hookMainLoop(lc)
+		svc.Executor = executor.MainLoop{Loop: h.mainLoop}
+	case modes.SeparateThread, modes.SeparateProcess:
+		svc.Executor = executor.Thread{}
+	case modes.SeparateThreadAsync:
+		svc.Executor = executor.ThreadLoop{}
+	}
+	start := svc.Start
+	if d.mode.Process() {
+		start = h.child.adopt(svc)
+	}
+	h.adopt(svc, lc, start)
+	return nil
+}
+
+// registerProcess adopts a process-mode service in the parent: each run of
+// it is a fresh child process.
+func (h *host) registerProcess(d *decl, lc fx.Lifecycle) error {
+	svc, err := h.newService(d)
+	if err != nil {
+		return err
+	}
+	svc.Executor = proc.Executor{Log: h.log, Args: h.childArgs, App: filepath.Base(os.Args[0]), Heartbeat: h.heartbeat}
+	h.adopt(svc, lc, svc.Start)
+	return nil
+}
+
+func (h *host) newService(d *decl) (*supervisor.Service, error) {
 	h.mu.Lock()
 	first, taken := h.names[d.name]
 	if !taken {
@@ -109,34 +166,26 @@ func (h *host) register(d *decl, instance any, lc fx.Lifecycle) error {
 	}
 	h.mu.Unlock()
 	if taken {
-		return d.errorf("the name is already taken by the service registered at %s; service names must be unique", first.at)
+		return nil, d.errorf("the name is already taken by the service registered at %s; service names must be unique", first.at)
 	}
-	svc := &supervisor.Service{
+	return &supervisor.Service{
 		Name:     d.name,
 		Mode:     d.mode,
 		Settings: h.defaults.With(d.opts...),
-		Instance: instance,
 		Observe:  h.observe,
 		OnGiveUp: h.gaveUp,
 		Clock:    h.clock,
 		Halt:     h.halt,
-	}
-	switch d.mode {
-	case modes.MainEventLoopAsync:
-		h.hookMainLoop(lc)
-		svc.Executor = executor.MainLoop{Loop: h.mainLoop}
-	case modes.SeparateThread:
-		svc.Executor = executor.Thread{}
-	case modes.SeparateThreadAsync:
-		svc.Executor = executor.ThreadLoop{}
-	default:
-		return d.errorf("no executor for this mode")
-	}
+	}, nil
+}
+
+// adopt lists svc and appends its hook.
+func (h *host) adopt(svc *supervisor.Service, lc fx.Lifecycle, start func(context.Context) error) {
 	h.mu.Lock()
 	h.services = append(h.services, svc)
 	h.mu.Unlock()
 	lc.Append(fx.Hook{
-		OnStart: svc.Start,
+		OnStart: start,
 		OnStop: func(ctx context.Context) error {
 			// The first service to stop halts them all, so nothing restarts
 			// while the app is going down.
@@ -144,7 +193,6 @@ func (h *host) register(d *decl, instance any, lc fx.Lifecycle) error {
 			return svc.Stop(ctx)
 		},
 	})
-	return nil
 }
 
 // hookMainLoop makes the main loop start before the first service on it and

@@ -1,6 +1,8 @@
 package app
 
 import (
+	"time"
+
 	"go.uber.org/fx"
 	"go.uber.org/zap"
 
@@ -39,4 +41,13 @@ func Observe(o lifecycle.Observer) fx.Option {
 // logger.
 func Logger(log *zap.Logger) fx.Option {
 	return fx.Decorate(func() *zap.Logger { return log })
+}
+
+type childHeartbeat time.Duration
+
+// ChildHeartbeat sets how often the app pings each process-mode child; a
+// child that misses three pings in a row is hung and is killed, with its
+// goroutine dump in the crash report. The default is one second.
+func ChildHeartbeat(interval time.Duration) fx.Option {
+	return fx.Supply(childHeartbeat(interval))
 }

@@ -10,6 +10,7 @@ import (
 
 	"go.uber.org/fx"
 
+	"github.com/hostfx/hostfx/internal/proc"
 	"github.com/hostfx/hostfx/lifecycle"
 	"github.com/hostfx/hostfx/modes"
 )
@@ -65,10 +66,39 @@ func Service(name string, constructor any, mode modes.ExecutionMode, opts ...lif
 		// The host reports every bad registration at once when it is built.
 		return fx.Provide(fx.Annotated{Group: invalidGroup, Target: func() *decl { return d }})
 	}
+	child := proc.Current()
+	switch {
+	case d.mode.Process() && (child == nil || child.Service != d.name):
+		// The service runs in a child process: this process never builds it.
+		if child != nil {
+			return fx.Provide(d.elsewhere())
+		}
+		return fx.Options(fx.Provide(d.elsewhere()), fx.Invoke(d.spawn()))
+	case child != nil && child.Service != d.name:
+		// A child builds only its service and what that depends on.
+		return fx.Provide(d.constructor())
+	}
 	return fx.Options(
 		fx.Provide(d.constructor()),
 		fx.Invoke(d.construct()),
 	)
+}
+
+// elsewhere provides the service's type with a constructor that explains
+// why a process-mode service cannot be injected in this process.
+func (d *decl) elsewhere() any {
+	fn := reflect.FuncOf(nil, []reflect.Type{d.typ, errorType}, false)
+	err := d.errorf("it runs in a child process, so its value cannot be injected here; " +
+		"run the service that depends on it in the same child, or talk to it over a channel")
+	return reflect.MakeFunc(fn, func([]reflect.Value) []reflect.Value {
+		return []reflect.Value{reflect.Zero(d.typ), reflect.ValueOf(&err).Elem()}
+	}).Interface()
+}
+
+// spawn returns an invoke that registers the child-process proxy of a
+// process-mode service, at its place in the registration order.
+func (d *decl) spawn() any {
+	return func(h *host, lc fx.Lifecycle) error { return h.registerProcess(d, lc) }
 }
 
 func newDecl(name string, constructor any, mode modes.ExecutionMode, opts []lifecycle.Option, at string) *decl {
@@ -107,9 +137,6 @@ func (d *decl) check(constructor any) error {
 	d.typ = t.Out(0)
 	if !d.mode.Valid() {
 		return d.errorf("%v", fmt.Errorf("%w %d: want one of %v", modes.ErrUnknownMode, uint8(d.mode), modes.Modes()))
-	}
-	if d.mode.Process() {
-		return d.errorf("process execution modes are not available in this version; use SEPARATE_THREAD or SEPARATE_THREAD_ASYNC")
 	}
 	if d.mode.Async() && !d.typ.Implements(asyncRunnerType) {
 		return d.errorf("%v has no method RunAsync(context.Context, *modes.Loop) error, which %v calls; add it, or pick %v, which calls Run",

@@ -55,9 +55,9 @@ func TestServiceValidation(t *testing.T) {
 		{"unknown mode", func() (fx.Option, string) {
 			return app.Service("x", leaf[[1]byte], modes.ExecutionMode(9)), here()
 		}, []string{`service "x" (ExecutionMode(9))`, "unknown execution mode 9"}},
-		{"process mode", func() (fx.Option, string) {
-			return app.Service("x", leaf[[1]byte], modes.SeparateProcess), here()
-		}, []string{`service "x" (SEPARATE_PROCESS)`, "not available in this version"}},
+		{"process mode without Run", func() (fx.Option, string) {
+			return app.Service("x", func() *onlyAsync { return nil }, modes.SeparateProcess), here()
+		}, []string{`service "x" (SEPARATE_PROCESS)`, "*app_test.onlyAsync has no method Run(context.Context) error"}},
 		{"bad timeout", func() (fx.Option, string) {
 			return app.Service("x", leaf[[1]byte], modes.SeparateThread, lifecycle.StopTimeout(-1)), here()
 		}, []string{`service "x"`, "stop timeout -1ns: want a positive duration"}},

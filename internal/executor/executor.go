@@ -6,9 +6,11 @@ package executor
 import (
 	"context"
 	"fmt"
+	"os"
 	"runtime/debug"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -26,6 +28,36 @@ type Spec struct {
 	WaitForReady bool
 	// OnStall receives stall reports of a private loop.
 	OnStall func(modes.Stall)
+	// StopTimeout is how long the entry point may take to stop; a run that
+	// can force an end (a child process) escalates after it.
+	StopTimeout time.Duration
+}
+
+// Abort ends a run that failed to start: it kills what can be killed (a
+// child process) and asks the rest to stop.
+func Abort(run Run, why string) {
+	if k, ok := run.(interface{ Kill(why string) }); ok {
+		k.Kill(why)
+		return
+	}
+	run.Stop()
+}
+
+// PID is the process run is in: its own child process, or this one.
+func PID(run Run) int {
+	if p, ok := run.(interface{ PID() int }); ok {
+		return p.PID()
+	}
+	return os.Getpid()
+}
+
+// Grace is how much longer than its stop timeout run may take to end:
+// a run that escalates a stop says so with a Grace method.
+func Grace(run Run) time.Duration {
+	if g, ok := run.(interface{ Grace() time.Duration }); ok {
+		return g.Grace()
+	}
+	return 0
 }
 
 // Run is one execution of a service's entry point.

@@ -10,7 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"os"
 	"sync"
 	"time"
 
@@ -37,7 +36,10 @@ type Service struct {
 	Observe  lifecycle.Observer
 	// OnGiveUp is called when the service failed and will not be restarted.
 	OnGiveUp func(s *Service, err error)
-	Clock    clockwork.Clock
+	// OnExit is called when the service ended without failing and will not
+	// be restarted; err is nil or wraps lifecycle.ErrNoRestart.
+	OnExit func(s *Service, err error)
+	Clock  clockwork.Clock
 	// Halt, once closed, means the app is stopping: a start in progress
 	// gives up, and nothing starts or restarts any more.
 	Halt <-chan struct{}
@@ -73,7 +75,7 @@ func (s *Service) Status() lifecycle.Status {
 		Restarts: s.restarts, LastError: s.lastErr, LastErrorAt: s.lastAt,
 	}
 	if s.cur != nil {
-		st.PID, st.TID = os.Getpid(), s.cur.TID()
+		st.PID, st.TID = executor.PID(s.cur.Run), s.cur.TID()
 	}
 	return st
 }
@@ -131,6 +133,7 @@ func (s *Service) launch(ctx context.Context) (*run, error) {
 			Service:      s.Instance,
 			WaitForReady: s.Settings.WaitForReady,
 			OnStall:      s.stalled,
+			StopTimeout:  s.Settings.StopTimeout,
 		}),
 		began: s.Clock.Now(),
 		ended: make(chan struct{}),
@@ -176,22 +179,25 @@ func (s *Service) launch(ctx context.Context) (*run, error) {
 		}
 		s.mu.Unlock()
 	}
-	s.Observe(&lifecycle.Started{Service: s.Name, Mode: s.Mode, PID: os.Getpid(), TID: r.TID(),
+	s.Observe(&lifecycle.Started{Service: s.Name, Mode: s.Mode, PID: executor.PID(r.Run), TID: r.TID(),
 		Duration: s.Clock.Since(r.began), Err: err})
 	return r, err
 }
 
 // abandon stops a run that failed to start and says how it went.
 func (s *Service) abandon(r *run, cause error) error {
-	r.Stop()
+	executor.Abort(r.Run, fmt.Sprintf("did not start: %v", cause))
 	var te *lifecycle.TimeoutError
 	if !errors.As(cause, &te) { // a TimeoutError names the service already
 		cause = fmt.Errorf("service %q (%v): start: %w", s.Name, s.Mode, cause)
 	}
-	timeout := s.Clock.NewTimer(s.Settings.StopTimeout)
+	timeout := s.Clock.NewTimer(s.Settings.StopTimeout + executor.Grace(r.Run))
 	defer timeout.Stop()
 	select {
 	case <-r.ended:
+		if r.err != nil && !errors.Is(r.err, context.Canceled) {
+			return fmt.Errorf("%w; the run ended with: %w", cause, r.err)
+		}
 		return cause
 	case <-timeout.Chan():
 		return fmt.Errorf("%w; then it ignored its stop for %v and was detached", cause, s.Settings.StopTimeout)
@@ -290,15 +296,23 @@ func (s *Service) restartAfter(r *run, err error) bool {
 	if failed {
 		var stack []byte
 		var pe *modes.PanicError
-		if errors.As(err, &pe) {
+		var tracer interface{ Trace() []byte }
+		switch {
+		case errors.As(err, &pe):
 			stack = pe.Stack
+		case errors.As(err, &tracer):
+			stack = tracer.Trace()
 		}
-		s.Observe(&lifecycle.Crashed{Service: s.Name, Mode: s.Mode, PID: os.Getpid(), TID: r.TID(), Err: err, Stack: stack})
+		s.Observe(&lifecycle.Crashed{Service: s.Name, Mode: s.Mode, PID: executor.PID(r.Run), TID: r.TID(), Err: err, Stack: stack})
 	} else {
-		s.Observe(&lifecycle.Exited{Service: s.Name, Mode: s.Mode, PID: os.Getpid(), TID: r.TID(), Err: err})
+		s.Observe(&lifecycle.Exited{Service: s.Name, Mode: s.Mode, PID: executor.PID(r.Run), TID: r.TID(), Err: err})
 	}
-	if !restart && failed && !isClosed(s.Halt) {
+	switch {
+	case restart:
+	case failed && !isClosed(s.Halt):
 		s.giveUp(err, 0)
+	case !failed && s.OnExit != nil:
+		s.OnExit(s, err)
 	}
 	return restart
 }
@@ -369,11 +383,12 @@ func (s *Service) Stop(ctx context.Context) error {
 	s.setState(lifecycle.StateStopping)
 	close(s.stop)
 	finished := s.finished
+	grace := executor.Grace(s.cur.Run)
 	s.mu.Unlock()
 
 	s.Observe(&lifecycle.Stopping{Service: s.Name, Mode: s.Mode})
 	begin := s.Clock.Now()
-	timeout := s.Clock.NewTimer(s.Settings.StopTimeout)
+	timeout := s.Clock.NewTimer(s.Settings.StopTimeout + grace)
 	defer timeout.Stop()
 	var err error
 	detached := false

@@ -1,0 +1,170 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"regexp"
+	"strings"
+	"sync"
+	"time"
+
+	"go.uber.org/fx"
+
+	"github.com/hostfx/hostfx/internal/proc"
+	"github.com/hostfx/hostfx/internal/supervisor"
+	"github.com/hostfx/hostfx/lifecycle"
+	"github.com/hostfx/hostfx/modes"
+)
+
+// testTarget names the test whose app a process-mode child must rebuild.
+type testTarget struct{ name string }
+
+// args runs exactly that test in the re-executed test binary.
+func (t *testTarget) args() []string {
+	parts := strings.Split(t.name, "/")
+	for i, p := range parts {
+		parts[i] = "^" + regexp.QuoteMeta(p) + "$"
+	}
+	return []string{"-test.run=" + strings.Join(parts, "/")}
+}
+
+// Test makes the app's process-mode children re-run only the test t, so a
+// child rebuilds exactly that test's app. Pass it to fxtest.New or New in
+// tests that use SEPARATE_PROCESS or SEPARATE_PROCESS_ASYNC.
+func Test(t interface{ Name() string }) fx.Option {
+	return fx.Supply(&testTarget{name: t.Name()})
+}
+
+// childControl runs this process's side of a child: it reports the
+// service's start and end to the parent and obeys the parent's pings and
+// stop.
+type childControl struct {
+	conn    *proc.Child
+	host    *host
+	stopReq chan struct{}
+
+	mu      sync.Mutex
+	target  *supervisor.Service
+	hosted  bool // App.Run drives the stop; otherwise the child does it itself
+	started bool
+	beat    *modes.Loop
+}
+
+// childSlack is how much longer a child's own start and stop timeouts run
+// than the parent's, which kills the child when they pass.
+const childSlack = 2*proc.DefaultKillGrace + time.Second
+
+// adopt makes svc this child's service and returns its start hook.
+func (c *childControl) adopt(svc *supervisor.Service) func(context.Context) error {
+	// The parent restarts with a fresh child; this one only reports. The
+	// parent also owns the deadlines: it kills a child that overruns them,
+	// so the child's own clocks run longer and never pre-empt it.
+	svc.Settings.Policy = lifecycle.Never
+	svc.Settings.StartTimeout += childSlack
+	svc.Settings.StopTimeout += childSlack
+	svc.OnGiveUp = func(_ *supervisor.Service, err error) { c.end(proc.Frame{Kind: proc.KindFatal, Text: err.Error()}, 1) }
+	svc.OnExit = func(_ *supervisor.Service, err error) {
+		f := proc.Frame{Kind: proc.KindExited}
+		if err != nil {
+			f.NoRestart, f.Text = true, err.Error()
+		}
+		c.end(f, 0)
+	}
+	c.mu.Lock()
+	c.target = svc
+	c.mu.Unlock()
+	return func(ctx context.Context) error {
+		// Serve from the start, so heartbeats are answered during a long
+		// start and a stop before it ends the child at once.
+		go c.conn.Serve(proc.Handler{Ping: c.ping, Stop: c.stop})
+		if err := svc.Start(ctx); err != nil {
+			_ = c.conn.Send(proc.Frame{Kind: proc.KindStartFailed, Text: err.Error()})
+			if !c.isHosted() {
+				os.Exit(1)
+			}
+			return err
+		}
+		c.mu.Lock()
+		c.started = true
+		c.mu.Unlock()
+		_ = c.conn.Send(proc.Frame{Kind: proc.KindReady})
+		if !c.isHosted() {
+			c.stopAlone() // never returns: a test's child must not run the rest of the test
+		}
+		return nil
+	}
+}
+
+func (c *childControl) isHosted() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.hosted
+}
+
+// ping answers a heartbeat: from the main loop for an async service, so a
+// stuck loop counts as a hung child.
+func (c *childControl) ping(seq uint64) {
+	pong := func() { _ = c.conn.Send(proc.Frame{Kind: proc.KindPong, Seq: seq}) }
+	c.mu.Lock()
+	async := c.target != nil && c.target.Mode.Async()
+	if async && c.beat == nil {
+		c.beat = c.host.mainLoop.Scope("hostfx.heartbeat")
+	}
+	beat := c.beat
+	c.mu.Unlock()
+	if async {
+		beat.Post(pong)
+		return
+	}
+	pong()
+}
+
+func (c *childControl) stop(time.Duration) {
+	c.mu.Lock()
+	started := c.started
+	c.mu.Unlock()
+	if !started {
+		// Nothing to stop in order yet: the parent gave up on the start.
+		c.end(proc.Frame{Kind: proc.KindStopped, Text: "stopped before the service started"}, 0)
+	}
+	select {
+	case c.stopReq <- struct{}{}:
+	default:
+	}
+}
+
+// end reports the service's own end and exits: the parent decides what
+// happens next.
+func (c *childControl) end(f proc.Frame, code int) {
+	_ = c.conn.Send(f)
+	os.Exit(code)
+}
+
+// stopAlone waits for the parent's stop, stops the services this child
+// runs in reverse order, reports and exits. It serves children whose app
+// is not driven by App.Run, such as one rebuilt by a test.
+func (c *childControl) stopAlone() {
+	<-c.stopReq
+	c.host.haltAll()
+	c.host.mu.Lock()
+	services := append([]*supervisor.Service(nil), c.host.services...)
+	c.host.mu.Unlock()
+	var errs []error
+	for i := len(services) - 1; i >= 0; i-- {
+		errs = append(errs, services[i].Stop(context.Background()))
+	}
+	c.host.mainLoop.Stop()
+	c.stopped(errors.Join(errs...))
+	os.Exit(0)
+}
+
+// stopped tells the parent how the ordered stop went.
+func (c *childControl) stopped(err error) {
+	f := proc.Frame{Kind: proc.KindStopped}
+	if err != nil {
+		f.Text = fmt.Sprint(err)
+	}
+	_ = c.conn.Send(f)
+}

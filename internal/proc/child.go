@@ -1,0 +1,89 @@
+package proc
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sync"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// Child is this process's control channel to its parent, when this process
+// is a child started for a process-mode service.
+type Child struct {
+	// Service names the service this child runs.
+	Service   string
+	conn      *os.File
+	wmu       sync.Mutex
+	ignoreEOF bool
+}
+
+var current *Child
+
+func init() {
+	name := os.Getenv(EnvChild)
+	if name == "" {
+		return
+	}
+	// The marker must not reach this child's own children.
+	_ = os.Unsetenv(EnvChild)
+	ignoreEOF := os.Getenv(EnvIgnoreEOF) != ""
+	_ = os.Unsetenv(EnvIgnoreEOF)
+	unix.CloseOnExec(controlFD)
+	current = &Child{Service: name, conn: os.NewFile(controlFD, "control"), ignoreEOF: ignoreEOF}
+	if err := current.Send(Frame{Kind: KindHello, Version: Version, PID: uint32(os.Getpid())}); err != nil {
+		fmt.Fprintf(os.Stderr, "hostfx child %q: control channel: %v\n", name, err)
+		os.Exit(2)
+	}
+}
+
+// Current returns this process's control channel, or nil when this process
+// is not a child.
+func Current() *Child { return current }
+
+// Send writes one frame to the parent.
+func (c *Child) Send(f Frame) error {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	return Write(c.conn, f)
+}
+
+// Handler reacts to what the parent sends.
+type Handler struct {
+	// Ping must answer with a Pong carrying seq, from wherever proves the
+	// service alive (an async service answers from its loop).
+	Ping func(seq uint64)
+	// Stop asks for an ordered stop within deadline.
+	Stop func(deadline time.Duration)
+}
+
+// Serve reads the parent's frames until the channel ends. When the parent
+// is gone (EOF) or speaks garbage, the child exits at once: a child never
+// outlives its parent.
+func (c *Child) Serve(h Handler) {
+	r := NewReader(c.conn)
+	for {
+		f, err := r.Read()
+		if err != nil {
+			if errors.Is(err, io.EOF) && c.ignoreEOF {
+				select {} // leave it to the parent-death signal
+			}
+			if !errors.Is(err, io.EOF) {
+				fmt.Fprintf(os.Stderr, "hostfx child %q: %v\n", c.Service, err)
+			}
+			os.Exit(2)
+		}
+		switch f.Kind {
+		case KindPing:
+			h.Ping(f.Seq)
+		case KindStop:
+			h.Stop(f.Deadline)
+		default:
+			fmt.Fprintf(os.Stderr, "hostfx child %q: %v: unexpected %v from the parent\n", c.Service, ErrProtocol, f.Kind)
+			os.Exit(2)
+		}
+	}
+}

@@ -1,0 +1,500 @@
+package proc
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+	"golang.org/x/sys/unix"
+
+	"github.com/hostfx/hostfx/internal/executor"
+	"github.com/hostfx/hostfx/lifecycle"
+)
+
+// Environment of a child. EnvChild marks the child and names its service;
+// the child removes it at once, so its own children start normally.
+const (
+	EnvChild     = "HOSTFX_CHILD"
+	envLogFormat = "HOSTFX_LOG_FORMAT"
+	// EnvIgnoreEOF makes a child ignore the end of its control channel, so
+	// tests can prove the parent-death signal alone ends it.
+	EnvIgnoreEOF = "HOSTFX_CHILD_IGNORE_EOF"
+	controlFD    = 3
+)
+
+// Defaults of the parent's watch over a child.
+const (
+	DefaultHeartbeat = time.Second
+	DefaultKillGrace = 2 * time.Second
+	tailSize         = 64 << 10
+	logQueue         = 1024
+)
+
+// Executor runs each launch of a service in a fresh child process.
+type Executor struct {
+	Log *zap.Logger
+	// Args are the child's arguments; the child's argv[0] is set to
+	// "hostfx: <app> <service>" so it stands out in ps.
+	Args []string
+	App  string
+	// Heartbeat is the ping interval; a child that misses three is hung.
+	Heartbeat time.Duration
+	// KillGrace is how long a child gets between SIGTERM and SIGKILL, and
+	// between SIGQUIT and SIGKILL when hung.
+	KillGrace time.Duration
+}
+
+// Launch spawns the child and returns at once.
+func (e Executor) Launch(spec executor.Spec) executor.Run {
+	r := &Run{
+		exec:  e,
+		spec:  spec,
+		ready: make(chan struct{}),
+		stop:  make(chan struct{}),
+		done:  make(chan struct{}),
+		log:   e.Log.With(zap.String("service", spec.Name)),
+	}
+	if r.exec.Heartbeat <= 0 {
+		r.exec.Heartbeat = DefaultHeartbeat
+	}
+	if r.exec.KillGrace <= 0 {
+		r.exec.KillGrace = DefaultKillGrace
+	}
+	go r.main()
+	return r
+}
+
+// Run is one child process.
+type Run struct {
+	exec Executor
+	spec executor.Spec
+	log  *zap.Logger
+
+	ready     chan struct{}
+	readyOnce sync.Once
+	stop      chan struct{}
+	stopOnce  sync.Once
+	done      chan struct{}
+	err       error
+	pid       atomic.Int64
+	tail      tail
+
+	mu     sync.Mutex
+	report report // what the child or the watch said about the end
+}
+
+// report gathers what is known about how a child ended.
+type report struct {
+	startFailed string
+	stopped     *string
+	exited      bool
+	noRestart   bool
+	exitText    string
+	fatal       string
+	killedFor   string // why the parent killed it
+}
+
+// Ready is closed when the child reports its service started.
+func (r *Run) Ready() <-chan struct{} { return r.ready }
+
+// Wait blocks until the child has exited and its output is drained.
+func (r *Run) Wait() error { <-r.done; return r.err }
+
+// Stop asks the child to stop; past the stop timeout its process group gets
+// SIGTERM, and SIGKILL a grace period later.
+func (r *Run) Stop() { r.stopOnce.Do(func() { close(r.stop) }) }
+
+// Kill ends the child and everything in its process group at once.
+func (r *Run) Kill(why string) {
+	r.note(func(rp *report) {
+		if rp.killedFor == "" {
+			rp.killedFor = why
+		}
+	})
+	if pid := r.PID(); pid > 0 {
+		_ = unix.Kill(-pid, unix.SIGKILL)
+	}
+	r.Stop()
+}
+
+// TID is the child's PID: its main thread.
+func (r *Run) TID() int { return int(r.pid.Load()) }
+
+// PID is the child's process ID, or 0 until it has started.
+func (r *Run) PID() int { return int(r.pid.Load()) }
+
+// Grace is how long past the stop timeout the escalation may take.
+func (r *Run) Grace() time.Duration { return 2*r.exec.KillGrace + time.Second }
+
+func (r *Run) note(f func(*report)) {
+	r.mu.Lock()
+	f(&r.report)
+	r.mu.Unlock()
+}
+
+// main starts and waits for the child from one locked thread: the child's
+// parent-death signal fires when the thread that started it exits, so that
+// thread must live until the child is gone.
+func (r *Run) main() {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	defer close(r.done)
+
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		r.err = fmt.Errorf("service %q: socketpair: %w", r.spec.Name, err)
+		return
+	}
+	parentEnd, childEnd := os.NewFile(uintptr(fds[0]), "control"), os.NewFile(uintptr(fds[1]), "control")
+	conn, err := net.FileConn(parentEnd)
+	parentEnd.Close()
+	if err != nil {
+		childEnd.Close()
+		r.err = fmt.Errorf("service %q: control socket: %w", r.spec.Name, err)
+		return
+	}
+	defer conn.Close()
+
+	cmd, stderr, err := r.command(childEnd)
+	if err == nil {
+		err = cmd.Start()
+	}
+	childEnd.Close() // the child has its own copy; ours would hide its EOF
+	if err != nil {
+		r.err = fmt.Errorf("service %q: spawn: %w", r.spec.Name, err)
+		return
+	}
+	pid := cmd.Process.Pid
+	r.pid.Store(int64(pid))
+	r.mu.Lock()
+	killed := r.report.killedFor != "" // Kill came before the PID was known
+	r.mu.Unlock()
+	if killed {
+		_ = unix.Kill(-pid, unix.SIGKILL)
+	}
+	r.log = r.log.With(zap.Int("pid", pid))
+
+	var wg sync.WaitGroup
+	exited := make(chan struct{})
+	wg.Go(func() { r.readStderr(stderr) })
+	wg.Go(func() { r.control(conn, pid, exited) })
+
+	waitErr := cmd.Wait()
+	close(exited)
+	// Anything the child left in its group dies with it.
+	_ = unix.Kill(-pid, unix.SIGKILL)
+	conn.Close()
+	wg.Wait()
+	r.err = r.result(cmd.ProcessState, waitErr)
+}
+
+func (r *Run) command(childEnd *os.File) (*exec.Cmd, io.ReadCloser, error) {
+	self, err := os.Executable()
+	if err != nil {
+		return nil, nil, err
+	}
+	if _, err := os.Stat("/proc/self/exe"); err == nil {
+		self = "/proc/self/exe"
+	}
+	cmd := exec.Command(self, r.exec.Args...)
+	cmd.Args[0] = fmt.Sprintf("hostfx: %s %s", r.exec.App, r.spec.Name)
+	cmd.Env = append(os.Environ(), EnvChild+"="+r.spec.Name, envLogFormat+"=json")
+	cmd.ExtraFiles = []*os.File{childEnd} // fd 3
+	cmd.Stdin = nil
+	cmd.Stdout = os.Stdout
+	cmd.SysProcAttr = &syscall.SysProcAttr{
+		Setpgid:   true, // a terminal's Ctrl-C reaches the parent only
+		Pdeathsig: syscall.SIGKILL,
+	}
+	cmd.WaitDelay = r.exec.KillGrace
+	stderr, err := cmd.StderrPipe()
+	return cmd, stderr, err
+}
+
+// control speaks the protocol with the child until it exits: it checks the
+// hello, relays readiness and reports, sends heartbeats and the stop, and
+// escalates when the child is hung or does not stop in time.
+func (r *Run) control(conn net.Conn, pid int, exited <-chan struct{}) {
+	frames := make(chan Frame, 8)
+	readErr := make(chan error, 1)
+	go func() {
+		fr := NewReader(conn)
+		for {
+			f, err := fr.Read()
+			if err != nil {
+				readErr <- err
+				return
+			}
+			frames <- f
+		}
+	}()
+
+	kill := func(sig unix.Signal, why string) {
+		r.note(func(rp *report) {
+			if rp.killedFor == "" {
+				rp.killedFor = why
+			}
+		})
+		_ = unix.Kill(-pid, sig)
+	}
+	hb := time.NewTicker(r.exec.Heartbeat)
+	defer hb.Stop()
+	var (
+		helloed  bool
+		seq      uint64
+		lastPong                 = time.Now()
+		stopping <-chan struct{} = r.stop
+		term     <-chan time.Time
+		killAt   <-chan time.Time
+	)
+	for {
+		select {
+		case <-exited:
+			conn.Close() // ends the reader
+			<-readErr
+			return
+		case err := <-readErr:
+			if errors.Is(err, ErrProtocol) {
+				kill(unix.SIGKILL, err.Error())
+			}
+			readErr <- err // for the exit case above
+			<-exited
+			conn.Close()
+			return
+		case f := <-frames:
+			if !helloed {
+				if f.Kind != KindHello {
+					kill(unix.SIGKILL, fmt.Sprintf("%v: first frame is %v, want hello", ErrProtocol, f.Kind))
+					continue
+				}
+				if f.Version != Version {
+					kill(unix.SIGKILL, fmt.Sprintf("%v: child speaks version %d, want %d", ErrProtocol, f.Version, Version))
+					continue
+				}
+				helloed = true
+				continue
+			}
+			switch f.Kind {
+			case KindReady:
+				r.readyOnce.Do(func() { close(r.ready) })
+				lastPong = time.Now() // heartbeats count from here: the start timeout covers the start
+			case KindStartFailed:
+				r.note(func(rp *report) { rp.startFailed = f.Text })
+			case KindPong:
+				if f.Seq == seq {
+					lastPong = time.Now()
+				}
+			case KindStopped:
+				r.note(func(rp *report) { rp.stopped = &f.Text })
+			case KindExited:
+				r.note(func(rp *report) { rp.exited, rp.noRestart, rp.exitText = true, f.NoRestart, f.Text })
+			case KindFatal:
+				r.note(func(rp *report) { rp.fatal = f.Text })
+			default:
+				kill(unix.SIGKILL, fmt.Sprintf("%v: unexpected %v from the child", ErrProtocol, f.Kind))
+			}
+		case <-hb.C:
+			if killAt != nil || stopping == nil {
+				continue // escalating, or stopping: the stop timeout governs now
+			}
+			if isClosed(r.ready) && time.Since(lastPong) > 3*r.exec.Heartbeat {
+				// SIGQUIT makes a Go child dump its goroutines to stderr,
+				// which lands in the crash report.
+				r.note(func(rp *report) { rp.killedFor = fmt.Sprintf("hung: no heartbeat answer for %v", 3*r.exec.Heartbeat) })
+				_ = unix.Kill(pid, unix.SIGQUIT)
+				killAt = time.After(r.exec.KillGrace)
+				continue
+			}
+			seq++
+			_ = Write(conn, Frame{Kind: KindPing, Seq: seq})
+		case <-stopping:
+			stopping = nil
+			_ = Write(conn, Frame{Kind: KindStop, Deadline: r.spec.StopTimeout})
+			term = time.After(r.spec.StopTimeout)
+		case <-term:
+			term = nil
+			kill(unix.SIGTERM, fmt.Sprintf("did not stop within %v", r.spec.StopTimeout))
+			killAt = time.After(r.exec.KillGrace)
+		case <-killAt:
+			killAt = nil
+			kill(unix.SIGKILL, "")
+		}
+	}
+}
+
+// result turns how the child ended into the run's error: nil for a clean
+// stop or exit, an *ExitError otherwise.
+func (r *Run) result(state *os.ProcessState, waitErr error) error {
+	r.mu.Lock()
+	rp := r.report
+	r.mu.Unlock()
+	clean := state != nil && state.Success() && rp.killedFor == ""
+	switch {
+	case clean && rp.stopped != nil && *rp.stopped == "":
+		return nil
+	case clean && rp.stopped != nil:
+		return errors.New(*rp.stopped)
+	case clean && rp.exited && rp.noRestart:
+		return fmt.Errorf("%s: %w", rp.exitText, lifecycle.ErrNoRestart)
+	case clean && rp.exited:
+		return nil
+	}
+	e := &ExitError{Service: r.spec.Name, PID: r.TID(), Stderr: r.tail.bytes()}
+	if state != nil {
+		e.Status = state.String()
+	} else if waitErr != nil {
+		e.Status = waitErr.Error()
+	}
+	switch {
+	case rp.killedFor != "":
+		e.Reason = rp.killedFor
+	case rp.fatal != "":
+		e.Reason = rp.fatal
+	case rp.startFailed != "":
+		e.Reason = rp.startFailed
+	case state != nil && state.Success():
+		e.Reason = "exited without saying why"
+	}
+	return e
+}
+
+// ExitError reports a child process that ended badly.
+type ExitError struct {
+	Service string
+	PID     int
+	Status  string // as the OS tells it: "exit status 3", "signal: killed"
+	Reason  string // the child's last fatal message, or why the parent killed it
+	Stderr  []byte // the last 64 KiB the child wrote to stderr
+}
+
+func (e *ExitError) Error() string {
+	msg := fmt.Sprintf("child %d %s", e.PID, e.Status)
+	if e.Reason != "" {
+		msg += ": " + e.Reason
+	}
+	return msg
+}
+
+// Trace returns the stderr tail, which holds a panic's or a hung child's
+// goroutine dump.
+func (e *ExitError) Trace() []byte { return e.Stderr }
+
+// readStderr keeps the tail of the child's stderr and relays its log lines.
+// It never waits on the logger: lines that do not fit the queue are counted
+// and dropped, so a flooding child cannot stall the parent.
+func (r *Run) readStderr(stderr io.Reader) {
+	lines := make(chan []byte, logQueue)
+	var relay sync.WaitGroup
+	relay.Go(func() {
+		for line := range lines {
+			r.relay(line)
+		}
+	})
+	dropped := 0
+	buf := make([]byte, tailSize)
+	var pending []byte // a line cut by the buffer end
+	for {
+		n, err := stderr.Read(buf)
+		chunk := buf[:n]
+		r.tail.write(chunk)
+		for len(chunk) > 0 {
+			i := bytes.IndexByte(chunk, '\n')
+			if i < 0 {
+				if len(pending)+len(chunk) <= tailSize {
+					pending = append(pending, chunk...)
+				}
+				break
+			}
+			line := append(pending, chunk[:i]...)
+			pending = nil
+			chunk = chunk[i+1:]
+			select {
+			case lines <- bytes.Clone(line):
+			default:
+				dropped++
+			}
+		}
+		if err != nil {
+			break
+		}
+	}
+	if len(pending) > 0 {
+		lines <- pending
+	}
+	close(lines)
+	relay.Wait()
+	if dropped > 0 {
+		r.log.Warn("child log lines dropped: the child wrote faster than they could be logged", zap.Int("dropped", dropped))
+	}
+}
+
+// relay logs one line of the child's stderr through the parent's logger at
+// its original level, or as a plain warning when it is not a log line.
+func (r *Run) relay(line []byte) {
+	var entry map[string]any
+	if len(line) == 0 || line[0] != '{' || json.Unmarshal(line, &entry) != nil {
+		r.log.Warn(string(line), zap.String("stream", "stderr"))
+		return
+	}
+	level := zapcore.InfoLevel
+	if s, ok := entry["level"].(string); ok {
+		_ = level.UnmarshalText([]byte(s))
+	}
+	msg, _ := entry["msg"].(string)
+	ce := r.log.Check(level, msg)
+	if ce == nil {
+		return
+	}
+	delete(entry, "level")
+	delete(entry, "msg")
+	delete(entry, "ts")
+	delete(entry, "service") // the relaying logger names it
+	delete(entry, "pid")
+	fields := make([]zap.Field, 0, len(entry))
+	for k, v := range entry {
+		fields = append(fields, zap.Any(k, v))
+	}
+	ce.Write(fields...)
+}
+
+// tail keeps the last tailSize bytes written to it.
+type tail struct {
+	mu  sync.Mutex
+	buf []byte
+}
+
+func (t *tail) write(p []byte) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.buf = append(t.buf, p...)
+	if over := len(t.buf) - tailSize; over > 0 {
+		t.buf = append(t.buf[:0], t.buf[over:]...)
+	}
+}
+
+func (t *tail) bytes() []byte {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return bytes.Clone(t.buf)
+}
+
+func isClosed(c <-chan struct{}) bool {
+	select {
+	case <-c:
+		return true
+	default:
+		return false
+	}
+}
