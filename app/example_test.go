@@ -101,6 +101,45 @@ func ExampleObserve() {
 	// event: stopped store
 }
 
+// Loader fails at once: its input is missing.
+type Loader struct{}
+
+func NewLoader() *Loader { return &Loader{} }
+
+func (*Loader) Run(context.Context) error { return errors.New("no input file") }
+
+func ExampleApp_Status() {
+	gaveUp := make(chan struct{})
+	a := app.New(quietly,
+		app.Observe(func(e lifecycle.Event) {
+			if _, ok := e.(*lifecycle.GaveUp); ok {
+				close(gaveUp)
+			}
+		}),
+		app.Service("store", NewStore, modes.SeparateThread, lifecycle.WaitForReady()),
+		// Never restarted, and its failure does not stop the app.
+		app.Service("loader", NewLoader, modes.SeparateThread,
+			lifecycle.RestartPolicy(lifecycle.Never), lifecycle.FailAlone()),
+	)
+	ctx := context.Background()
+	if err := a.Start(ctx); err != nil {
+		fmt.Println(err)
+		return
+	}
+	<-gaveUp
+	for _, s := range a.Status() {
+		fmt.Println(s.Service, s.State, s.LastError)
+	}
+	if err := a.Stop(ctx); err != nil {
+		fmt.Println(err)
+	}
+	// Output:
+	// store: loaded
+	// store running <nil>
+	// loader failed no input file
+	// store: closed
+}
+
 func ExampleApp_Err() {
 	// A registration without a name is rejected when the app is built.
 	// Errors name the service, its mode and the file:line of the

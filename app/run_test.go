@@ -59,6 +59,8 @@ func runHelper(name string) int {
 		}
 		app.New(app.Service("last", func() *hung { return &hung{release: make(chan struct{})} },
 			modes.SeparateThread, lifecycle.StopTimeout(timeout))).Run()
+	case "procparent":
+		procParentScenario()
 	case "badbuild":
 		app.New(app.Service("", leaf[[1]byte], modes.SeparateThread)).Run()
 	default:
@@ -123,10 +125,10 @@ type helperProc struct {
 	seen  strings.Builder
 }
 
-func startHelper(t *testing.T, name string) *helperProc {
+func startHelper(t *testing.T, name string, env ...string) *helperProc {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), helperEnv+"="+name, app.EnvLogFormat+"=json")
+	cmd.Env = append(append(os.Environ(), helperEnv+"="+name, app.EnvLogFormat+"=json"), env...)
 	cmd.WaitDelay = 10 * time.Second
 	stderr, err := cmd.StderrPipe()
 	require.NoError(t, err)

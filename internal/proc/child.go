@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"sync"
 	"time"
 
@@ -33,6 +34,7 @@ func init() {
 	ignoreEOF := os.Getenv(EnvIgnoreEOF) != ""
 	_ = os.Unsetenv(EnvIgnoreEOF)
 	unix.CloseOnExec(controlFD)
+	closeInherited()
 	current = &Child{Service: name, conn: os.NewFile(controlFD, "control"), ignoreEOF: ignoreEOF}
 	if err := current.Send(Frame{Kind: KindHello, Version: Version, PID: uint32(os.Getpid())}); err != nil {
 		fmt.Fprintf(os.Stderr, "hostfx child %q: control channel: %v\n", name, err)
@@ -84,6 +86,26 @@ func (c *Child) Serve(h Handler) {
 		default:
 			fmt.Fprintf(os.Stderr, "hostfx child %q: %v: unexpected %v from the parent\n", c.Service, ErrProtocol, f.Kind)
 			os.Exit(2)
+		}
+	}
+}
+
+// closeInherited closes every descriptor above the control channel that
+// this process inherited rather than opened: whatever leaked through the
+// parent's exec. Go opens all its own descriptors close-on-exec, so an
+// inherited one is exactly one without that flag.
+func closeInherited() {
+	entries, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		fd, err := strconv.Atoi(e.Name())
+		if err != nil || fd <= controlFD {
+			continue
+		}
+		if flags, err := unix.FcntlInt(uintptr(fd), unix.F_GETFD, 0); err == nil && flags&unix.FD_CLOEXEC == 0 {
+			_ = unix.Close(fd)
 		}
 	}
 }

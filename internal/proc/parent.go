@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -195,7 +196,6 @@ func (r *Run) main() {
 	close(exited)
 	// Anything the child left in its group dies with it.
 	_ = unix.Kill(-pid, unix.SIGKILL)
-	conn.Close()
 	wg.Wait()
 	r.err = r.result(cmd.ProcessState, waitErr)
 }
@@ -211,6 +211,11 @@ func (r *Run) command(childEnd *os.File) (*exec.Cmd, io.ReadCloser, error) {
 	cmd := exec.Command(self, r.exec.Args...)
 	cmd.Args[0] = fmt.Sprintf("hostfx: %s %s", r.exec.App, r.spec.Name)
 	cmd.Env = append(os.Environ(), EnvChild+"="+r.spec.Name, envLogFormat+"=json")
+	if raceBuild && !strings.Contains(os.Getenv("GORACE"), "atexit_sleep_ms") {
+		// The race runtime otherwise sleeps a second at every exit, which
+		// would add a second to every stop and restart of a child.
+		cmd.Env = append(cmd.Env, "GORACE="+strings.TrimSpace(os.Getenv("GORACE")+" atexit_sleep_ms=0"))
+	}
 	cmd.ExtraFiles = []*os.File{childEnd} // fd 3
 	cmd.Stdin = nil
 	cmd.Stdout = os.Stdout
@@ -227,6 +232,7 @@ func (r *Run) command(childEnd *os.File) (*exec.Cmd, io.ReadCloser, error) {
 // hello, relays readiness and reports, sends heartbeats and the stop, and
 // escalates when the child is hung or does not stop in time.
 func (r *Run) control(conn net.Conn, pid int, exited <-chan struct{}) {
+	defer conn.Close()
 	frames := make(chan Frame, 8)
 	readErr := make(chan error, 1)
 	go func() {
@@ -259,52 +265,59 @@ func (r *Run) control(conn net.Conn, pid int, exited <-chan struct{}) {
 		term     <-chan time.Time
 		killAt   <-chan time.Time
 	)
+	handle := func(f Frame) {
+		if !helloed {
+			if f.Kind != KindHello {
+				kill(unix.SIGKILL, fmt.Sprintf("%v: first frame is %v, want hello", ErrProtocol, f.Kind))
+				return
+			}
+			if f.Version != Version {
+				kill(unix.SIGKILL, fmt.Sprintf("%v: child speaks version %d, want %d", ErrProtocol, f.Version, Version))
+				return
+			}
+			helloed = true
+			return
+		}
+		switch f.Kind {
+		case KindReady:
+			r.readyOnce.Do(func() { close(r.ready) })
+			lastPong = time.Now() // heartbeats count from here: the start timeout covers the start
+		case KindStartFailed:
+			r.note(func(rp *report) { rp.startFailed = f.Text })
+		case KindPong:
+			if f.Seq == seq {
+				lastPong = time.Now()
+			}
+		case KindStopped:
+			r.note(func(rp *report) { rp.stopped = &f.Text })
+		case KindExited:
+			r.note(func(rp *report) { rp.exited, rp.noRestart, rp.exitText = true, f.NoRestart, f.Text })
+		case KindFatal:
+			r.note(func(rp *report) { rp.fatal = f.Text })
+		default:
+			kill(unix.SIGKILL, fmt.Sprintf("%v: unexpected %v from the child", ErrProtocol, f.Kind))
+		}
+	}
 	for {
 		select {
 		case <-exited:
-			conn.Close() // ends the reader
-			<-readErr
-			return
+			// Frames the child wrote just before exiting are still queued:
+			// read them to the end, which comes at once now that it is gone.
+			exited = nil
+			_ = conn.SetReadDeadline(time.Now().Add(time.Second))
 		case err := <-readErr:
+			for len(frames) > 0 { // the reader queued these before it stopped
+				handle(<-frames)
+			}
 			if errors.Is(err, ErrProtocol) {
 				kill(unix.SIGKILL, err.Error())
 			}
-			readErr <- err // for the exit case above
-			<-exited
-			conn.Close()
+			if exited != nil {
+				<-exited
+			}
 			return
 		case f := <-frames:
-			if !helloed {
-				if f.Kind != KindHello {
-					kill(unix.SIGKILL, fmt.Sprintf("%v: first frame is %v, want hello", ErrProtocol, f.Kind))
-					continue
-				}
-				if f.Version != Version {
-					kill(unix.SIGKILL, fmt.Sprintf("%v: child speaks version %d, want %d", ErrProtocol, f.Version, Version))
-					continue
-				}
-				helloed = true
-				continue
-			}
-			switch f.Kind {
-			case KindReady:
-				r.readyOnce.Do(func() { close(r.ready) })
-				lastPong = time.Now() // heartbeats count from here: the start timeout covers the start
-			case KindStartFailed:
-				r.note(func(rp *report) { rp.startFailed = f.Text })
-			case KindPong:
-				if f.Seq == seq {
-					lastPong = time.Now()
-				}
-			case KindStopped:
-				r.note(func(rp *report) { rp.stopped = &f.Text })
-			case KindExited:
-				r.note(func(rp *report) { rp.exited, rp.noRestart, rp.exitText = true, f.NoRestart, f.Text })
-			case KindFatal:
-				r.note(func(rp *report) { rp.fatal = f.Text })
-			default:
-				kill(unix.SIGKILL, fmt.Sprintf("%v: unexpected %v from the child", ErrProtocol, f.Kind))
-			}
+			handle(f)
 		case <-hb.C:
 			if killAt != nil || stopping == nil {
 				continue // escalating, or stopping: the stop timeout governs now
@@ -444,7 +457,9 @@ func (r *Run) readStderr(stderr io.Reader) {
 // its original level, or as a plain warning when it is not a log line.
 func (r *Run) relay(line []byte) {
 	var entry map[string]any
-	if len(line) == 0 || line[0] != '{' || json.Unmarshal(line, &entry) != nil {
+	dec := json.NewDecoder(bytes.NewReader(line))
+	dec.UseNumber() // keep integers integers
+	if len(line) == 0 || line[0] != '{' || dec.Decode(&entry) != nil {
 		r.log.Warn(string(line), zap.String("stream", "stderr"))
 		return
 	}
@@ -464,6 +479,13 @@ func (r *Run) relay(line []byte) {
 	delete(entry, "pid")
 	fields := make([]zap.Field, 0, len(entry))
 	for k, v := range entry {
+		if n, ok := v.(json.Number); ok {
+			if i, err := n.Int64(); err == nil {
+				v = i
+			} else if f, err := n.Float64(); err == nil {
+				v = f
+			}
+		}
 		fields = append(fields, zap.Any(k, v))
 	}
 	ce.Write(fields...)
