@@ -61,8 +61,14 @@ func (a *App) Err() error {
 }
 
 // Start starts every service in dependency order. It returns once all have
-// started, or stops the ones that had and returns why one did not.
-func (a *App) Start(ctx context.Context) error { return a.fx.Start(ctx) }
+// started, or stops the ones that had and returns why one did not. An app
+// that was stopped may be started again.
+func (a *App) Start(ctx context.Context) error {
+	if a.host != nil {
+		a.host.resume()
+	}
+	return a.fx.Start(ctx)
+}
 
 // Stop stops every service in the reverse of their start order and returns
 // all the errors met on the way.
@@ -131,6 +137,7 @@ func (a *App) drive() int {
 	// Listen before starting, so a signal during start is not fatal: it
 	// cuts the start short and the started services stop in order.
 	wait := a.fx.Wait()
+	a.host.resume()
 	started := make(chan error, 1)
 	go func() { started <- a.fx.Start(context.Background()) }()
 	var sig fx.ShutdownSignal

@@ -110,7 +110,7 @@ func (c *childControl) ping(seq uint64) {
 	c.mu.Lock()
 	async := c.target != nil && c.target.Mode.Async()
 	if async && c.beat == nil {
-		c.beat = c.host.mainLoop.Scope("hostfx.heartbeat")
+		c.beat = c.host.loop().Scope("hostfx.heartbeat")
 	}
 	beat := c.beat
 	c.mu.Unlock()
@@ -155,7 +155,7 @@ func (c *childControl) stopAlone() {
 	for i := len(services) - 1; i >= 0; i-- {
 		errs = append(errs, services[i].Stop(context.Background()))
 	}
-	c.host.mainLoop.Stop()
+	c.host.loop().Stop()
 	c.stopped(errors.Join(errs...))
 	os.Exit(0)
 }

@@ -37,8 +37,7 @@ type host struct {
 	defaults   lifecycle.Settings
 	clock      clockwork.Clock
 	mainLoop   *modes.EventLoop
-	halt       chan struct{} // closed when the app begins to stop
-	haltOnce   sync.Once
+	halt       chan struct{} // closed when the app begins to stop; guarded by mu
 
 	// childArgs are the arguments a process-mode service's child gets.
 	childArgs []string
@@ -132,7 +131,7 @@ func (h *host) register(d *decl, instance any, lc fx.Lifecycle) error {
 		// In its child, a SEPARATE_PROCESS_ASYNC service runs on the child's
 		// main loop.
 		h.hookMainLoop(lc)
-		svc.Executor = executor.MainLoop{Loop: h.mainLoop}
+		svc.Executor = executor.MainLoop{Loop: h.loop}
 	case modes.SeparateThread, modes.SeparateProcess:
 		svc.Executor = executor.Thread{}
 	case modes.SeparateThreadAsync:
@@ -175,7 +174,7 @@ func (h *host) newService(d *decl) (*supervisor.Service, error) {
 		Observe:  h.observe,
 		OnGiveUp: h.gaveUp,
 		Clock:    h.clock,
-		Halt:     h.halt,
+		Halt:     h.halted,
 	}, nil
 }
 
@@ -209,10 +208,11 @@ func (h *host) hookMainLoop(lc fx.Lifecycle) {
 			if h.isMainHosted() {
 				return nil
 			}
+			loop := h.freshLoop()
 			go func() {
 				runtime.LockOSThread()
 				defer runtime.UnlockOSThread()
-				h.mainLoop.Run()
+				loop.Run()
 			}()
 			return nil
 		},
@@ -220,15 +220,36 @@ func (h *host) hookMainLoop(lc fx.Lifecycle) {
 			if h.isMainHosted() {
 				return nil
 			}
-			h.mainLoop.Stop()
+			loop := h.loop()
+			loop.Stop()
 			select {
-			case <-h.mainLoop.Done():
+			case <-loop.Done():
 				return nil
 			case <-ctx.Done():
 				return fmt.Errorf("main event loop: stop: %w", ctx.Err())
 			}
 		},
 	})
+}
+
+// loop returns the main event loop.
+func (h *host) loop() *modes.EventLoop {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.mainLoop
+}
+
+// freshLoop returns the main loop, replacing one that has already run, so
+// an app can be started again after a stop.
+func (h *host) freshLoop() *modes.EventLoop {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	select {
+	case <-h.mainLoop.Done():
+		h.mainLoop = modes.NewEventLoop(modes.LoopConfig{Name: "main", OnStall: h.stalled})
+	default:
+	}
+	return h.mainLoop
 }
 
 func (h *host) isMainHosted() bool {
@@ -269,7 +290,37 @@ func (h *host) fail(err error) {
 
 // haltAll makes a start in progress give up and stops all restarts, so the
 // app can stop.
-func (h *host) haltAll() { h.haltOnce.Do(func() { close(h.halt) }) }
+func (h *host) haltAll() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if !isClosed(h.halt) {
+		close(h.halt)
+	}
+}
+
+// resume lets services start again after the app stopped.
+func (h *host) resume() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if isClosed(h.halt) {
+		h.halt = make(chan struct{})
+	}
+}
+
+func (h *host) halted() <-chan struct{} {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.halt
+}
+
+func isClosed(c <-chan struct{}) bool {
+	select {
+	case <-c:
+		return true
+	default:
+		return false
+	}
+}
 
 func (h *host) failed() error {
 	h.mu.Lock()

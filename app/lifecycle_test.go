@@ -193,3 +193,16 @@ func (*quick) Run(ctx context.Context) error {
 	lifecycle.Ready(ctx)
 	return nil
 }
+
+func TestAppStartsAgainAfterStop(t *testing.T) {
+	rec := newRecorder()
+	a := newApp(t, rec.option(),
+		app.Service("loop", leaf[[1]byte], modes.MainEventLoopAsync),
+		app.Service("thread", leaf[[2]byte], modes.SeparateThread),
+	)
+	for range 3 {
+		require.NoError(t, a.Start(t.Context()))
+		require.NoError(t, a.Stop(t.Context()))
+	}
+	assert.Equal(t, []string{"loop", "thread", "loop", "thread", "loop", "thread"}, names(rec, succeeded))
+}

@@ -127,7 +127,7 @@ func TestRunAsyncErrorEndsTheRun(t *testing.T) {
 		"main loop": func() (executor.Executor, func()) {
 			loop := modes.NewEventLoop(modes.LoopConfig{Name: "main"})
 			go loop.Run()
-			return executor.MainLoop{Loop: loop}, func() { loop.Stop(); <-loop.Done() }
+			return executor.MainLoop{Loop: func() *modes.EventLoop { return loop }}, func() { loop.Stop(); <-loop.Done() }
 		},
 	} {
 		t.Run(name, func(t *testing.T) {

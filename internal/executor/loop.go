@@ -8,14 +8,15 @@ import (
 )
 
 // MainLoop runs async services on one shared event loop
-// (modes.MainEventLoopAsync). Whoever owns Loop runs it.
+// (modes.MainEventLoopAsync). Whoever owns the loop runs it.
 type MainLoop struct {
-	Loop *modes.EventLoop
+	// Loop returns the shared loop of the moment.
+	Loop func() *modes.EventLoop
 }
 
 // Launch schedules RunAsync on the shared loop and returns at once.
 func (m MainLoop) Launch(spec Spec) Run {
-	r := &loopRun{run: newRun(spec), loop: m.Loop.Scope(spec.Name)}
+	r := &loopRun{run: newRun(spec), loop: m.Loop().Scope(spec.Name)}
 	r.startAsync(spec, r.loop)
 	return r
 }

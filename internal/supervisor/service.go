@@ -40,9 +40,10 @@ type Service struct {
 	// be restarted; err is nil or wraps lifecycle.ErrNoRestart.
 	OnExit func(s *Service, err error)
 	Clock  clockwork.Clock
-	// Halt, once closed, means the app is stopping: a start in progress
-	// gives up, and nothing starts or restarts any more.
-	Halt <-chan struct{}
+	// Halt returns a channel that, once closed, means the app is stopping:
+	// a start in progress gives up, and nothing starts or restarts any more.
+	// Nil means never.
+	Halt func() <-chan struct{}
 	// Rand draws backoff jitter; nil means a randomly seeded source.
 	Rand *rand.Rand
 
@@ -123,7 +124,7 @@ func (s *Service) Start(ctx context.Context) error {
 // launch starts one run and waits until it has started. A run that does
 // not start is stopped, within the stop timeout, before launch returns.
 func (s *Service) launch(ctx context.Context) (*run, error) {
-	if isClosed(s.Halt) {
+	if isClosed(s.halt()) {
 		return nil, fmt.Errorf("service %q: %w", s.Name, ErrAborted)
 	}
 	s.Observe(&lifecycle.Starting{Service: s.Name, Mode: s.Mode, Settings: s.Settings})
@@ -160,7 +161,7 @@ func (s *Service) launch(ctx context.Context) (*run, error) {
 		err = &lifecycle.TimeoutError{Service: s.Name, Phase: "start", Timeout: s.Settings.StartTimeout}
 	case <-ctx.Done():
 		err = ctx.Err()
-	case <-s.Halt:
+	case <-s.halt():
 		err = ErrAborted
 	case <-s.stop:
 		err = errStopped
@@ -282,7 +283,7 @@ func (s *Service) restartAfter(r *run, err error) bool {
 	if err != nil && !errors.Is(err, lifecycle.ErrNoRestart) {
 		s.lastErr, s.lastAt = err, s.Clock.Now()
 	}
-	restart := s.Settings.Policy.ShouldRestart(err) && !isClosed(s.Halt)
+	restart := s.Settings.Policy.ShouldRestart(err) && !isClosed(s.halt())
 	failed := err != nil && !errors.Is(err, lifecycle.ErrNoRestart)
 	switch {
 	case restart:
@@ -309,7 +310,7 @@ func (s *Service) restartAfter(r *run, err error) bool {
 	}
 	switch {
 	case restart:
-	case failed && !isClosed(s.Halt):
+	case failed && !isClosed(s.halt()):
 		s.giveUp(err, 0)
 	case !failed && s.OnExit != nil:
 		s.OnExit(s, err)
@@ -336,7 +337,7 @@ func (s *Service) giveUp(err error, restarts int) {
 // app's halt cut it short.
 func (s *Service) sleep(d time.Duration) bool {
 	if d <= 0 {
-		return !isClosed(s.stop) && !isClosed(s.Halt)
+		return !isClosed(s.stop) && !isClosed(s.halt())
 	}
 	t := s.Clock.NewTimer(d)
 	defer t.Stop()
@@ -345,7 +346,7 @@ func (s *Service) sleep(d time.Duration) bool {
 		return true
 	case <-s.stop:
 		return false
-	case <-s.Halt:
+	case <-s.halt():
 		return false
 	}
 }
@@ -356,6 +357,13 @@ func pruneBefore(times []time.Time, cutoff time.Time) []time.Time {
 		i++
 	}
 	return append(times[:0], times[i:]...)
+}
+
+func (s *Service) halt() <-chan struct{} {
+	if s.Halt == nil {
+		return nil
+	}
+	return s.Halt()
 }
 
 func isClosed(c <-chan struct{}) bool {

@@ -150,7 +150,7 @@ func newFixture(opts ...lifecycle.Option) *fixture {
 		Observe:  f.rec.observe,
 		OnGiveUp: func(_ *Service, err error) { f.gave <- err },
 		Clock:    f.clock,
-		Halt:     f.halt,
+		Halt:     func() <-chan struct{} { return f.halt },
 		Rand:     rand.New(rand.NewPCG(1, 1)),
 	}
 	return f
