@@ -2,10 +2,12 @@ package app_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -18,9 +20,24 @@ import (
 )
 
 // node is a service type per K, so generated graphs get distinct types.
-type node[K any] struct{}
+type node[K any] struct{ runs atomic.Int32 }
 
-func (*node[K]) Run(ctx context.Context) error               { <-ctx.Done(); return nil }
+// crashGate, when set, makes every node's first run crash once it closes.
+var crashGate atomic.Pointer[chan struct{}]
+
+func (n *node[K]) Run(ctx context.Context) error {
+	if gate := crashGate.Load(); gate != nil && n.runs.Add(1) == 1 {
+		select {
+		case <-*gate:
+			return errors.New("crashed with the others")
+		case <-ctx.Done():
+			return nil
+		}
+	}
+	<-ctx.Done()
+	return nil
+}
+
 func (*node[K]) RunAsync(context.Context, *modes.Loop) error { return nil }
 
 func leaf[K any]() *node[K]                         { return &node[K]{} }
