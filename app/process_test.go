@@ -3,6 +3,7 @@ package app_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"os/signal"
 	"strings"
@@ -86,6 +87,12 @@ func (c *childService) Run(ctx context.Context) error {
 		mu.Unlock() // a fatal error: no recover can catch it
 	case "exit3":
 		os.Exit(3)
+	case "busy":
+		c.log.Info("working")
+		for ctx.Err() == nil { // mid-work: burning CPU when it is killed
+			_ = fmt.Sprint(time.Now())
+		}
+		return nil
 	case "ignoreterm":
 		signal.Ignore(syscall.SIGTERM)
 		c.log.Info("ignoring SIGTERM")
@@ -143,6 +150,9 @@ func TestProcessModesRunInChildren(t *testing.T) {
 	assert.NotEqual(t, os.Getpid(), pids["blocking"])
 	assert.NotEqual(t, os.Getpid(), pids["async"])
 	assert.NotEqual(t, pids["blocking"], pids["async"])
+	cmdline, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pids["blocking"]))
+	require.NoError(t, err)
+	assert.True(t, strings.HasPrefix(string(cmdline), "hostfx: app.test blocking\x00"), "ps shows %q", cmdline)
 
 	// The children's log lines reach this log stream, tagged and levelled.
 	require.Eventually(t, func() bool {
@@ -179,10 +189,20 @@ func TestDependingOnAProcessServiceIsABuildError(t *testing.T) {
 }
 
 func TestKilledChildIsACrashAndRestarts(t *testing.T) {
-	fxapp, rec, _ := processApp(t,
-		app.Service("victim", newChild("idle"), modes.SeparateProcess, lifecycle.WaitForReady(), lifecycle.Restart(lifecycle.Immediate())))
+	for _, how := range []string{"idle", "busy"} {
+		t.Run(how, func(t *testing.T) { testKilledChild(t, how) })
+	}
+}
+
+func testKilledChild(t *testing.T, how string) {
+	fxapp, rec, logs := processApp(t,
+		app.Service("victim", newChild(how), modes.SeparateProcess, lifecycle.WaitForReady(), lifecycle.Restart(lifecycle.Immediate())))
 	fxapp.RequireStart()
 	first := waitFor[*lifecycle.Started](t, rec, "victim").PID
+	if how == "busy" {
+		trigger(t, rec, "victim")
+		require.Eventually(t, func() bool { return logs.FilterMessage("working").Len() > 0 }, time.Minute, time.Millisecond)
+	}
 	require.NoError(t, unix.Kill(first, unix.SIGKILL))
 
 	crashed := waitFor[*lifecycle.Crashed](t, rec, "victim")

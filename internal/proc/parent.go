@@ -55,6 +55,10 @@ type Executor struct {
 	// KillGrace is how long a child gets between SIGTERM and SIGKILL, and
 	// between SIGQUIT and SIGKILL when hung.
 	KillGrace time.Duration
+
+	// fake, for tests, starts a child that is not marked as one and so
+	// speaks for itself, with these extra environment variables.
+	fake []string
 }
 
 // Launch spawns the child and returns at once.
@@ -211,6 +215,9 @@ func (r *Run) command(childEnd *os.File) (*exec.Cmd, io.ReadCloser, error) {
 	cmd := exec.Command(self, r.exec.Args...)
 	cmd.Args[0] = fmt.Sprintf("hostfx: %s %s", r.exec.App, r.spec.Name)
 	cmd.Env = append(os.Environ(), EnvChild+"="+r.spec.Name, envLogFormat+"=json")
+	if r.exec.fake != nil {
+		cmd.Env = append(os.Environ(), r.exec.fake...)
+	}
 	if raceBuild && !strings.Contains(os.Getenv("GORACE"), "atexit_sleep_ms") {
 		// The race runtime otherwise sleeps a second at every exit, which
 		// would add a second to every stop and restart of a child.

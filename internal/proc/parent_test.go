@@ -1,0 +1,51 @@
+package proc
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/zap"
+
+	"github.com/hostfx/hostfx/internal/executor"
+)
+
+func TestParentKillsAChildThatSpeaksWrongly(t *testing.T) {
+	tests := []struct {
+		how  string
+		want string
+	}{
+		{"wrong-first", "protocol error: first frame is ready, want hello"},
+		{"wrong-version", "protocol error: child speaks version 2, want 1"},
+		{"stray-frame", "protocol error: unexpected stop from the child"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.how, func(t *testing.T) {
+			e := Executor{Log: zap.NewNop(), Args: []string{"-test.run=^$"}, App: "proc.test", fake: []string{fakeChildEnv + "=" + tt.how}}
+			r := e.Launch(testSpec())
+			err := r.Wait()
+			var ee *ExitError
+			require.True(t, errors.As(err, &ee), "%v", err)
+			assert.Equal(t, "signal: killed", ee.Status)
+			assert.Equal(t, tt.want, ee.Reason)
+			select {
+			case <-r.Ready():
+				t.Fatal("a child that spoke wrongly became ready")
+			default:
+			}
+		})
+	}
+}
+
+func TestKillBeforeReady(t *testing.T) {
+	e := Executor{Log: zap.NewNop(), Args: []string{"-test.run=^$"}, App: "proc.test", fake: []string{fakeChildEnv + "=silent"}}
+	r := e.Launch(testSpec())
+	r.(*Run).Kill("did not start: start timed out")
+	var ee *ExitError
+	require.ErrorAs(t, r.Wait(), &ee)
+	assert.Equal(t, "did not start: start timed out", ee.Reason)
+}
+
+func testSpec() executor.Spec { return executor.Spec{Name: "fake", StopTimeout: time.Second} }
