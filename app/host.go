@@ -42,6 +42,7 @@ type host struct {
 	// childArgs are the arguments a process-mode service's child gets.
 	childArgs []string
 	heartbeat time.Duration
+	config    ServiceConfig
 	// child is set when this process is a child for a process-mode service.
 	child *childControl
 
@@ -64,6 +65,7 @@ type hostParams struct {
 	Invalid    []*decl              `group:"hostfx.invalid"`
 	Test       *testTarget          `optional:"true"`
 	Heartbeat  childHeartbeat       `optional:"true"`
+	Config     ServiceConfig        `optional:"true"`
 }
 
 func newHost(p hostParams) (*host, error) {
@@ -88,6 +90,7 @@ func newHost(p hostParams) (*host, error) {
 		names:      make(map[string]*decl),
 		childArgs:  os.Args[1:],
 		heartbeat:  time.Duration(p.Heartbeat),
+		config:     p.Config,
 	}
 	if p.Test != nil {
 		h.childArgs = p.Test.args()
@@ -126,7 +129,7 @@ func (h *host) register(d *decl, instance any, lc fx.Lifecycle) error {
 		return err
 	}
 	svc.Instance = instance
-	switch d.mode {
+	switch svc.Mode {
 	case modes.MainEventLoopAsync, modes.SeparateProcessAsync:
 		// In its child, a SEPARATE_PROCESS_ASYNC service runs on the child's
 		// main loop.
@@ -167,7 +170,7 @@ func (h *host) newService(d *decl) (*supervisor.Service, error) {
 	if taken {
 		return nil, d.errorf("the name is already taken by the service registered at %s; service names must be unique", first.at)
 	}
-	return &supervisor.Service{
+	svc := &supervisor.Service{
 		Name:     d.name,
 		Mode:     d.mode,
 		Settings: h.defaults.With(d.opts...),
@@ -175,7 +178,27 @@ func (h *host) newService(d *decl) (*supervisor.Service, error) {
 		OnGiveUp: h.gaveUp,
 		Clock:    h.clock,
 		Halt:     h.halted,
-	}, nil
+	}
+	if h.config == nil {
+		return svc, nil
+	}
+	// Configuration wins over code.
+	mode, opts, sources := h.config.ServiceOptions(d.name)
+	svc.Settings, svc.Sources = svc.Settings.With(opts...), sources
+	if err := svc.Settings.Validate(); err != nil {
+		return nil, d.errorf("configuration: %v", err)
+	}
+	if mode.Valid() && mode != d.mode {
+		if mode.Process() != d.mode.Process() {
+			return nil, d.errorf("configuration (%s) sets mode %v; moving a service into or out of a child process "+
+				"needs the mode when it registers: pass cfg.Mode(%q, %v) to app.Service", sources["mode"], mode, d.name, d.mode)
+		}
+		if want := entryPoint(mode); !d.typ.Implements(want) {
+			return nil, d.errorf("configuration (%s) sets mode %v, but %v has no %s method", sources["mode"], mode, d.typ, entryName(mode))
+		}
+		svc.Mode = mode
+	}
+	return svc, nil
 }
 
 // adopt lists svc and appends its hook.

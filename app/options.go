@@ -7,6 +7,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/hostfx/hostfx/lifecycle"
+	"github.com/hostfx/hostfx/modes"
 )
 
 // Module is the framework itself as an fx.Option: the service host and a
@@ -50,4 +51,13 @@ type childHeartbeat time.Duration
 // goroutine dump in the crash report. The default is one second.
 func ChildHeartbeat(interval time.Duration) fx.Option {
 	return fx.Supply(childHeartbeat(interval))
+}
+
+// ServiceConfig overrides, per service, what code registered: the
+// configuration module provides one, so a services.<name> section wins over
+// code. ServiceOptions returns the mode the configuration sets (zero for
+// none), the lifecycle options it sets, and where each setting came from,
+// keyed by setting name.
+type ServiceConfig interface {
+	ServiceOptions(name string) (modes.ExecutionMode, []lifecycle.Option, map[string]string)
 }

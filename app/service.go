@@ -224,3 +224,18 @@ func results(t reflect.Type) string {
 	}
 	return s + ")"
 }
+
+// entryPoint is the interface the mode calls.
+func entryPoint(m modes.ExecutionMode) reflect.Type {
+	if m.Async() {
+		return asyncRunnerType
+	}
+	return runnerType
+}
+
+func entryName(m modes.ExecutionMode) string {
+	if m.Async() {
+		return "RunAsync(context.Context, *modes.Loop) error"
+	}
+	return "Run(context.Context) error"
+}

@@ -2,6 +2,7 @@ package examples_test
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"os"
 	"os/exec"
@@ -14,7 +15,14 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.uber.org/fx"
+	"go.uber.org/fx/fxtest"
 	"go.uber.org/goleak"
+	"go.uber.org/zap"
+
+	"github.com/hostfx/hostfx/app"
+	"github.com/hostfx/hostfx/lifecycle"
+	"github.com/hostfx/hostfx/modes"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -25,13 +33,18 @@ const patience = 30 * time.Second
 
 // logLine holds the fields of a JSON log line that the tests look at.
 type logLine struct {
-	Level   string `json:"level"`
-	Msg     string `json:"msg"`
-	Event   string `json:"event"`
-	Service string `json:"service"`
-	Mode    string `json:"mode"`
-	PID     int    `json:"pid"`
-	TID     int    `json:"tid"`
+	Level    string  `json:"level"`
+	Msg      string  `json:"msg"`
+	Event    string  `json:"event"`
+	Service  string  `json:"service"`
+	Mode     string  `json:"mode"`
+	PID      int     `json:"pid"`
+	TID      int     `json:"tid"`
+	PPID     int     `json:"ppid"`
+	Attempt  int     `json:"attempt"`
+	Delay    float64 `json:"delay"` // seconds
+	Restarts int     `json:"restarts"`
+	Error    string  `json:"error"`
 
 	raw string
 }
@@ -46,7 +59,7 @@ func TestExamples(t *testing.T) {
 		wantStarts []string // its services, in the order they must start
 	}{
 		{give: "hello", wantStarts: []string{"greeter"}},
-		{give: "modes", wantStarts: []string{"pulse", "cruncher", "reporter"}},
+		{give: "modes", wantStarts: []string{"pulse", "cruncher", "reporter", "worker", "watcher"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.give, func(t *testing.T) {
@@ -65,6 +78,7 @@ func TestExamples(t *testing.T) {
 			})
 			require.Equal(t, tt.wantStarts, services(started, "started"), "start order")
 			checkThreads(t, started)
+			children := checkProcesses(t, started, p.cmd.Process.Pid)
 
 			require.NoError(t, p.cmd.Process.Signal(syscall.SIGTERM))
 			all, exitErr := p.finish(t)
@@ -73,9 +87,87 @@ func TestExamples(t *testing.T) {
 			for _, l := range all {
 				assert.NotEqual(t, "error", l.Level, "error logged: %s", l.raw)
 				assert.NotEmpty(t, l.Level, "a line that is not JSON: %s", l.raw)
+				assert.NotEqual(t, "restarting", l.Event, "a restart: %s", l.raw)
+			}
+			for service, pid := range children {
+				assert.ErrorIs(t, syscall.Kill(pid, 0), syscall.ESRCH, "the child of %s outlived the example", service)
 			}
 		})
 	}
+}
+
+// TestRestartsExample runs examples/restarts, whose service fails on every
+// run: it restarts with growing delays, gives up, and the app exits 1.
+func TestRestartsExample(t *testing.T) {
+	goTool, err := exec.LookPath("go")
+	if err != nil {
+		t.Skip("the go command is not on PATH")
+	}
+	t.Parallel()
+	p := start(t, build(t, goTool, "restarts"))
+	all, exitErr := p.finish(t)
+
+	var ee *exec.ExitError
+	require.ErrorAs(t, exitErr, &ee, "want a non-zero exit; stderr:\n%s", transcript(all))
+	assert.Equal(t, 1, ee.ExitCode())
+
+	var delays []float64
+	for i, l := range events(all, "restarting") {
+		assert.Equal(t, "uplink", l.Service)
+		assert.Equal(t, i+1, l.Attempt)
+		assert.Contains(t, l.Error, "connection refused")
+		delays = append(delays, l.Delay)
+	}
+	for i := 1; i < len(delays); i++ {
+		assert.Greater(t, delays[i], delays[i-1], "restart delays grow: %v", delays)
+	}
+	// Exponential from 100ms, no jitter, 4 restarts allowed.
+	assert.Equal(t, []float64{0.1, 0.2, 0.4, 0.8}, delays, "restart delays")
+
+	gaveUp := events(all, "gave-up")
+	require.Len(t, gaveUp, 1, "stderr:\n%s", transcript(all))
+	assert.Equal(t, "uplink", gaveUp[0].Service)
+	assert.Equal(t, 4, gaveUp[0].Restarts)
+	assert.Equal(t, []string{"clock"}, services(all, "stopped"), "the rest of the app stops")
+	i := slices.IndexFunc(all, func(l logLine) bool { return l.Msg == "app failed" })
+	require.GreaterOrEqual(t, i, 0, "no app failed line; stderr:\n%s", transcript(all))
+	assert.Contains(t, all[i].Error, `service "uplink" (SEPARATE_THREAD) gave up`)
+}
+
+// Echo runs in a child process in TestProcessServiceUnderFxtest, which
+// docs/testing.md quotes.
+type Echo struct{ log *zap.Logger }
+
+func NewEcho(log *zap.Logger) *Echo { return &Echo{log: log} }
+
+func (e *Echo) Run(ctx context.Context) error {
+	e.log.Info("echo is up", zap.Int("pid", os.Getpid()))
+	<-ctx.Done()
+	return nil
+}
+
+func TestProcessServiceUnderFxtest(t *testing.T) {
+	started := make(chan *lifecycle.Started, 1)
+	fxapp := fxtest.New(t,
+		app.Module,
+		app.Test(t), // the child re-runs only this test, to rebuild this app
+		fx.NopLogger,
+		app.Observe(func(e lifecycle.Event) {
+			if s, ok := e.(*lifecycle.Started); ok && s.Service == "echo" {
+				select {
+				case started <- s:
+				default:
+				}
+			}
+		}),
+		app.Service("echo", NewEcho, modes.SeparateProcess),
+	)
+	fxapp.RequireStart()
+	defer fxapp.RequireStop()
+
+	s := <-started
+	assert.NoError(t, s.Err)
+	assert.NotEqual(t, os.Getpid(), s.PID, "echo runs in a child process")
 }
 
 // build compiles the example in dir into a temporary directory, with the
@@ -167,7 +259,8 @@ func (p *proc) await(t *testing.T, ready func([]logLine) bool) []logLine {
 }
 
 // finish reads stderr to its end, waits for the process and returns every
-// line it logged and how it exited.
+// line it logged and how it exited. It fails the test if that takes longer
+// than patience.
 func (p *proc) finish(t *testing.T) ([]logLine, error) {
 	t.Helper()
 	deadline := time.NewTimer(patience)
@@ -181,7 +274,7 @@ func (p *proc) finish(t *testing.T) ([]logLine, error) {
 			}
 			p.seen = append(p.seen, l)
 		case <-deadline.C:
-			t.Fatalf("no exit %v after SIGTERM; stderr so far:\n%s", patience, transcript(p.seen))
+			t.Fatalf("no exit after %v; stderr so far:\n%s", patience, transcript(p.seen))
 		}
 	}
 }
@@ -192,24 +285,42 @@ func isBeat(service string) func(logLine) bool {
 	return func(l logLine) bool { return l.Service == service && l.Event == "" }
 }
 
-// services lists, in order, the services named by lifecycle events of one kind.
+// services lists, in order, the services named by lifecycle events of one
+// kind, each once: a child process logs its own lifecycle events, which
+// reach the example's log next to the example's events about that child.
 func services(lines []logLine, event string) []string {
 	var out []string
-	for _, l := range lines {
-		if l.Event == event {
+	for _, l := range events(lines, event) {
+		if !slices.Contains(out, l.Service) {
 			out = append(out, l.Service)
 		}
 	}
 	return out
 }
 
-// checkThreads checks where each mode put its service: the main event loop
-// on the process's main thread, every other service on a thread of its own.
+// events returns, in order, the lifecycle events of one kind.
+func events(lines []logLine, event string) []logLine {
+	var out []logLine
+	for _, l := range lines {
+		if l.Event == event {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+func isProcessMode(mode string) bool {
+	return mode == "SEPARATE_PROCESS" || mode == "SEPARATE_PROCESS_ASYNC"
+}
+
+// checkThreads checks where each in-process mode put its service: the main
+// event loop on the process's main thread, every other service on a thread
+// of its own.
 func checkThreads(t *testing.T, lines []logLine) {
 	t.Helper()
 	threads := map[int]string{}
 	for _, l := range lines {
-		if l.Event != "started" {
+		if l.Event != "started" || isProcessMode(l.Mode) {
 			continue
 		}
 		if l.Mode == "MAIN_EVENT_LOOP_ASYNC" {
@@ -222,6 +333,41 @@ func checkThreads(t *testing.T, lines []logLine) {
 		}
 		threads[l.TID] = l.Service
 	}
+}
+
+// checkProcesses checks where the process modes put their services, from
+// the services' own heartbeats: each in a child process of its own whose
+// parent is the example, SEPARATE_PROCESS_ASYNC on that child's main
+// thread. It returns the children's pids by service.
+func checkProcesses(t *testing.T, lines []logLine, parent int) map[string]int {
+	t.Helper()
+	modeOf := map[string]string{}
+	for _, l := range events(lines, "started") {
+		modeOf[l.Service] = l.Mode
+	}
+	children := map[string]int{}
+	for _, l := range lines {
+		mode := modeOf[l.Service]
+		if !isProcessMode(mode) || !isBeat(l.Service)(l) {
+			continue
+		}
+		assert.NotEqual(t, parent, l.PID, "%s (%s) runs in a child process", l.Service, mode)
+		assert.Equal(t, parent, l.PPID, "%s (%s) is a child of the example", l.Service, mode)
+		if mode == "SEPARATE_PROCESS_ASYNC" {
+			assert.Equal(t, l.PID, l.TID, "%s runs on its child's main thread", l.Service)
+		} else {
+			assert.NotEqual(t, l.PID, l.TID, "%s runs off its child's main thread", l.Service)
+		}
+		children[l.Service] = l.PID
+	}
+	pids := map[int]string{}
+	for service, pid := range children {
+		if other, taken := pids[pid]; taken {
+			t.Errorf("%s and %s share process %d", service, other, pid)
+		}
+		pids[pid] = service
+	}
+	return children
 }
 
 func reversed(s []string) []string {

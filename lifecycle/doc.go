@@ -1,13 +1,15 @@
-// Package lifecycle holds the settings, events and errors of a service's
-// lifecycle in hostfx.
+// Package lifecycle holds the settings, events, states and errors of a
+// service's lifecycle in hostfx.
 //
 // # Settings
 //
-// [StartTimeout], [StopTimeout] and [WaitForReady] are options for one
-// service (app.Service) or for all of them (app.ServiceDefaults). Both
-// timeouts default to [DefaultTimeout]. A service that does not stop
+// Options configure one service (app.Service) or all of them
+// (app.ServiceDefaults); a service's own options win. [StartTimeout],
+// [StopTimeout] and [WaitForReady] shape its start and stop; both timeouts
+// default to [DefaultTimeout]. An in-process service that does not stop
 // within its stop timeout is detached: its goroutine cannot be killed, so
-// it is left running and reported by name with a [TimeoutError].
+// it is left running and reported by name with a [TimeoutError]. A
+// process-mode service is killed instead.
 //
 // # Readiness
 //
@@ -15,12 +17,30 @@
 // [WaitForReady] it counts as started only once it calls [Ready] with the
 // context its entry point received; services that depend on it wait.
 //
+// # Restarts
+//
+// A service that fails while the app runs is restarted. [RestartPolicy]
+// says which ends restart ([OnFailure], the default; [Always]; [Never]),
+// and an error wrapping [ErrNoRestart] ends a service for good without
+// counting as a failure. [Restart] sets the [Strategy] that computes the
+// delay before restart k, counting from 0 since the last stable run:
+// [Immediate] 0; [FixedBackoff] d; [LinearBackoff] min(step·(k+1), max);
+// [ExponentialBackoff] min(initial·2^k, max) plus a uniform jitter in
+// [0, maxJitter]. The default is exponential from 1s, capped at 60s, with
+// up to 5s of jitter. [Intensity] allows at most n restarts within a
+// window (default 5 in 60s); one failure more and the service gives up,
+// which stops the app unless the service was registered with [FailAlone].
+// A run that lasts [StableAfter] (default: the window) resets the delay to
+// the first one. Strategy and policy names (EXPONENTIAL_BACKOFF,
+// ON_FAILURE, ...) are read by [ParseStrategyKind] and [ParsePolicy].
+//
 // # Events
 //
 // Each step is an [Event]: [Starting], [Started], [Stopping], [Stopped],
-// [Crashed], [Exited] and [Stalled]. An [Observer] receives them all; the
-// app's logger is one observer ([ZapObserver]), and tests add their own
-// with app.Observe.
+// [Crashed], [Exited], [Restarting], [GaveUp] and [Stalled]. An [Observer]
+// receives them all; the app's logger is one observer ([ZapObserver]), and
+// tests add their own with app.Observe. A [Status] is a snapshot of one
+// service and its [State], as App.Status in package app reports it.
 //
 // # Errors
 //

@@ -17,11 +17,14 @@ type Event interface {
 // Observer must be safe for concurrent use and quick.
 type Observer func(Event)
 
-// Starting is emitted before a service is launched.
+// Starting is emitted before a service is launched, with the effective
+// mode and settings. Sources names where settings came from when it was
+// not code, by setting name (such as "stop_timeout": "config.yaml:12").
 type Starting struct {
 	Service  string
 	Mode     modes.ExecutionMode
 	Settings Settings
+	Sources  map[string]string
 }
 
 // Started is emitted when a service has started, or has failed to (Err is

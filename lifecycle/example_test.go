@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"time"
 
 	"go.uber.org/fx"
@@ -35,6 +36,11 @@ func ExampleOption() {
 		lifecycle.StartTimeout(30 * time.Second),
 		lifecycle.StopTimeout(5 * time.Second),
 		lifecycle.WaitForReady(),
+		lifecycle.Restart(lifecycle.ExponentialBackoff(100*time.Millisecond, 2*time.Second, 0)),
+		lifecycle.RestartPolicy(lifecycle.Always),
+		lifecycle.Intensity(4, time.Minute),
+		lifecycle.StableAfter(30 * time.Second),
+		lifecycle.FailAlone(),
 	} {
 		fmt.Println(o)
 	}
@@ -42,13 +48,144 @@ func ExampleOption() {
 	// lifecycle.StartTimeout(30s)
 	// lifecycle.StopTimeout(5s)
 	// lifecycle.WaitForReady()
+	// lifecycle.Restart(EXPONENTIAL_BACKOFF(100ms, 2s, 0s))
+	// lifecycle.RestartPolicy(ALWAYS)
+	// lifecycle.Intensity(4, 1m0s)
+	// lifecycle.StableAfter(30s)
+	// lifecycle.FailAlone()
 }
 
 func ExampleSettings_With() {
 	s := lifecycle.DefaultSettings().With(lifecycle.StopTimeout(time.Minute))
 	fmt.Println(s.StartTimeout, s.StopTimeout, s.WaitForReady)
+	fmt.Println(s.Restart, s.Policy, s.MaxRestarts, s.Window, s.Stable())
 	// Output:
 	// 15s 1m0s false
+	// EXPONENTIAL_BACKOFF(1s, 1m0s, 5s) ON_FAILURE 5 1m0s 1m0s
+}
+
+// Flaky fails its first run. A restart calls Run again on the same Flaky,
+// so runs counts every run; runs never overlap, so it needs no lock.
+type Flaky struct {
+	runs int
+	up   chan struct{}
+}
+
+func (f *Flaky) Run(ctx context.Context) error {
+	f.runs++
+	if f.runs == 1 {
+		fmt.Println("flaky: run 1 fails")
+		return errors.New("connection refused")
+	}
+	fmt.Printf("flaky: run %d is up\n", f.runs)
+	close(f.up)
+	<-ctx.Done()
+	return nil
+}
+
+func ExampleRestart() {
+	f := &Flaky{up: make(chan struct{})}
+	a := app.New(quietly,
+		app.Observe(func(e lifecycle.Event) {
+			if r, ok := e.(*lifecycle.Restarting); ok {
+				fmt.Printf("restarting %s: attempt %d in %v after %v\n", r.Service, r.Attempt, r.Delay, r.Cause)
+			}
+		}),
+		app.Service("flaky", func() *Flaky { return f }, modes.SeparateThread,
+			lifecycle.Restart(lifecycle.FixedBackoff(10*time.Millisecond)),
+			lifecycle.Intensity(3, time.Minute),
+		),
+	)
+	ctx := context.Background()
+	if err := a.Start(ctx); err != nil {
+		fmt.Println(err)
+		return
+	}
+	<-f.up
+	if err := a.Stop(ctx); err != nil {
+		fmt.Println(err)
+	}
+	// Output:
+	// flaky: run 1 fails
+	// restarting flaky: attempt 1 in 10ms after connection refused
+	// flaky: run 2 is up
+}
+
+func ExampleStrategy_Backoff() {
+	for _, s := range []lifecycle.Strategy{
+		lifecycle.Immediate(),
+		lifecycle.FixedBackoff(5 * time.Second),
+		lifecycle.LinearBackoff(time.Second, 3*time.Second),
+		lifecycle.ExponentialBackoff(time.Second, 10*time.Second, 0),
+	} {
+		fmt.Print(s, ":")
+		for attempt := range 5 {
+			fmt.Print(" ", s.Backoff(attempt, nil)) // no jitter, so no random source needed
+		}
+		fmt.Println()
+	}
+	// Output:
+	// IMMEDIATE: 0s 0s 0s 0s 0s
+	// FIXED_BACKOFF(5s): 5s 5s 5s 5s 5s
+	// LINEAR_BACKOFF(1s, 3s): 1s 2s 3s 3s 3s
+	// EXPONENTIAL_BACKOFF(1s, 10s, 0s): 1s 2s 4s 8s 10s
+}
+
+func ExampleExponentialBackoff() {
+	// The defaults: 1s doubling to 60s, plus up to 5s of random jitter.
+	s := lifecycle.ExponentialBackoff(time.Second, time.Minute, 5*time.Second)
+	rng := rand.New(rand.NewPCG(1, 2))
+	for attempt := range 8 {
+		base := min(time.Second<<attempt, time.Minute)
+		d := s.Backoff(attempt, rng)
+		fmt.Println(attempt, base, d >= base && d <= base+5*time.Second)
+	}
+	// Output:
+	// 0 1s true
+	// 1 2s true
+	// 2 4s true
+	// 3 8s true
+	// 4 16s true
+	// 5 32s true
+	// 6 1m0s true
+	// 7 1m0s true
+}
+
+func ExampleParseStrategyKind() {
+	// Names as configuration files spell them; case and separators do not
+	// matter. A strategy read by name gets its default parameters.
+	k, err := lifecycle.ParseStrategyKind("exponential-backoff")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(lifecycle.Restart(lifecycle.DefaultStrategy(k)))
+
+	var p lifecycle.Policy
+	if err := p.UnmarshalText([]byte("on_failure")); err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(lifecycle.RestartPolicy(p))
+
+	_, err = lifecycle.ParseStrategyKind("sometimes")
+	fmt.Println(errors.Is(err, lifecycle.ErrUnknownStrategy))
+	// Output:
+	// lifecycle.Restart(EXPONENTIAL_BACKOFF(1s, 1m0s, 5s))
+	// lifecycle.RestartPolicy(ON_FAILURE)
+	// true
+}
+
+func ExamplePolicy_ShouldRestart() {
+	crash := errors.New("connection refused")
+	done := fmt.Errorf("schema is current: %w", lifecycle.ErrNoRestart)
+	for _, p := range []lifecycle.Policy{lifecycle.OnFailure, lifecycle.Always, lifecycle.Never} {
+		fmt.Println(p, p.ShouldRestart(crash), p.ShouldRestart(nil), p.ShouldRestart(done))
+	}
+	// Output:
+	// ON_FAILURE true false false
+	// ALWAYS true true false
+	// NEVER false false false
 }
 
 func ExampleWaitForReady() {
@@ -102,9 +239,14 @@ func ExampleZapObserver() {
 		Err:      &lifecycle.TimeoutError{Service: "cache", Phase: "stop", Timeout: 5 * time.Second},
 		Detached: true,
 	})
+	refused := errors.New("connection refused")
+	observe(&lifecycle.Restarting{Service: "feed", Mode: modes.SeparateProcess, Attempt: 2, Delay: 2 * time.Second, Cause: refused})
+	observe(&lifecycle.GaveUp{Service: "feed", Mode: modes.SeparateProcess, Restarts: 5, Window: time.Minute, Cause: refused})
 	// Output:
 	// {"level":"info","msg":"stopping","event":"stopping","service":"cache","mode":"SEPARATE_THREAD"}
 	// {"level":"error","msg":"detached","event":"detached","service":"cache","mode":"SEPARATE_THREAD","duration":"5s","error":"service \"cache\": stop timed out after 5s"}
+	// {"level":"warn","msg":"restarting","event":"restarting","service":"feed","mode":"SEPARATE_PROCESS","attempt":2,"delay":"2s","error":"connection refused"}
+	// {"level":"error","msg":"gave-up","event":"gave-up","service":"feed","mode":"SEPARATE_PROCESS","restarts":5,"window":"1m0s","error":"connection refused"}
 }
 
 func ExampleTimeoutError() {

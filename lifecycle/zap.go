@@ -60,7 +60,11 @@ func fields(e Event, name string) []zap.Field {
 	case *Starting:
 		f = append(f, zap.String("service", e.Service), zap.Stringer("mode", e.Mode),
 			zap.Duration("start_timeout", e.Settings.StartTimeout), zap.Duration("stop_timeout", e.Settings.StopTimeout),
-			zap.Bool("wait_for_ready", e.Settings.WaitForReady))
+			zap.Bool("wait_for_ready", e.Settings.WaitForReady), zap.Stringer("restart", e.Settings.Restart),
+			zap.Stringer("policy", e.Settings.Policy))
+		if len(e.Sources) > 0 {
+			f = append(f, zap.Any("sources", e.Sources))
+		}
 	case *Started:
 		f = append(f, zap.String("service", e.Service), zap.Stringer("mode", e.Mode),
 			zap.Int("pid", e.PID), zap.Int("tid", e.TID), zap.Duration("duration", e.Duration))

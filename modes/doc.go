@@ -12,18 +12,23 @@
 //     locked to an OS thread of its own.
 //   - SEPARATE_THREAD_ASYNC ([SeparateThreadAsync]): a private event loop
 //     on an OS thread of its own.
-//   - SEPARATE_PROCESS and SEPARATE_PROCESS_ASYNC ([SeparateProcess],
-//     [SeparateProcessAsync]): a child process. These are planned; this
-//     version rejects them when the app is built.
+//   - SEPARATE_PROCESS ([SeparateProcess]): a blocking Run in a child
+//     process, the same binary started again to build and run only this
+//     service, supervised over an inherited socketpair.
+//   - SEPARATE_PROCESS_ASYNC ([SeparateProcessAsync]): RunAsync on an event
+//     loop on the main thread of such a child.
 //
-// [ParseMode] and the text marshalling methods read and write the names.
+// [ParseMode] and the text marshalling methods read and write the names;
+// [ExecutionMode.Async] and [ExecutionMode.Process] classify a mode.
 //
 // # Entry points
 //
 // A service in a blocking mode implements [Runner]: Run(ctx) returns when
-// ctx is cancelled, and a non-nil error is a crash. A service in an
+// ctx is cancelled, and a non-nil error is a failure. A service in an
 // *_ASYNC mode implements [AsyncRunner]: RunAsync(ctx, loop) runs on the
-// loop, schedules work and returns.
+// loop, schedules work and returns. After a failure the service is
+// restarted: the in-process modes call the entry point again on the same
+// value, the process modes build a new value in a new child.
 //
 // # Event loops
 //

@@ -1,9 +1,11 @@
-// Command modes runs one service in each in-process execution mode. Every
-// service logs a heartbeat each second with the process id and the id of
-// the OS thread it runs on, so the log shows where each mode puts its
-// service: the main event loop on the main thread (tid equals pid), the
-// others on threads of their own. It runs until SIGINT or SIGTERM, then
-// stops the services in the reverse of their start order and exits 0.
+// Command modes runs one service in each execution mode. Every service
+// logs a heartbeat each second with the process id and the id of the OS
+// thread it runs on, so the log shows where each mode puts its service:
+// the main event loop on the main thread (tid equals pid), the thread modes
+// on threads of their own, and the process modes in child processes of
+// this program (their own pid; ppid is this program's). It runs until
+// SIGINT or SIGTERM, then stops the services in the reverse of their start
+// order and exits 0.
 package main
 
 import (
@@ -82,15 +84,58 @@ func (r *Reporter) RunAsync(_ context.Context, loop *modes.Loop) error {
 	return nil
 }
 
+// Worker blocks in Run in a child process (SEPARATE_PROCESS). Only the
+// child calls NewWorker: this program never builds a Worker, so nothing
+// here may depend on one. Its log lines reach this program's log, tagged
+// with the service and the child's pid.
+type Worker struct {
+	log   *zap.Logger
+	beats int // touched only by Run: no lock
+}
+
+func NewWorker(log *zap.Logger) *Worker {
+	return &Worker{log: log.With(zap.String("service", "worker"))}
+}
+
+func (w *Worker) Run(ctx context.Context) error {
+	tick := time.NewTicker(period)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-tick.C:
+			w.beats++
+			beat(w.log, zap.Int("ppid", os.Getppid()), zap.Int("beats", w.beats))
+		}
+	}
+}
+
+// Watcher runs on the main event loop of a child process of its own
+// (SEPARATE_PROCESS_ASYNC): on that child's main thread, so its tid is the
+// child's pid.
+type Watcher struct{ log *zap.Logger }
+
+func NewWatcher(log *zap.Logger) *Watcher {
+	return &Watcher{log: log.With(zap.String("service", "watcher"))}
+}
+
+func (w *Watcher) RunAsync(_ context.Context, loop *modes.Loop) error {
+	loop.Every(period, func() { beat(w.log, zap.Int("ppid", os.Getppid())) })
+	return nil
+}
+
 func main() {
 	app.New(
 		// Registered before the cruncher, but started after it: it
-		// depends on the cruncher. Start order: pulse, cruncher, reporter.
+		// depends on the cruncher. Start order: pulse, cruncher,
+		// reporter, worker, watcher.
 		app.Service("pulse", NewPulse, modes.MainEventLoopAsync),
 		app.Service("reporter", NewReporter, modes.SeparateThreadAsync),
 		app.Service("cruncher", NewCruncher, modes.SeparateThread),
-		// SEPARATE_PROCESS and SEPARATE_PROCESS_ASYNC join here once they
-		// are available: the same kind of services, each in a child
-		// process of this binary, logging a pid of its own.
+		// Each run of these is a child process: this binary started again
+		// as "hostfx: modes worker" (see ps), building only that service.
+		app.Service("worker", NewWorker, modes.SeparateProcess),
+		app.Service("watcher", NewWatcher, modes.SeparateProcessAsync),
 	).Run()
 }

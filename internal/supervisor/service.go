@@ -46,6 +46,9 @@ type Service struct {
 	Halt func() <-chan struct{}
 	// Rand draws backoff jitter; nil means a randomly seeded source.
 	Rand *rand.Rand
+	// Sources says where settings came from, by setting name, when not
+	// from code; it is reported in the Starting event.
+	Sources map[string]string
 
 	mu       sync.Mutex
 	state    lifecycle.State
@@ -127,7 +130,7 @@ func (s *Service) launch(ctx context.Context) (*run, error) {
 	if isClosed(s.halt()) {
 		return nil, fmt.Errorf("service %q: %w", s.Name, ErrAborted)
 	}
-	s.Observe(&lifecycle.Starting{Service: s.Name, Mode: s.Mode, Settings: s.Settings})
+	s.Observe(&lifecycle.Starting{Service: s.Name, Mode: s.Mode, Settings: s.Settings, Sources: s.Sources})
 	r := &run{
 		Run: s.Executor.Launch(executor.Spec{
 			Name:         s.Name,

@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"go.uber.org/fx"
+
+	"github.com/hostfx/hostfx/app"
 )
 
 // bindingsGroup collects every Provide, so the configuration is checked
@@ -28,15 +30,20 @@ type binding struct {
 func Module(opts ...Option) fx.Option {
 	return fx.Module("config",
 		fx.Provide(func() (*Config, error) { return New(opts...) }),
+		asServiceConfig,
 		fx.Invoke(check),
 	)
 }
+
+// asServiceConfig hands the services.<name> sections to the app, so they
+// override what code registered.
+var asServiceConfig = fx.Provide(func(c *Config) app.ServiceConfig { return c })
 
 // Supply provides a configuration already loaded with New, with the same
 // checks as Module. Use it when main reads the configuration before
 // building the app, such as to pick services' modes.
 func Supply(c *Config) fx.Option {
-	return fx.Module("config", fx.Supply(c), fx.Invoke(check))
+	return fx.Module("config", fx.Supply(c), asServiceConfig, fx.Invoke(check))
 }
 
 // Provide binds the section at path ("" for the root) to T, as Bind does,

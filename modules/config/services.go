@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hostfx/hostfx/lifecycle"
 	"github.com/hostfx/hostfx/modes"
 )
 
@@ -22,11 +23,11 @@ type ServiceSettings struct {
 	StartTimeout time.Duration `config:"start_timeout" validate:"gte=0"`
 	// StopTimeout bounds how long the service may take to stop.
 	StopTimeout time.Duration `config:"stop_timeout" validate:"gte=0"`
-	// Restart names the restart strategy, such as EXPONENTIAL_BACKOFF.
-	// It is a plain string until the supervisor's strategies are public.
-	Restart string `config:"restart"`
-	// Policy names when to restart. It is a plain string for now.
-	Policy string `config:"policy"`
+	// Restart is the restart strategy, named as EXPONENTIAL_BACKOFF, with
+	// its default parameters.
+	Restart lifecycle.Strategy `config:"restart"`
+	// Policy says which ends lead to a restart, such as ON_FAILURE.
+	Policy lifecycle.Policy `config:"policy"`
 	// Intensity bounds restarts before the supervisor gives up.
 	Intensity Intensity `config:"intensity"`
 	// Sources maps each key that was set, relative to the section (such
@@ -89,4 +90,53 @@ func (c *Config) parseServices(ps *problems) map[string]ServiceSettings {
 		out[name] = s
 	}
 	return out
+}
+
+// Mode returns the execution mode the configuration sets for the named
+// service, or def. Pass it to app.Service so an edit to a file or one
+// environment variable can move a service into or out of a child process:
+//
+//	app.Service("worker", NewWorker, cfg.Mode("worker", modes.SeparateThread))
+func (c *Config) Mode(name string, def modes.ExecutionMode) modes.ExecutionMode {
+	if s, ok := c.Service(name); ok && s.Mode.Valid() {
+		return s.Mode
+	}
+	return def
+}
+
+// ServiceOptions returns the lifecycle options the services.<name> section
+// sets, which override what code registered, and where each setting came
+// from, keyed by its name in the section. It makes *Config an
+// app.ServiceConfig.
+func (c *Config) ServiceOptions(name string) (modes.ExecutionMode, []lifecycle.Option, map[string]string) {
+	s, ok := c.Service(name)
+	if !ok {
+		return 0, nil, nil
+	}
+	var opts []lifecycle.Option
+	set := func(key string) bool { _, ok := s.Sources[key]; return ok }
+	if set("start_timeout") {
+		opts = append(opts, lifecycle.StartTimeout(s.StartTimeout))
+	}
+	if set("stop_timeout") {
+		opts = append(opts, lifecycle.StopTimeout(s.StopTimeout))
+	}
+	if set("restart") {
+		opts = append(opts, lifecycle.Restart(s.Restart))
+	}
+	if set("policy") {
+		opts = append(opts, lifecycle.RestartPolicy(s.Policy))
+	}
+	if set("intensity.max_restarts") || set("intensity.window") {
+		max, window := s.Intensity.MaxRestarts, s.Intensity.Window
+		def := lifecycle.DefaultSettings()
+		if !set("intensity.max_restarts") {
+			max = def.MaxRestarts
+		}
+		if !set("intensity.window") {
+			window = def.Window
+		}
+		opts = append(opts, lifecycle.Intensity(max, window))
+	}
+	return s.Mode, opts, s.Sources
 }

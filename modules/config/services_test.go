@@ -7,6 +7,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/hostfx/hostfx/lifecycle"
 	"github.com/hostfx/hostfx/modes"
 	"github.com/hostfx/hostfx/modules/config"
 )
@@ -35,7 +36,7 @@ func TestService(t *testing.T) {
 		Mode:         modes.SeparateThread,
 		StartTimeout: 2 * time.Second,
 		StopTimeout:  5 * time.Second,
-		Restart:      "EXPONENTIAL_BACKOFF",
+		Restart:      lifecycle.DefaultStrategy(lifecycle.StrategyExponentialBackoff),
 		Intensity:    config.Intensity{MaxRestarts: 3, Window: time.Minute},
 		Sources: map[string]string{
 			"mode":                   "config.yaml:3",
