@@ -18,23 +18,33 @@ import (
 	"github.com/hostfx/hostfx/modes"
 )
 
-// testTarget names the test whose app a process-mode child must rebuild.
-type testTarget struct{ name string }
-
-// args runs exactly that test in the re-executed test binary.
-func (t *testTarget) args() []string {
-	parts := strings.Split(t.name, "/")
-	for i, p := range parts {
-		parts[i] = "^" + regexp.QuoteMeta(p) + "$"
+// InChild reports whether this process is a child started to run a
+// process-mode service, and which service. A program rarely needs it; a
+// test may, to log differently in the child.
+func InChild() (service string, ok bool) {
+	if c := proc.Current(); c != nil {
+		return c.Service, true
 	}
-	return []string{"-test.run=" + strings.Join(parts, "/")}
+	return "", false
 }
+
+// childArgs are the arguments a process-mode service's child is given.
+type childArgs []string
+
+// ChildArgs sets the arguments of the app's child processes; by default a
+// child gets the parent's own arguments, so it reads the same flags. The
+// child must build the same app from them.
+func ChildArgs(args ...string) fx.Option { return fx.Supply(childArgs(args)) }
 
 // Test makes the app's process-mode children re-run only the test t, so a
 // child rebuilds exactly that test's app. Pass it to fxtest.New or New in
 // tests that use SEPARATE_PROCESS or SEPARATE_PROCESS_ASYNC.
 func Test(t interface{ Name() string }) fx.Option {
-	return fx.Supply(&testTarget{name: t.Name()})
+	parts := strings.Split(t.Name(), "/")
+	for i, p := range parts {
+		parts[i] = "^" + regexp.QuoteMeta(p) + "$"
+	}
+	return ChildArgs("-test.run=" + strings.Join(parts, "/"))
 }
 
 // childControl runs this process's side of a child: it reports the

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"testing"
 	"time"
 
 	"github.com/jonboulle/clockwork"
@@ -41,6 +42,7 @@ type host struct {
 
 	// childArgs are the arguments a process-mode service's child gets.
 	childArgs []string
+	argsSet   bool // ChildArgs or Test chose the children's arguments
 	heartbeat time.Duration
 	config    ServiceConfig
 	// child is set when this process is a child for a process-mode service.
@@ -63,7 +65,7 @@ type hostParams struct {
 	Observers  []lifecycle.Observer `group:"hostfx.observers"`
 	Defaults   []*serviceDefaults   `group:"hostfx.defaults"`
 	Invalid    []*decl              `group:"hostfx.invalid"`
-	Test       *testTarget          `optional:"true"`
+	ChildArgs  childArgs            `optional:"true"`
 	Heartbeat  childHeartbeat       `optional:"true"`
 	Config     ServiceConfig        `optional:"true"`
 }
@@ -83,7 +85,7 @@ func newHost(p hostParams) (*host, error) {
 	h := &host{
 		log:        p.Log,
 		shutdowner: p.Shutdowner,
-		observers:  append([]lifecycle.Observer{lifecycle.ZapObserver(p.Log)}, p.Observers...),
+		observers:  append([]lifecycle.Observer{logEvents(p.Log)}, p.Observers...),
 		defaults:   defaults,
 		clock:      clockwork.NewRealClock(),
 		halt:       make(chan struct{}),
@@ -92,8 +94,8 @@ func newHost(p hostParams) (*host, error) {
 		heartbeat:  time.Duration(p.Heartbeat),
 		config:     p.Config,
 	}
-	if p.Test != nil {
-		h.childArgs = p.Test.args()
+	if p.ChildArgs != nil {
+		h.childArgs, h.argsSet = p.ChildArgs, true
 	}
 	if c := proc.Current(); c != nil {
 		h.child = &childControl{conn: c, host: h, stopReq: make(chan struct{}, 1)}
@@ -151,6 +153,10 @@ func (h *host) register(d *decl, instance any, lc fx.Lifecycle) error {
 // registerProcess adopts a process-mode service in the parent: each run of
 // it is a fresh child process.
 func (h *host) registerProcess(d *decl, lc fx.Lifecycle) error {
+	if testing.Testing() && !h.argsSet {
+		// The test binary's own arguments would re-run every test.
+		return d.errorf("in a test, a child process must re-run only that test: pass app.Test(t) to the app")
+	}
 	svc, err := h.newService(d)
 	if err != nil {
 		return err
@@ -374,4 +380,20 @@ func (h *host) status() []lifecycle.Status {
 		out[i] = s.Status()
 	}
 	return out
+}
+
+// logEvents logs lifecycle events. A child logs only what the parent cannot
+// see for itself, a crash's stack and a stall, since the parent reports the
+// service's life from its side.
+func logEvents(log *zap.Logger) lifecycle.Observer {
+	observe := lifecycle.ZapObserver(log)
+	if proc.Current() == nil {
+		return observe
+	}
+	return func(e lifecycle.Event) {
+		switch e.(type) {
+		case *lifecycle.Crashed, *lifecycle.Stalled:
+			observe(e)
+		}
+	}
 }

@@ -26,7 +26,8 @@ import (
 
 // procParentScenario is a whole program whose one service runs in a child.
 func procParentScenario() {
-	app.New(app.Service("worker", newChild("idle"), modes.SeparateProcess, lifecycle.WaitForReady())).Run()
+	app.New(app.ChildArgs(os.Args[1:]...),
+		app.Service("worker", newChild("idle"), modes.SeparateProcess, lifecycle.WaitForReady())).Run()
 }
 
 // alive reports whether pid is a live process (a zombie counts as dead).

@@ -34,7 +34,7 @@ func processApp(t *testing.T, opts ...fx.Option) (*fxtest.App, *recorder, *obser
 	core, logs := observer.New(zapcore.DebugLevel)
 	rec := newRecorder()
 	base := []fx.Option{app.Module, app.Test(t), fx.NopLogger, rec.option(), app.ChildHeartbeat(50 * time.Millisecond)}
-	if proc.Current() == nil {
+	if _, child := app.InChild(); !child {
 		base = append(base, app.Logger(zap.New(core)))
 	}
 	return fxtest.New(t, append(base, opts...)...), rec, logs
@@ -87,6 +87,8 @@ func (c *childService) Run(ctx context.Context) error {
 		mu.Unlock() // a fatal error: no recover can catch it
 	case "exit3":
 		os.Exit(3)
+	case "norestart":
+		return fmt.Errorf("finished: %w", lifecycle.ErrNoRestart)
 	case "busy":
 		c.log.Info("working")
 		for ctx.Err() == nil { // mid-work: burning CPU when it is killed
@@ -177,7 +179,7 @@ func (*needsProcessValue) Run(ctx context.Context) error { <-ctx.Done(); return 
 
 func TestDependingOnAProcessServiceIsABuildError(t *testing.T) {
 	at := here()
-	a := app.New(quiet(), fx.NopLogger,
+	a := app.New(quiet(), fx.NopLogger, app.Test(t),
 		app.Service("store", newChild("idle"), modes.SeparateProcess),
 		app.Service("api", func(*childService) *needsProcessValue { return nil }, modes.SeparateThread),
 	)
@@ -185,7 +187,7 @@ func TestDependingOnAProcessServiceIsABuildError(t *testing.T) {
 	require.Error(t, err)
 	assert.ErrorContains(t, err, `service "store" (SEPARATE_PROCESS)`)
 	assert.ErrorContains(t, err, "it runs in a child process, so its value cannot be injected here")
-	_ = at
+	assert.NotEmpty(t, at)
 }
 
 func TestKilledChildIsACrashAndRestarts(t *testing.T) {
@@ -299,4 +301,22 @@ func TestChildStderrFloodDoesNotBlock(t *testing.T) {
 	waitFor[*lifecycle.Started](t, rec, "flood")
 	fxapp.RequireStop()
 	assert.NoError(t, waitFor[*lifecycle.Stopped](t, rec, "flood").Err)
+}
+
+func TestProcessModeInATestNeedsAppTest(t *testing.T) {
+	err := app.New(quiet(), fx.NopLogger, app.Service("store", newChild("idle"), modes.SeparateProcess)).Err()
+	require.Error(t, err)
+	assert.ErrorContains(t, err, `service "store" (SEPARATE_PROCESS)`)
+	assert.ErrorContains(t, err, "pass app.Test(t) to the app")
+}
+
+func TestChildSaysDoNotRestart(t *testing.T) {
+	fxapp, rec, _ := processApp(t, app.Service("oneshot", newChild("norestart"), modes.SeparateProcess, lifecycle.WaitForReady()))
+	fxapp.RequireStart()
+	trigger(t, rec, "oneshot")
+	exited := waitFor[*lifecycle.Exited](t, rec, "oneshot")
+	assert.ErrorIs(t, exited.Err, lifecycle.ErrNoRestart)
+	assert.EqualError(t, exited.Err, "finished: do not restart")
+	assert.Empty(t, names[*lifecycle.Restarting](rec, nil))
+	fxapp.RequireStop()
 }

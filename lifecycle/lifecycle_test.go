@@ -70,6 +70,7 @@ func TestSettingsValidate(t *testing.T) {
 		{lifecycle.Intensity(1, 0), "restart window 0s: want a positive duration"},
 		{lifecycle.Restart(lifecycle.FixedBackoff(-time.Second)), "restart strategy FIXED_BACKOFF(-1s): delays must not be negative"},
 		{lifecycle.RestartPolicy(9), "unknown restart policy: Policy(9)"},
+		{lifecycle.Restart(lifecycle.LinearBackoff(time.Second, 0)), "restart strategy LINEAR_BACKOFF(1s, 0s): the cap must be at least the first delay"},
 	}
 	for _, tt := range tests {
 		assert.EqualError(t, lifecycle.DefaultSettings().With(tt.give).Validate(), tt.want)

@@ -127,7 +127,8 @@ func (s Strategy) withDefaults() Strategy {
 
 // Backoff returns the delay before restart number attempt, counting from 0,
 // since the service last ran stably: immediate 0; fixed Delay; exponential
-// min(Delay·2^attempt, Max) plus jitter drawn from rng; linear
+// min(Delay·2^attempt, Max) plus jitter drawn from rng (or the global
+// source when rng is nil); linear
 // min(Delay·(attempt+1), Max).
 func (s Strategy) Backoff(attempt int, rng *rand.Rand) time.Duration {
 	s = s.withDefaults()
@@ -140,7 +141,11 @@ func (s Strategy) Backoff(attempt int, rng *rand.Rand) time.Duration {
 			d = s.Delay << attempt
 		}
 		if s.MaxJitter > 0 {
-			d += time.Duration(rng.Int64N(int64(s.MaxJitter) + 1))
+			if rng != nil {
+				d += time.Duration(rng.Int64N(int64(s.MaxJitter) + 1))
+			} else {
+				d += time.Duration(rand.Int64N(int64(s.MaxJitter) + 1))
+			}
 		}
 		return d
 	case StrategyLinearBackoff:
@@ -159,6 +164,9 @@ func (s Strategy) Validate() error {
 	}
 	if s.Delay < 0 || s.Max < 0 || s.MaxJitter < 0 {
 		return fmt.Errorf("restart strategy %v: delays must not be negative", s)
+	}
+	if (s.Kind == StrategyExponentialBackoff || s.Kind == StrategyLinearBackoff) && s.Max < s.Delay {
+		return fmt.Errorf("restart strategy %v: the cap must be at least the first delay", s)
 	}
 	return nil
 }

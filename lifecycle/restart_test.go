@@ -61,6 +61,9 @@ func TestExponentialJitter(t *testing.T) {
 	assert.Equal(t, a, b, "a fixed seed gives the same delays")
 	c := delays(s, 20, rand.New(rand.NewPCG(43, 1)))
 	assert.NotEqual(t, a, c, "jitter is random")
+	d := s.Backoff(0, nil) // the global source
+	assert.GreaterOrEqual(t, d, time.Second)
+	assert.LessOrEqual(t, d, 6*time.Second)
 }
 
 func TestStrategyText(t *testing.T) {

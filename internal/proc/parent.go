@@ -6,10 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"os"
 	"os/exec"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -69,7 +71,8 @@ func (e Executor) Launch(spec executor.Spec) executor.Run {
 		ready: make(chan struct{}),
 		stop:  make(chan struct{}),
 		done:  make(chan struct{}),
-		log:   e.Log.With(zap.String("service", spec.Name)),
+		// A relayed line keeps the child's caller, not ours.
+		log: e.Log.WithOptions(zap.WithCaller(false)).With(zap.String("service", spec.Name)),
 	}
 	if r.exec.Heartbeat <= 0 {
 		r.exec.Heartbeat = DefaultHeartbeat
@@ -367,7 +370,7 @@ func (r *Run) result(state *os.ProcessState, waitErr error) error {
 	case clean && rp.stopped != nil:
 		return errors.New(*rp.stopped)
 	case clean && rp.exited && rp.noRestart:
-		return fmt.Errorf("%s: %w", rp.exitText, lifecycle.ErrNoRestart)
+		return noRestart(rp.exitText)
 	case clean && rp.exited:
 		return nil
 	}
@@ -485,7 +488,8 @@ func (r *Run) relay(line []byte) {
 	delete(entry, "service") // the relaying logger names it
 	delete(entry, "pid")
 	fields := make([]zap.Field, 0, len(entry))
-	for k, v := range entry {
+	for _, k := range slices.Sorted(maps.Keys(entry)) {
+		v := entry[k]
 		if n, ok := v.(json.Number); ok {
 			if i, err := n.Int64(); err == nil {
 				v = i
@@ -527,3 +531,9 @@ func isClosed(c <-chan struct{}) bool {
 		return false
 	}
 }
+
+// noRestart is a child's own "do not restart me", told in its words.
+type noRestart string
+
+func (e noRestart) Error() string        { return string(e) }
+func (e noRestart) Is(target error) bool { return target == lifecycle.ErrNoRestart }

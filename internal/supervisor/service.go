@@ -235,6 +235,9 @@ func (s *Service) supervise(r *run) {
 		}
 		recent = pruneBefore(recent, now.Add(-s.Settings.Window))
 		if len(recent) >= s.Settings.MaxRestarts {
+			if err == nil { // policy Always: clean ends count too
+				err = fmt.Errorf("ended %d times within %v", len(recent)+1, s.Settings.Window)
+			}
 			s.giveUp(err, len(recent))
 			return
 		}

@@ -388,3 +388,14 @@ func TestRestartThatFailsToStartCountsAsAFailure(t *testing.T) {
 	assert.ErrorContains(t, <-f.gave, "cannot start")
 	assert.Equal(t, 2, f.svc.Status().Restarts)
 }
+
+func TestAlwaysGivesUpOnTooManyCleanEnds(t *testing.T) {
+	f := newFixture(lifecycle.RestartPolicy(lifecycle.Always), lifecycle.Restart(lifecycle.Immediate()), lifecycle.Intensity(2, time.Minute))
+	r := f.start(t)
+	for range 2 {
+		r.end(nil)
+		r = f.exec.next(t)
+	}
+	r.end(nil)
+	assert.EqualError(t, <-f.gave, "ended 3 times within 1m0s")
+}
