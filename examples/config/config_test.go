@@ -70,9 +70,9 @@ func TestConfig(t *testing.T) {
 			got, err := config.Bind[AppConfig](c, "app")
 			require.NoError(t, err)
 			assert.Equal(t, tt.want, got)
-			mode, opts := registration(c)
-			assert.Equal(t, tt.wantMode, mode)
-			assert.Len(t, opts, 2, "start and stop timeouts")
+			assert.Equal(t, tt.wantMode, c.Mode("greeter", modes.SeparateThread))
+			_, opts, _ := c.ServiceOptions("greeter")
+			assert.NotEmpty(t, opts, "the timeouts of services.greeter")
 			for key, want := range tt.wantSources {
 				e, ok := c.Lookup(key)
 				require.True(t, ok, key)

@@ -25,7 +25,6 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/hostfx/hostfx/app"
-	"github.com/hostfx/hostfx/lifecycle"
 	"github.com/hostfx/hostfx/modes"
 	"github.com/hostfx/hostfx/modules/config"
 )
@@ -91,31 +90,16 @@ func options(dir string, args []string) []config.Option {
 	}
 }
 
-// registration reads how the greeter is registered: its mode and
-// timeouts from services.greeter.
-func registration(c *config.Config) (modes.ExecutionMode, []lifecycle.Option) {
-	s, _ := c.Service("greeter")
-	mode := s.Mode
-	if mode == 0 {
-		mode = modes.SeparateThread
-	}
-	var opts []lifecycle.Option
-	if s.StartTimeout > 0 {
-		opts = append(opts, lifecycle.StartTimeout(s.StartTimeout))
-	}
-	if s.StopTimeout > 0 {
-		opts = append(opts, lifecycle.StopTimeout(s.StopTimeout))
-	}
-	return mode, opts
-}
-
 // newApp builds the app from a loaded configuration.
+// The services.greeter section overrides the timeouts and restart settings
+// registered here by itself, through config.Supply. The mode is read at
+// registration, so configuration can also move the greeter into a child
+// process.
 func newApp(c *config.Config, extra ...fx.Option) *app.App {
-	mode, opts := registration(c)
 	return app.New(append(extra,
-		config.Supply(c), // checks the bindings; handles --print-config
+		config.Supply(c), // checks the bindings; applies services.*; handles --print-config
 		config.Provide[AppConfig]("app"),
-		app.Service("greeter", NewGreeter, mode, opts...),
+		app.Service("greeter", NewGreeter, c.Mode("greeter", modes.SeparateThread)),
 	)...)
 }
 
