@@ -191,14 +191,20 @@ func TestDependingOnAProcessServiceIsABuildError(t *testing.T) {
 }
 
 func TestKilledChildIsACrashAndRestarts(t *testing.T) {
-	for _, how := range []string{"idle", "busy"} {
-		t.Run(how, func(t *testing.T) { testKilledChild(t, how) })
+	for _, tt := range []struct {
+		how  string
+		mode modes.ExecutionMode
+	}{{"idle", modes.SeparateProcess}, {"busy", modes.SeparateProcess}, {"idle", modes.SeparateProcessAsync}} {
+		t.Run(tt.how+"/"+tt.mode.String(), func(t *testing.T) { testKilledChild(t, tt.how, tt.mode) })
 	}
 }
 
-func testKilledChild(t *testing.T, how string) {
-	fxapp, rec, logs := processApp(t,
-		app.Service("victim", newChild(how), modes.SeparateProcess, lifecycle.WaitForReady(), lifecycle.Restart(lifecycle.Immediate())))
+func testKilledChild(t *testing.T, how string, mode modes.ExecutionMode) {
+	opts := []lifecycle.Option{lifecycle.Restart(lifecycle.Immediate())}
+	if !mode.Async() {
+		opts = append(opts, lifecycle.WaitForReady())
+	}
+	fxapp, rec, logs := processApp(t, app.Service("victim", newChild(how), mode, opts...))
 	fxapp.RequireStart()
 	first := waitFor[*lifecycle.Started](t, rec, "victim").PID
 	if how == "busy" {

@@ -113,6 +113,7 @@ func TestEnvironmentOverrideReachesAChildProcess(t *testing.T) {
 	inDir(t, map[string]string{"config.yaml": "services:\n  worker:\n    mode: SEPARATE_THREAD\napp:\n  text: from the file\n"})
 	t.Setenv("CFG_APP__TEXT", "from the environment")
 	t.Setenv("CFG_SERVICES__WORKER__MODE", "separate-process") // one variable moves it into a child
+	t.Setenv("CFG_SERVICES__WORKER__RESTART", "fixed-backoff")
 	cfg, err := config.New(config.File("config.yaml"), config.Env("CFG"))
 	require.NoError(t, err)
 
@@ -127,6 +128,8 @@ func TestEnvironmentOverrideReachesAChildProcess(t *testing.T) {
 	}
 	fxapp := fxtest.New(t, opts...)
 	fxapp.RequireStart()
+	starting := first[*lifecycle.Starting](t, ev)
+	assert.Equal(t, lifecycle.FixedBackoff(5*time.Second), starting.Settings.Restart, "the parent restarts children as configured")
 	started := first[*lifecycle.Started](t, ev)
 	assert.Equal(t, modes.SeparateProcess, started.Mode)
 	assert.NotEqual(t, os.Getpid(), started.PID)
