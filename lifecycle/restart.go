@@ -6,6 +6,8 @@ import (
 	"math/rand/v2"
 	"strings"
 	"time"
+
+	"github.com/hostfx/hostfx/internal/names"
 )
 
 // ErrNoRestart, wrapped in the error a service's entry point returns, says
@@ -61,9 +63,9 @@ func (k StrategyKind) String() string {
 // ParseStrategyKind reads a strategy name, ignoring case and accepting
 // snake, kebab and camel spellings.
 func ParseStrategyKind(s string) (StrategyKind, error) {
-	key := normalize(s)
+	key := names.Key(s)
 	for k := StrategyImmediate; k <= StrategyLinearBackoff; k++ {
-		if normalize(strategyNames[k]) == key {
+		if names.Key(strategyNames[k]) == key {
 			return k, nil
 		}
 	}
@@ -231,9 +233,9 @@ func (p Policy) String() string {
 // ParsePolicy reads a policy name, ignoring case and accepting snake, kebab
 // and camel spellings.
 func ParsePolicy(s string) (Policy, error) {
-	key := normalize(s)
+	key := names.Key(s)
 	for p := OnFailure; p <= Never; p++ {
-		if normalize(policyNames[p]) == key {
+		if names.Key(policyNames[p]) == key {
 			return p, nil
 		}
 	}
@@ -270,14 +272,4 @@ func (p Policy) ShouldRestart(err error) bool {
 		return false
 	}
 	return err != nil
-}
-
-func normalize(s string) string {
-	return strings.Map(func(r rune) rune {
-		switch r {
-		case '_', '-', ' ':
-			return -1
-		}
-		return r
-	}, strings.ToLower(strings.TrimSpace(s)))
 }

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/hostfx/hostfx/internal/names"
 )
 
 // ExecutionMode says where a service runs and how it is isolated.
@@ -79,23 +81,13 @@ func (m ExecutionMode) Process() bool {
 // camel spellings: "SEPARATE_THREAD", "separate-thread" and "separateThread"
 // all name SeparateThread.
 func ParseMode(s string) (ExecutionMode, error) {
-	key := normalize(s)
+	key := names.Key(s)
 	for _, m := range Modes() {
-		if normalize(modeNames[m]) == key {
+		if names.Key(modeNames[m]) == key {
 			return m, nil
 		}
 	}
 	return 0, fmt.Errorf("%w %q: want one of %s", ErrUnknownMode, s, strings.Join(modeNames[1:], ", "))
-}
-
-func normalize(s string) string {
-	return strings.Map(func(r rune) rune {
-		switch r {
-		case '_', '-', ' ':
-			return -1
-		}
-		return r
-	}, strings.ToLower(strings.TrimSpace(s)))
 }
 
 // MarshalText implements encoding.TextMarshaler.
