@@ -14,6 +14,8 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 	"golang.org/x/sys/unix"
+
+	"github.com/hostfx/hostfx/internal/proc"
 )
 
 func init() {
@@ -75,13 +77,14 @@ func (a *App) Start(ctx context.Context) error {
 func (a *App) Stop(ctx context.Context) error { return a.fx.Stop(ctx) }
 
 // Wait returns a channel that receives when the app should stop: on SIGINT
-// or SIGTERM, on fx.Shutdowner, or when a service crashes.
+// or SIGTERM, on fx.Shutdowner, or when a service gives up (exit code 1).
 func (a *App) Wait() <-chan fx.ShutdownSignal { return a.fx.Wait() }
 
-// Run starts the app, waits for SIGINT, SIGTERM or a crash, and stops it.
-// A second signal during the stop exits at once, after logging the services
-// still stopping. Run returns after a clean stop; on a build or start
-// failure, a crash or a stop that failed it exits the process non-zero.
+// Run starts the app, waits for SIGINT, SIGTERM or a service that gives up,
+// and stops it. A second signal during the stop exits at once, after
+// logging the services still stopping. Run returns after a clean stop; on a
+// build or start failure, a service that gave up, or a stop that failed it
+// exits the process non-zero.
 //
 // Called from main, Run runs the main event loop on the process's main OS
 // thread.
@@ -101,6 +104,9 @@ func (a *App) run() int {
 			}
 		}
 		log.Error("app build failed", zap.Error(err))
+		if c := proc.Current(); c != nil {
+			_ = c.Send(proc.Frame{Kind: proc.KindStartFailed, Text: "build: " + err.Error()})
+		}
 		return 1
 	}
 	if c := a.host.child; c != nil {
@@ -145,20 +151,30 @@ func (a *App) drive() int {
 	case err := <-started:
 		if err != nil {
 			a.log.Error("app start failed", zap.Error(err))
+			if c := a.host.child; c != nil {
+				c.startFailed(err)
+			}
 			return 1
 		}
 		sig = a.awaitStop(wait)
 	case sig = <-wait:
 		a.host.haltAll()
-		if err := <-started; err != nil {
-			a.log.Info("start interrupted", zap.Error(err))
-			return max(sig.ExitCode, exitCode(a.host.failed()))
+		// The rollback stops what had started; a second signal cuts it short.
+		force := a.forceOnSignal()
+		defer signal.Stop(force)
+		select {
+		case err := <-started:
+			if err != nil {
+				a.log.Info("start interrupted", zap.Error(err))
+				return max(sig.ExitCode, exitCode(a.host.failed()))
+			}
+		case s := <-force:
+			a.forceExit(s)
 		}
 	}
 
 	// Any signal from here on is a second one.
-	force := make(chan os.Signal, 1)
-	signal.Notify(force, syscall.SIGINT, syscall.SIGTERM)
+	force := a.forceOnSignal()
 	defer signal.Stop(force)
 	stopped := make(chan error, 1)
 	go func() { stopped <- a.fx.Stop(context.Background()) }()
@@ -167,8 +183,7 @@ func (a *App) drive() int {
 	select {
 	case err = <-stopped:
 	case s := <-force:
-		a.log.Error("second signal: exiting without waiting", zap.Stringer("signal", s), zap.String("still_stopping", a.host.busy()))
-		os.Exit(1)
+		a.forceExit(s)
 	}
 	code := sig.ExitCode
 	if failure := a.host.failed(); failure != nil {
@@ -183,6 +198,19 @@ func (a *App) drive() int {
 		c.stopped(err)
 	}
 	return code
+}
+
+// forceOnSignal returns a channel of the signals that force an exit.
+func (a *App) forceOnSignal() chan os.Signal {
+	force := make(chan os.Signal, 1)
+	signal.Notify(force, syscall.SIGINT, syscall.SIGTERM)
+	return force
+}
+
+// forceExit ends the process at once on a second signal.
+func (a *App) forceExit(s os.Signal) {
+	a.log.Error("second signal: exiting without waiting", zap.Stringer("signal", s), zap.String("still_stopping", a.host.busy()))
+	os.Exit(1)
 }
 
 // awaitStop waits for a reason to stop: a signal, a shutdown, or, in a

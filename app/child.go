@@ -44,7 +44,13 @@ func Test(t interface{ Name() string }) fx.Option {
 	for i, p := range parts {
 		parts[i] = "^" + regexp.QuoteMeta(p) + "$"
 	}
-	return ChildArgs("-test.run=" + strings.Join(parts, "/"))
+	opt := ChildArgs("-test.run=" + strings.Join(parts, "/"))
+	if proc.Current() != nil {
+		// The child's start runs until the parent stops it: fxtest's start
+		// timeout must not end it.
+		opt = fx.Options(opt, fx.StartTimeout(100*365*24*time.Hour))
+	}
+	return opt
 }
 
 // childControl runs this process's side of a child: it reports the
@@ -59,6 +65,7 @@ type childControl struct {
 	target  *supervisor.Service
 	hosted  bool // App.Run drives the stop; otherwise the child does it itself
 	started bool
+	failed  bool // start failure reported
 	beat    *modes.Loop
 }
 
@@ -86,11 +93,12 @@ func (c *childControl) adopt(svc *supervisor.Service) func(context.Context) erro
 	c.target = svc
 	c.mu.Unlock()
 	return func(ctx context.Context) error {
-		// Serve from the start, so heartbeats are answered during a long
-		// start and a stop before it ends the child at once.
+		// Serve from the service's own start (its dependencies have
+		// started), so heartbeats are answered during a long start and a
+		// stop before it ends the child at once.
 		go c.conn.Serve(proc.Handler{Ping: c.ping, Stop: c.stop})
 		if err := svc.Start(ctx); err != nil {
-			_ = c.conn.Send(proc.Frame{Kind: proc.KindStartFailed, Text: err.Error()})
+			c.startFailed(err)
 			if !c.isHosted() {
 				os.Exit(1)
 			}
@@ -168,6 +176,16 @@ func (c *childControl) stopAlone() {
 	c.host.loop().Stop()
 	c.stopped(errors.Join(errs...))
 	os.Exit(0)
+}
+
+// startFailed tells the parent why the child did not start, once.
+func (c *childControl) startFailed(err error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.failed {
+		c.failed = true
+		_ = c.conn.Send(proc.Frame{Kind: proc.KindStartFailed, Text: err.Error()})
+	}
 }
 
 // stopped tells the parent how the ordered stop went.

@@ -360,9 +360,10 @@ func (h *host) failed() error {
 // busy names the services that have not finished stopping.
 func (h *host) busy() string {
 	h.mu.Lock()
-	defer h.mu.Unlock()
+	services := slices.Clone(h.services)
+	h.mu.Unlock() // a service takes its own lock, and then the host's, as it fails
 	var names []string
-	for _, s := range h.services {
+	for _, s := range services {
 		if st := s.State(); st == lifecycle.StateRunning || st == lifecycle.StateStopping || st == lifecycle.StateStarting || st == lifecycle.StateBackoff {
 			names = append(names, fmt.Sprintf("%s (%v)", s.Name, st))
 		}

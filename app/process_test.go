@@ -87,6 +87,11 @@ func (c *childService) Run(ctx context.Context) error {
 		mu.Unlock() // a fatal error: no recover can catch it
 	case "exit3":
 		os.Exit(3)
+	case "logfatal":
+		c.log.Fatal("cannot go on")
+	case "closecontrol":
+		_ = unix.Shutdown(3, unix.SHUT_RDWR)
+		select {}
 	case "norestart":
 		return fmt.Errorf("finished: %w", lifecycle.ErrNoRestart)
 	case "busy":
@@ -324,5 +329,29 @@ func TestChildSaysDoNotRestart(t *testing.T) {
 	assert.ErrorIs(t, exited.Err, lifecycle.ErrNoRestart)
 	assert.EqualError(t, exited.Err, "finished: do not restart")
 	assert.Empty(t, names[*lifecycle.Restarting](rec, nil))
+	fxapp.RequireStop()
+}
+
+func TestChildThatClosesItsChannelIsKilled(t *testing.T) {
+	t.Setenv(proc.EnvIgnoreEOF, "1") // so the child runs on without its channel
+	fxapp, rec, _ := processApp(t, app.Service("rogue", newChild("closecontrol"), modes.SeparateProcess,
+		lifecycle.WaitForReady(), lifecycle.Intensity(0, time.Minute)))
+	fxapp.RequireStart()
+	trigger(t, rec, "rogue")
+	crashed := waitFor[*lifecycle.Crashed](t, rec, "rogue")
+	assert.ErrorContains(t, crashed.Err, "signal: killed: control channel closed while the child runs")
+	fxapp.RequireStop()
+}
+
+func TestChildFatalLogDoesNotEndTheParent(t *testing.T) {
+	fxapp, rec, logs := processApp(t, app.Service("doomed", newChild("logfatal"), modes.SeparateProcess,
+		lifecycle.WaitForReady(), lifecycle.Intensity(0, time.Minute)))
+	fxapp.RequireStart()
+	trigger(t, rec, "doomed")
+	waitFor[*lifecycle.Crashed](t, rec, "doomed")
+	fatal := logs.FilterMessage("cannot go on").All()
+	require.Len(t, fatal, 1, "the parent relayed the child's fatal line and lives on")
+	assert.Equal(t, zapcore.ErrorLevel, fatal[0].Level)
+	assert.Equal(t, "fatal", fatal[0].ContextMap()["child_level"])
 	fxapp.RequireStop()
 }

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"maps"
 	"net"
 	"os"
@@ -43,6 +42,7 @@ const (
 	DefaultKillGrace = 2 * time.Second
 	tailSize         = 64 << 10
 	logQueue         = 1024
+	raceExitCode     = 66 // how a race-detecting child exits after a race
 )
 
 // Executor runs each launch of a service in a fresh child process.
@@ -101,6 +101,7 @@ type Run struct {
 
 	mu     sync.Mutex
 	report report // what the child or the watch said about the end
+	reaped bool   // Wait has returned: the PID is no longer ours
 }
 
 // report gathers what is known about how a child ended.
@@ -126,18 +127,27 @@ func (r *Run) Stop() { r.stopOnce.Do(func() { close(r.stop) }) }
 
 // Kill ends the child and everything in its process group at once.
 func (r *Run) Kill(why string) {
-	r.note(func(rp *report) {
-		if rp.killedFor == "" {
-			rp.killedFor = why
-		}
-	})
-	if pid := r.PID(); pid > 0 {
-		_ = unix.Kill(-pid, unix.SIGKILL)
-	}
+	r.signal(unix.SIGKILL, why)
 	r.Stop()
 }
 
-// TID is the child's PID: its main thread.
+// signal sends sig to the child's process group, noting why (the first
+// reason given wins). It does nothing once the child is reaped, since its
+// group ID may have been reused, or before it has a PID: main checks for a
+// kill noted before then.
+func (r *Run) signal(sig unix.Signal, why string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.report.killedFor == "" {
+		r.report.killedFor = why
+	}
+	if pid := r.PID(); pid > 0 && !r.reaped {
+		_ = unix.Kill(-pid, sig)
+	}
+}
+
+// TID is the child's PID, the ID of its main thread; a SEPARATE_PROCESS
+// service's Run itself runs on another thread of the child.
 func (r *Run) TID() int { return int(r.pid.Load()) }
 
 // PID is the child's process ID, or 0 until it has started.
@@ -179,6 +189,9 @@ func (r *Run) main() {
 	if err == nil {
 		err = cmd.Start()
 	}
+	if err != nil && stderr != nil {
+		stderr.close()
+	}
 	childEnd.Close() // the child has its own copy; ours would hide its EOF
 	if err != nil {
 		r.err = fmt.Errorf("service %q: spawn: %w", r.spec.Name, err)
@@ -193,21 +206,27 @@ func (r *Run) main() {
 		_ = unix.Kill(-pid, unix.SIGKILL)
 	}
 	r.log = r.log.With(zap.Int("pid", pid))
+	stderr.start(r.log)
 
 	var wg sync.WaitGroup
 	exited := make(chan struct{})
-	wg.Go(func() { r.readStderr(stderr) })
 	wg.Go(func() { r.control(conn, pid, exited) })
 
+	// Wait returns once the child has exited and exec has copied all of its
+	// stderr, or WaitDelay after the exit if a grandchild holds the pipe.
 	waitErr := cmd.Wait()
+	r.mu.Lock()
+	r.reaped = true
+	r.mu.Unlock()
 	close(exited)
 	// Anything the child left in its group dies with it.
 	_ = unix.Kill(-pid, unix.SIGKILL)
+	stderr.close()
 	wg.Wait()
 	r.err = r.result(cmd.ProcessState, waitErr)
 }
 
-func (r *Run) command(childEnd *os.File) (*exec.Cmd, io.ReadCloser, error) {
+func (r *Run) command(childEnd *os.File) (*exec.Cmd, *stderrSink, error) {
 	self, err := os.Executable()
 	if err != nil {
 		return nil, nil, err
@@ -217,9 +236,9 @@ func (r *Run) command(childEnd *os.File) (*exec.Cmd, io.ReadCloser, error) {
 	}
 	cmd := exec.Command(self, r.exec.Args...)
 	cmd.Args[0] = fmt.Sprintf("hostfx: %s %s", r.exec.App, r.spec.Name)
-	cmd.Env = append(os.Environ(), EnvChild+"="+r.spec.Name, envLogFormat+"=json")
+	cmd.Env = append(childEnv(), EnvChild+"="+r.spec.Name, envLogFormat+"=json")
 	if r.exec.fake != nil {
-		cmd.Env = append(os.Environ(), r.exec.fake...)
+		cmd.Env = append(childEnv(), r.exec.fake...)
 	}
 	if raceBuild && !strings.Contains(os.Getenv("GORACE"), "atexit_sleep_ms") {
 		// The race runtime otherwise sleeps a second at every exit, which
@@ -234,8 +253,9 @@ func (r *Run) command(childEnd *os.File) (*exec.Cmd, io.ReadCloser, error) {
 		Pdeathsig: syscall.SIGKILL,
 	}
 	cmd.WaitDelay = r.exec.KillGrace
-	stderr, err := cmd.StderrPipe()
-	return cmd, stderr, err
+	stderr := r.newStderr()
+	cmd.Stderr = stderr
+	return cmd, stderr, nil
 }
 
 // control speaks the protocol with the child until it exits: it checks the
@@ -257,14 +277,7 @@ func (r *Run) control(conn net.Conn, pid int, exited <-chan struct{}) {
 		}
 	}()
 
-	kill := func(sig unix.Signal, why string) {
-		r.note(func(rp *report) {
-			if rp.killedFor == "" {
-				rp.killedFor = why
-			}
-		})
-		_ = unix.Kill(-pid, sig)
-	}
+	kill := func(sig unix.Signal, why string) { r.signal(sig, why) }
 	hb := time.NewTicker(r.exec.Heartbeat)
 	defer hb.Stop()
 	var (
@@ -295,7 +308,7 @@ func (r *Run) control(conn net.Conn, pid int, exited <-chan struct{}) {
 		case KindStartFailed:
 			r.note(func(rp *report) { rp.startFailed = f.Text })
 		case KindPong:
-			if f.Seq == seq {
+			if f.Seq <= seq { // a late answer is still an answer
 				lastPong = time.Now()
 			}
 		case KindStopped:
@@ -313,18 +326,30 @@ func (r *Run) control(conn net.Conn, pid int, exited <-chan struct{}) {
 		case <-exited:
 			// Frames the child wrote just before exiting are still queued:
 			// read them to the end, which comes at once now that it is gone.
-			exited = nil
+			// Nothing is sent or signalled any more.
+			exited, stopping, term, killAt = nil, nil, nil, nil
+			hb.Stop()
 			_ = conn.SetReadDeadline(time.Now().Add(time.Second))
 		case err := <-readErr:
 			for len(frames) > 0 { // the reader queued these before it stopped
 				handle(<-frames)
 			}
-			if errors.Is(err, ErrProtocol) {
+			switch {
+			case exited == nil:
+				return
+			case errors.Is(err, ErrProtocol):
 				kill(unix.SIGKILL, err.Error())
+			default:
+				// The channel ends as the child exits; a child that closed
+				// its end and runs on can no longer be stopped or watched.
+				select {
+				case <-exited:
+					return
+				case <-time.After(r.exec.KillGrace):
+					kill(unix.SIGKILL, "control channel closed while the child runs")
+				}
 			}
-			if exited != nil {
-				<-exited
-			}
+			<-exited
 			return
 		case f := <-frames:
 			handle(f)
@@ -335,8 +360,14 @@ func (r *Run) control(conn net.Conn, pid int, exited <-chan struct{}) {
 			if isClosed(r.ready) && time.Since(lastPong) > 3*r.exec.Heartbeat {
 				// SIGQUIT makes a Go child dump its goroutines to stderr,
 				// which lands in the crash report.
-				r.note(func(rp *report) { rp.killedFor = fmt.Sprintf("hung: no heartbeat answer for %v", 3*r.exec.Heartbeat) })
-				_ = unix.Kill(pid, unix.SIGQUIT)
+				r.mu.Lock()
+				if r.report.killedFor == "" {
+					r.report.killedFor = fmt.Sprintf("hung: no heartbeat answer for %v", 3*r.exec.Heartbeat)
+				}
+				if !r.reaped {
+					_ = unix.Kill(pid, unix.SIGQUIT) // the child alone: only it dumps
+				}
+				r.mu.Unlock()
 				killAt = time.After(r.exec.KillGrace)
 				continue
 			}
@@ -387,6 +418,10 @@ func (r *Run) result(state *os.ProcessState, waitErr error) error {
 		e.Reason = rp.fatal
 	case rp.startFailed != "":
 		e.Reason = rp.startFailed
+	case rp.stopped != nil && *rp.stopped != "":
+		e.Reason = *rp.stopped
+	case state != nil && state.ExitCode() == raceExitCode:
+		e.Reason = "data race (the race detector's report is in the stderr tail)"
 	case state != nil && state.Success():
 		e.Reason = "exited without saying why"
 	}
@@ -414,71 +449,104 @@ func (e *ExitError) Error() string {
 // goroutine dump.
 func (e *ExitError) Trace() []byte { return e.Stderr }
 
-// readStderr keeps the tail of the child's stderr and relays its log lines.
-// It never waits on the logger: lines that do not fit the queue are counted
-// and dropped, so a flooding child cannot stall the parent.
-func (r *Run) readStderr(stderr io.Reader) {
-	lines := make(chan []byte, logQueue)
-	var relay sync.WaitGroup
-	relay.Go(func() {
-		for line := range lines {
-			r.relay(line)
+// stderrSink receives the child's stderr from exec's copying goroutine. It
+// keeps the tail and hands whole lines to a relay goroutine, and never
+// waits on the logger: lines that do not fit the queue are counted and
+// dropped, so a flooding child cannot stall exec or the parent.
+type stderrSink struct {
+	r       *Run
+	lines   chan []byte
+	relayed sync.WaitGroup
+	pending []byte // the start of a line not ended yet
+	long    bool   // the current line outgrew tailSize; its rest is dropped
+	dropped int
+}
+
+func (r *Run) newStderr() *stderrSink {
+	return &stderrSink{r: r, lines: make(chan []byte, logQueue)}
+}
+
+// start relays lines to log, which names the child's service and PID;
+// lines written before are queued.
+func (s *stderrSink) start(log *zap.Logger) {
+	s.relayed.Go(func() {
+		for line := range s.lines {
+			relay(log, line)
 		}
 	})
-	dropped := 0
-	buf := make([]byte, tailSize)
-	var pending []byte // a line cut by the buffer end
-	for {
-		n, err := stderr.Read(buf)
-		chunk := buf[:n]
-		r.tail.write(chunk)
-		for len(chunk) > 0 {
-			i := bytes.IndexByte(chunk, '\n')
-			if i < 0 {
-				if len(pending)+len(chunk) <= tailSize {
-					pending = append(pending, chunk...)
-				}
-				break
-			}
-			line := append(pending, chunk[:i]...)
-			pending = nil
-			chunk = chunk[i+1:]
-			select {
-			case lines <- bytes.Clone(line):
-			default:
-				dropped++
-			}
-		}
-		if err != nil {
+}
+
+// Write is called by one goroutine, exec's.
+func (s *stderrSink) Write(p []byte) (int, error) {
+	s.r.tail.write(p)
+	chunk := p
+	for len(chunk) > 0 {
+		i := bytes.IndexByte(chunk, '\n')
+		if i < 0 {
+			s.add(chunk)
 			break
 		}
+		s.add(chunk[:i])
+		s.emit()
+		chunk = chunk[i+1:]
 	}
-	if len(pending) > 0 {
-		lines <- pending
+	return len(p), nil
+}
+
+func (s *stderrSink) add(b []byte) {
+	if len(s.pending)+len(b) > tailSize {
+		s.long = true // keep the line's start; its rest is in the tail only
+		b = b[:max(0, tailSize-len(s.pending))]
 	}
-	close(lines)
-	relay.Wait()
-	if dropped > 0 {
-		r.log.Warn("child log lines dropped: the child wrote faster than they could be logged", zap.Int("dropped", dropped))
+	s.pending = append(s.pending, b...)
+}
+
+func (s *stderrSink) emit() {
+	line := bytes.Clone(s.pending)
+	if s.long {
+		line = append(line, " [line cut at 64 KiB]"...)
+	}
+	s.pending, s.long = s.pending[:0], false
+	select {
+	case s.lines <- line:
+	default:
+		s.dropped++
 	}
 }
 
-// relay logs one line of the child's stderr through the parent's logger at
-// its original level, or as a plain warning when it is not a log line.
-func (r *Run) relay(line []byte) {
+// close relays what is left and waits for the relay to finish.
+func (s *stderrSink) close() {
+	if len(s.pending) > 0 {
+		s.emit()
+	}
+	close(s.lines)
+	s.relayed.Wait()
+	if s.dropped > 0 {
+		s.r.log.Warn("child log lines dropped: the child wrote faster than they could be logged", zap.Int("dropped", s.dropped))
+	}
+}
+
+// relay logs one line of the child's stderr through log at its original
+// level, or as a plain warning when it is not a log line.
+func relay(log *zap.Logger, line []byte) {
 	var entry map[string]any
 	dec := json.NewDecoder(bytes.NewReader(line))
 	dec.UseNumber() // keep integers integers
 	if len(line) == 0 || line[0] != '{' || dec.Decode(&entry) != nil {
-		r.log.Warn(string(line), zap.String("stream", "stderr"))
+		log.Warn(string(line), zap.String("stream", "stderr"))
 		return
 	}
 	level := zapcore.InfoLevel
 	if s, ok := entry["level"].(string); ok {
 		_ = level.UnmarshalText([]byte(s))
 	}
+	if level > zapcore.ErrorLevel {
+		// A child's fatal or panic line must not end the parent: zap acts on
+		// those levels when it writes them.
+		entry["child_level"], level = level.String(), zapcore.ErrorLevel
+	}
 	msg, _ := entry["msg"].(string)
-	ce := r.log.Check(level, msg)
+	ce := log.Check(level, msg)
 	if ce == nil {
 		return
 	}
@@ -537,3 +605,12 @@ type noRestart string
 
 func (e noRestart) Error() string        { return string(e) }
 func (e noRestart) Is(target error) bool { return target == lifecycle.ErrNoRestart }
+
+// childEnv is this process's environment minus the Go runtime's memory
+// settings: a memory limit meant for this process, copied into each of N
+// children, would promise them N times the memory.
+func childEnv() []string {
+	return slices.DeleteFunc(os.Environ(), func(kv string) bool {
+		return strings.HasPrefix(kv, "GOMEMLIMIT=") || strings.HasPrefix(kv, "GOGC=")
+	})
+}

@@ -26,6 +26,9 @@ var ErrAborted = errors.New("start aborted: the app is stopping")
 // errStopped ends a restart that a stop overtook.
 var errStopped = errors.New("stopped while starting")
 
+// errDetached marks a run that ignored its stop and was left running.
+var errDetached = errors.New("was detached")
+
 // Service is one supervised service.
 type Service struct {
 	Name     string
@@ -107,6 +110,7 @@ func (s *Service) Start(ctx context.Context) error {
 	}
 	s.setState(lifecycle.StateStarting)
 	s.stop, s.finished = make(chan struct{}), make(chan struct{})
+	s.stopErr = nil
 	s.mu.Unlock()
 	if s.Rand == nil {
 		s.Rand = rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64()))
@@ -204,7 +208,7 @@ func (s *Service) abandon(r *run, cause error) error {
 		}
 		return cause
 	case <-timeout.Chan():
-		return fmt.Errorf("%w; then it ignored its stop for %v and was detached", cause, s.Settings.StopTimeout)
+		return fmt.Errorf("%w; then it ignored its stop for %v and %w", cause, s.Settings.StopTimeout, errDetached)
 	}
 }
 
@@ -245,28 +249,26 @@ func (s *Service) supervise(r *run) {
 		delay := s.Settings.Restart.Backoff(attempt, s.Rand)
 		attempt++
 
-		s.mu.Lock()
-		if s.state == lifecycle.StateStopping {
-			s.mu.Unlock()
+		if !s.enter(lifecycle.StateBackoff) {
 			return
 		}
-		s.setState(lifecycle.StateBackoff)
-		s.restarts++
-		s.mu.Unlock()
 		s.Observe(&lifecycle.Restarting{Service: s.Name, Mode: s.Mode, Attempt: attempt, Delay: delay, Cause: err})
-		if !s.sleep(delay) {
+		if !s.sleep(delay) || !s.enter(lifecycle.StateStarting) {
+			s.settle()
 			return
 		}
 		s.mu.Lock()
-		if s.state == lifecycle.StateStopping {
-			s.mu.Unlock()
-			return
-		}
-		s.setState(lifecycle.StateStarting)
+		s.restarts++
 		s.mu.Unlock()
 		next, err := s.launch(context.Background())
 		switch {
 		case errors.Is(err, errStopped), errors.Is(err, ErrAborted):
+			s.settle()
+			return
+		case errors.Is(err, errDetached):
+			// The old run may still be running: another would be a second
+			// copy of the service at once.
+			s.giveUp(err, len(recent))
 			return
 		case err != nil:
 			// A restart that fails to start is one more failure.
@@ -278,18 +280,42 @@ func (s *Service) supervise(r *run) {
 
 var closed = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
 
+// enter moves to st unless a stop has begun; it reports whether it did.
+func (s *Service) enter(st lifecycle.State) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.state == lifecycle.StateStopping {
+		return false
+	}
+	s.setState(st)
+	return true
+}
+
+// settle marks supervision that ended on the app's halt as stopped, so a
+// status does not show a restart that will never come.
+func (s *Service) settle() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.state == lifecycle.StateBackoff || s.state == lifecycle.StateStarting {
+		s.setState(lifecycle.StateStopped)
+	}
+}
+
 // restartAfter reports the end of a run that nobody asked for and says
 // whether to restart it.
 func (s *Service) restartAfter(r *run, err error) bool {
+	halted := isClosed(s.halt()) // before s.mu: the host's lock is taken first elsewhere
 	s.mu.Lock()
 	if s.state == lifecycle.StateStopping {
+		// It ended on its own just as Stop asked: that end is the stop's.
+		s.stopErr = err
 		s.mu.Unlock()
 		return false
 	}
 	if err != nil && !errors.Is(err, lifecycle.ErrNoRestart) {
 		s.lastErr, s.lastAt = err, s.Clock.Now()
 	}
-	restart := s.Settings.Policy.ShouldRestart(err) && !isClosed(s.halt())
+	restart := s.Settings.Policy.ShouldRestart(err) && !halted
 	failed := err != nil && !errors.Is(err, lifecycle.ErrNoRestart)
 	switch {
 	case restart:
@@ -316,7 +342,7 @@ func (s *Service) restartAfter(r *run, err error) bool {
 	}
 	switch {
 	case restart:
-	case failed && !isClosed(s.halt()):
+	case failed && !halted:
 		s.giveUp(err, 0)
 	case !failed && s.OnExit != nil:
 		s.OnExit(s, err)
@@ -397,7 +423,10 @@ func (s *Service) Stop(ctx context.Context) error {
 	s.setState(lifecycle.StateStopping)
 	close(s.stop)
 	finished := s.finished
-	grace := executor.Grace(s.cur.Run)
+	var grace time.Duration
+	if s.cur != nil {
+		grace = executor.Grace(s.cur.Run)
+	}
 	s.mu.Unlock()
 
 	s.Observe(&lifecycle.Stopping{Service: s.Name, Mode: s.Mode})

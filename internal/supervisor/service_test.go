@@ -399,3 +399,15 @@ func TestAlwaysGivesUpOnTooManyCleanEnds(t *testing.T) {
 	r.end(nil)
 	assert.EqualError(t, <-f.gave, "ended 3 times within 1m0s")
 }
+
+func TestStopErrorDoesNotCarryOverToTheNextStart(t *testing.T) {
+	f := newFixture(lifecycle.Restart(lifecycle.FixedBackoff(time.Hour)))
+	r := f.start(t)
+	go func() { <-r.stop; r.end(errors.New("flush failed")) }()
+	assert.ErrorContains(t, f.svc.Stop(t.Context()), "flush failed")
+
+	r = f.start(t)
+	r.end(errors.New("boom")) // then a stop during the backoff
+	waitFor[*lifecycle.Restarting](t, f.rec, 1)
+	assert.NoError(t, f.svc.Stop(t.Context()), "the first cycle's stop error is gone")
+}
