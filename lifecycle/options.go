@@ -14,7 +14,8 @@ type Settings struct {
 	// StartTimeout bounds the time from launch until the service is started.
 	StartTimeout time.Duration
 	// StopTimeout bounds the time from the stop request until the entry
-	// point has returned; past it the service is detached.
+	// point has returned; past it an in-process service is detached (a
+	// goroutine cannot be killed) and a child process is killed.
 	StopTimeout time.Duration
 	// WaitForReady makes the service count as started only once it calls
 	// Ready, instead of as soon as its entry point runs.
