@@ -1,0 +1,313 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"time"
+
+	"go.uber.org/fx"
+	"golang.org/x/sys/unix"
+
+	"github.com/hostfx/hostfx/app"
+	"github.com/hostfx/hostfx/bench/internal/catalog"
+	"github.com/hostfx/hostfx/bench/internal/harness"
+	"github.com/hostfx/hostfx/bench/internal/procfs"
+	"github.com/hostfx/hostfx/lifecycle"
+	"github.com/hostfx/hostfx/modes"
+)
+
+// self is this binary, which every child re-executes.
+var self = func() string {
+	if p, err := os.Executable(); err == nil {
+		return p
+	}
+	return "/proc/self/exe"
+}()
+
+// rawChild is the baseline of the process benchmarks: this binary
+// re-executed by hand with one end of a socketpair as fd 3.
+type rawChild struct {
+	cmd  *exec.Cmd
+	conn net.Conn
+}
+
+// spawnRaw starts a raw child and waits for its byte on fd 3.
+func spawnRaw(role string) (*rawChild, error) {
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, err
+	}
+	parentEnd, childEnd := os.NewFile(uintptr(fds[0]), "control"), os.NewFile(uintptr(fds[1]), "control")
+	conn, err := net.FileConn(parentEnd)
+	parentEnd.Close()
+	if err != nil {
+		childEnd.Close()
+		return nil, err
+	}
+	cmd := exec.Command(self)
+	cmd.Env = append(os.Environ(), roleEnv+"="+role)
+	cmd.ExtraFiles = []*os.File{childEnd}
+	cmd.Stderr = os.Stderr
+	err = cmd.Start()
+	childEnd.Close()
+	if err != nil {
+		conn.Close()
+		return nil, err
+	}
+	c := &rawChild{cmd: cmd, conn: conn}
+	_ = conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if _, err := io.ReadFull(conn, make([]byte, 1)); err != nil {
+		_ = c.cmd.Process.Kill()
+		_ = c.stop()
+		return nil, fmt.Errorf("raw child: ready: %w", err)
+	}
+	_ = conn.SetReadDeadline(time.Time{})
+	return c, nil
+}
+
+// stop closes the socket, which ends the child, and waits for it.
+func (c *rawChild) stop() error {
+	c.conn.Close()
+	return c.cmd.Wait()
+}
+
+func (c *rawChild) pid() int { return c.cmd.Process.Pid }
+
+// childPID is the PID of the child running service.
+func childPID(a *app.App, service string) int {
+	for _, s := range a.Status() {
+		if s.Service == service {
+			return s.PID
+		}
+	}
+	return 0
+}
+
+// spawnService is the one SEPARATE_PROCESS service of proc_spawn and
+// child_rss; catalog type 0 does nothing until stopped.
+const spawnService = "spawn"
+
+func spawnApp() fx.Option {
+	return fx.Options(app.ChildArgs(spawnAppName), catalog.Service(spawnService, 0, modes.SeparateProcess))
+}
+
+func benchProcSpawn(p harness.Plan, rep *report) error {
+	// hostfx: build an app of one SEPARATE_PROCESS service and start it,
+	// which returns once the child reported its service started; the stop
+	// is timed apart, as aux.
+	hostfx := func(n int) (took, stop time.Duration, err error) {
+		for range n {
+			begin := time.Now()
+			a := app.New(quiet(), spawnApp())
+			if err := a.Start(context.Background()); err != nil {
+				return 0, 0, err
+			}
+			ready := time.Now()
+			if err := a.Stop(context.Background()); err != nil {
+				return 0, 0, err
+			}
+			took += ready.Sub(begin)
+			stop += time.Since(ready)
+		}
+		return took, stop, nil
+	}
+	raw := func(n int) (took, stop time.Duration, err error) {
+		for range n {
+			begin := time.Now()
+			c, err := spawnRaw(roleRawReady)
+			if err != nil {
+				return 0, 0, err
+			}
+			ready := time.Now()
+			if err := c.stop(); err != nil {
+				return 0, 0, err
+			}
+			took += ready.Sub(begin)
+			stop += time.Since(ready)
+		}
+		return took, stop, nil
+	}
+	rs, err := harness.Measure(p, hostfx, raw)
+	if err != nil {
+		return err
+	}
+	rep.results["proc_spawn"] = rs[0]
+	rep.add(row{name: "proc_spawn", hostfx: spread(rs[0]), baseline: spread(rs[1]), ratio: ratio(rs[0], rs[1]), goal: 1.5})
+	rep.add(row{name: "proc_spawn_overhead", hostfx: dur(rs[0].PerOp - rs[1].PerOp), baseline: "-", ratio: nan})
+	rep.add(row{name: "proc_stop", hostfx: dur(rs[0].Aux), baseline: dur(rs[1].Aux), ratio: float64(rs[0].Aux) / float64(rs[1].Aux)})
+	steps, err := spawnBreakdown(max(5, p.Samples*2))
+	if err != nil {
+		return err
+	}
+	rep.note("proc_spawn: hostfx is app.New+Start of one SEPARATE_PROCESS service (Start returns when the child reports "+
+		"its service started); the raw baseline execs this binary until it writes one byte on fd 3. proc_stop is the "+
+		"untimed stop after each: app.Stop, or closing the socket and waiting for the raw child's exit. %s", steps)
+	return nil
+}
+
+// The process-mode services for the round trip: each dials the parent's
+// socket and echoes bytes on it.
+type (
+	// rttEcho echoes on a goroutine of its own, which is not locked to an
+	// OS thread: the fastest a SEPARATE_PROCESS service can answer.
+	rttEcho struct{}
+	// rttLocked echoes in Run itself, on the OS thread SEPARATE_PROCESS
+	// locks Run to.
+	rttLocked struct{}
+)
+
+func (*rttEcho) Run(ctx context.Context) error   { return serveRTT(ctx, false) }
+func (*rttLocked) Run(ctx context.Context) error { return serveRTT(ctx, true) }
+
+const (
+	rttService       = "rtt"
+	rttLockedService = "rtt-locked"
+)
+
+// rttApp is the app of one of the round-trip services.
+func rttApp(name string) fx.Option {
+	stop := lifecycle.StopTimeout(5 * time.Second)
+	svc := app.Service(name, func() *rttEcho { return &rttEcho{} }, modes.SeparateProcess, stop)
+	if name == rttLockedService {
+		svc = app.Service(name, func() *rttLocked { return &rttLocked{} }, modes.SeparateProcess, stop)
+	}
+	return fx.Options(app.ChildArgs(rttAppName, name), svc)
+}
+
+// rttAddr is the parent's abstract unix socket: hostfx offers no channel
+// between a parent and its child's service, so the service dials one.
+func rttAddr(parent int) string { return fmt.Sprintf("@hostfx-bench-rtt-%d", parent) }
+
+func serveRTT(ctx context.Context, inRun bool) error {
+	conn, err := net.Dial("unix", rttAddr(os.Getppid()))
+	if err != nil {
+		return err
+	}
+	defer context.AfterFunc(ctx, func() { conn.Close() })()
+	if inRun {
+		echo(conn)
+	} else {
+		done := make(chan struct{})
+		go func() { defer close(done); echo(conn) }()
+		<-done
+	}
+	<-ctx.Done()
+	return nil
+}
+
+// roundTrips sends a byte and waits for it back n times.
+func roundTrips(conn net.Conn) harness.Sampler {
+	buf := make([]byte, 1)
+	return func(n int) (time.Duration, time.Duration, error) {
+		begin := time.Now()
+		for range n {
+			if _, err := conn.Write(buf); err != nil {
+				return 0, 0, err
+			}
+			if _, err := io.ReadFull(conn, buf); err != nil {
+				return 0, 0, err
+			}
+		}
+		return time.Since(begin), 0, nil
+	}
+}
+
+// startRTT starts an app running the named round-trip service and returns
+// the connection its child dialled.
+func startRTT(service string) (net.Conn, func(), error) {
+	ln, err := net.Listen("unix", rttAddr(os.Getpid()))
+	if err != nil {
+		return nil, nil, err
+	}
+	defer ln.Close()
+	a := app.New(quiet(), rttApp(service))
+	if err := a.Start(context.Background()); err != nil {
+		return nil, nil, err
+	}
+	_ = ln.(*net.UnixListener).SetDeadline(time.Now().Add(10 * time.Second))
+	conn, err := ln.Accept()
+	if err != nil {
+		_ = a.Stop(context.Background())
+		return nil, nil, err
+	}
+	return conn, func() { conn.Close(); _ = a.Stop(context.Background()) }, nil
+}
+
+func benchProcRTT(p harness.Plan, rep *report) error {
+	conn, stopEcho, err := startRTT(rttService)
+	if err != nil {
+		return fmt.Errorf("%s: %w", rttService, err)
+	}
+	defer stopEcho()
+	lockedConn, stopLocked, err := startRTT(rttLockedService)
+	if err != nil {
+		return fmt.Errorf("%s: %w", rttLockedService, err)
+	}
+	defer stopLocked()
+	raw, err := spawnRaw(roleRawEcho)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = raw.stop() }()
+
+	rs, err := harness.Measure(p, roundTrips(conn), roundTrips(raw.conn), roundTrips(lockedConn))
+	if err != nil {
+		return err
+	}
+	rep.results["proc_rtt"] = rs[0]
+	rep.add(row{name: "proc_rtt", hostfx: spread(rs[0]), baseline: spread(rs[1]), ratio: ratio(rs[0], rs[1]), goal: 1.5})
+	rep.add(row{name: "proc_rtt_locked", hostfx: spread(rs[2]), baseline: spread(rs[1]), ratio: ratio(rs[2], rs[1])})
+	rep.note("proc_rtt: hostfx has no call path to a child, so the service dials an abstract unix socket of the parent " +
+		"and echoes one byte on an unlocked goroutine; the baseline echoes over the inherited socketpair. proc_rtt_locked " +
+		"echoes in Run itself, on the OS thread SEPARATE_PROCESS locks Run to.")
+	return nil
+}
+
+// settle is how long a child runs before its memory is read.
+const settle = 200 * time.Millisecond
+
+func benchChildRSS(p harness.Plan, rep *report) error {
+	var hostfx, raw, hostfxPss, rawPss, hostfxFaults, rawFaults []int64
+	for range rssSamples(p) {
+		a := app.New(quiet(), spawnApp())
+		if err := a.Start(context.Background()); err != nil {
+			return err
+		}
+		time.Sleep(settle)
+		pid := childPID(a, spawnService)
+		kb, err := procfs.Status(pid, "VmRSS")
+		pss, err2 := procfs.Pss(pid)
+		faults, err3 := procfs.MinorFaults(pid)
+		if err := errors.Join(err, err2, err3, a.Stop(context.Background())); err != nil {
+			return err
+		}
+		hostfx, hostfxPss, hostfxFaults = append(hostfx, kb), append(hostfxPss, pss), append(hostfxFaults, faults)
+
+		c, err := spawnRaw(roleRawReady)
+		if err != nil {
+			return err
+		}
+		time.Sleep(settle)
+		kb, err = procfs.Status(c.pid(), "VmRSS")
+		pss, err2 = procfs.Pss(c.pid())
+		faults, err3 = procfs.MinorFaults(c.pid())
+		if err := errors.Join(err, err2, err3, c.stop()); err != nil {
+			return err
+		}
+		raw, rawPss, rawFaults = append(raw, kb), append(rawPss, pss), append(rawFaults, faults)
+	}
+	h, r := harness.Median(hostfx), harness.Median(raw)
+	rep.rss["hostfx"] = h
+	rep.add(row{name: "child_rss", hostfx: kib(h), baseline: kib(r), ratio: float64(h) / float64(r)})
+	rep.set("child_rss_kib", fmt.Sprint(h))
+	rep.note("child_rss: VmRSS of a child %v after it started, a hostfx child running a service that waits, and a raw "+
+		"child of the same binary waiting on fd 3. Alone on the machine, most of it is the binary's text, shared "+
+		"between processes: Pss was %s for hostfx and %s raw. They had taken %d and %d minor page faults.",
+		settle, kib(harness.Median(hostfxPss)), kib(harness.Median(rawPss)), harness.Median(hostfxFaults), harness.Median(rawFaults))
+	return nil
+}
