@@ -13,7 +13,11 @@ import (
 // Module is the framework itself as an fx.Option: the service host and a
 // default logger. New includes it; pass it yourself when building an app
 // with fx.New or fxtest.New.
-var Module = fx.Module("hostfx",
+//
+// It is a plain set of options rather than an fx.Module: a module costs a
+// scope of its own, which is a noticeable part of building a small app, and
+// so of starting every child process.
+var Module = fx.Options(
 	fx.Provide(newHost, NewLogger, newSupervisor),
 	// Building the host checks every registration, before any service is
 	// constructed, and reports all the mistakes at once.

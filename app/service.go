@@ -71,7 +71,9 @@ func Service(name string, constructor any, mode modes.ExecutionMode, opts ...lif
 	case d.mode.Process() && (child == nil || child.Service != d.name):
 		// The service runs in a child process: this process never builds it.
 		if child != nil {
-			return fx.Provide(d.elsewhere())
+			// Another child's service: nothing here may depend on it, as in
+			// the parent, so it costs this child nothing to build.
+			return fx.Options()
 		}
 		return fx.Options(fx.Provide(d.elsewhere()), fx.Invoke(d.spawn()))
 	case child != nil && child.Service != d.name:
