@@ -216,3 +216,17 @@ func TestManyStartStopCyclesLeaveNothingBehind(t *testing.T) {
 	assert.Empty(t, zombies(t), "children left unreaped")
 	// goleak.VerifyTestMain checks the goroutines when the package ends.
 }
+
+func TestCtrlCReachesOnlyTheParentWhichStopsTheChildInOrder(t *testing.T) {
+	p := startHelper(t, "procparent")
+	child := childPID(t, p, "worker")
+	// What a terminal does on Ctrl-C: SIGINT to the whole foreground group.
+	require.NoError(t, unix.Kill(-p.cmd.Process.Pid, unix.SIGINT))
+	p.waitLog(`"event":"stopping"`, `"service":"worker"`)
+	line := p.waitLog(`"event":"stopped"`, `"service":"worker"`)
+	assert.NotContains(t, line, `"error"`, "the child stopped in order, not by the signal")
+	code, log := p.wait()
+	assert.Equal(t, 0, code, log)
+	assert.NotContains(t, log, "child got SIGINT")
+	assert.False(t, alive(child))
+}

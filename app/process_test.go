@@ -65,8 +65,17 @@ func trigger(t *testing.T, rec *recorder, service string) int {
 }
 
 func (c *childService) Run(ctx context.Context) error {
-	usr1 := make(chan os.Signal, 1)
+	usr1, sigint := make(chan os.Signal, 1), make(chan os.Signal, 1)
 	signal.Notify(usr1, syscall.SIGUSR1)
+	signal.Notify(sigint, syscall.SIGINT)
+	defer signal.Stop(sigint)
+	go func() {
+		select {
+		case <-sigint:
+			c.log.Warn("child got SIGINT") // a child's group must keep Ctrl-C out
+		case <-ctx.Done():
+		}
+	}()
 	c.log.Info("hello from the child", zap.Int("answer", 42))
 	if c.how != "neverready" {
 		lifecycle.Ready(ctx)

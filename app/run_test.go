@@ -130,6 +130,9 @@ func startHelper(t *testing.T, name string, env ...string) *helperProc {
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(append(os.Environ(), helperEnv+"="+name, app.EnvLogFormat+"=json"), env...)
 	cmd.WaitDelay = 10 * time.Second
+	// A group of its own, as a program started from a terminal has, so a
+	// test can signal the whole foreground group the way Ctrl-C does.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	stderr, err := cmd.StderrPipe()
 	require.NoError(t, err)
 	var stdout strings.Builder
