@@ -104,7 +104,7 @@ func (s *Loop) Go(work func(ctx context.Context) error, then func(error)) {
 
 func (s *Loop) runWork(work func(ctx context.Context) error, then func(error)) {
 	defer s.workDone()
-	err, crash := s.callWork(work)
+	crash, err := s.callWork(work)
 	if crash != nil {
 		s.end(crash)
 		return
@@ -114,13 +114,13 @@ func (s *Loop) runWork(work func(ctx context.Context) error, then func(error)) {
 	}
 }
 
-func (s *Loop) callWork(work func(ctx context.Context) error) (err error, crash *PanicError) {
+func (s *Loop) callWork(work func(ctx context.Context) error) (crash *PanicError, err error) {
 	defer func() {
 		if v := recover(); v != nil {
 			crash = &PanicError{Value: v, Stack: debug.Stack(), Func: funcName(work)}
 		}
 	}()
-	return work(s.ctx), nil
+	return nil, work(s.ctx)
 }
 
 func (s *Loop) workDone() {

@@ -239,8 +239,7 @@ func TestEvery(t *testing.T) {
 	l, clock := fakeLoop(t)
 	s := l.Scope("svc")
 	ticks := make(chan time.Time, 10)
-	var tm *modes.Timer
-	tm = s.Every(time.Second, func() {
+	tm := s.Every(time.Second, func() {
 		ticks <- clock.Now()
 	})
 	start := clock.Now()

@@ -210,6 +210,7 @@ func TestConversionErrorsAllAtOnce(t *testing.T) {
 type Tagged struct {
 	Port    int `config:"listen_port"`
 	Ignored int `config:"-"`
+	//lint:ignore U1000 present to show that unexported fields are skipped
 	private int
 	Base
 	HTTPAddr string
