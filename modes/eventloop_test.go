@@ -338,6 +338,7 @@ func TestStallWatchdog(t *testing.T) {
 
 	release()
 	flush(t, s)
+	require.Eventually(t, func() bool { return modes.Idle(l) }, testTimeout, time.Millisecond)
 	for range 3 {
 		clock.tick(t, threshold/2)
 	}

@@ -1,0 +1,6 @@
+package modes
+
+// Idle reports whether l has no callback running, as its watchdog sees it.
+// A callback that signals a test has not returned yet; tests of the
+// watchdog wait for this before they move the clock.
+func Idle(l *EventLoop) bool { return l.batchFirst.Load() == 0 }
