@@ -33,7 +33,7 @@ import (
 func processApp(t *testing.T, opts ...fx.Option) (*fxtest.App, *recorder, *observer.ObservedLogs) {
 	core, logs := observer.New(zapcore.DebugLevel)
 	rec := newRecorder()
-	base := []fx.Option{app.Module, app.Test(t), fx.NopLogger, rec.option(), app.ChildHeartbeat(50 * time.Millisecond)}
+	base := []fx.Option{app.Module, app.Test(t), fx.NopLogger, rec.option(), app.ChildHeartbeat(250 * time.Millisecond)}
 	if _, child := app.InChild(); !child {
 		base = append(base, app.Logger(zap.New(core)))
 	}
