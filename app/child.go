@@ -61,12 +61,11 @@ type childControl struct {
 	host    *host
 	stopReq chan struct{}
 
-	mu      sync.Mutex
-	target  *supervisor.Service
-	hosted  bool // App.Run drives the stop; otherwise the child does it itself
-	started bool
-	failed  bool // start failure reported
-	beat    *modes.Loop
+	mu     sync.Mutex
+	target *supervisor.Service
+	hosted bool // App.Run drives the stop; otherwise the child does it itself
+	failed bool // start failure reported
+	beat   *modes.Loop
 }
 
 // childSlack is how much longer a child's own start and stop timeouts run
@@ -94,8 +93,8 @@ func (c *childControl) adopt(svc *supervisor.Service) func(context.Context) erro
 	c.mu.Unlock()
 	return func(ctx context.Context) error {
 		// Serve from the service's own start (its dependencies have
-		// started), so heartbeats are answered during a long start and a
-		// stop before it ends the child at once.
+		// started), so heartbeats are answered during a long start; a stop
+		// that comes meanwhile is honoured once the service has started.
 		go c.conn.Serve(proc.Handler{Ping: c.ping, Stop: c.stop})
 		if err := svc.Start(ctx); err != nil {
 			c.startFailed(err)
@@ -104,9 +103,6 @@ func (c *childControl) adopt(svc *supervisor.Service) func(context.Context) erro
 			}
 			return err
 		}
-		c.mu.Lock()
-		c.started = true
-		c.mu.Unlock()
 		_ = c.conn.Send(proc.Frame{Kind: proc.KindReady})
 		if !c.isHosted() {
 			c.stopAlone() // never returns: a test's child must not run the rest of the test
@@ -140,13 +136,6 @@ func (c *childControl) ping(seq uint64) {
 }
 
 func (c *childControl) stop(time.Duration) {
-	c.mu.Lock()
-	started := c.started
-	c.mu.Unlock()
-	if !started {
-		// Nothing to stop in order yet: the parent gave up on the start.
-		c.end(proc.Frame{Kind: proc.KindStopped, Text: "stopped before the service started"}, 0)
-	}
 	select {
 	case c.stopReq <- struct{}{}:
 	default:

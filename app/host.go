@@ -294,7 +294,7 @@ func (h *host) observe(e lifecycle.Event) {
 }
 
 func (h *host) stalled(s modes.Stall) {
-	h.observe(&lifecycle.Stalled{Service: s.Service, Loop: s.Loop, Func: s.Func, Running: s.Running})
+	h.observe(supervisor.StallEvent(s))
 }
 
 // gaveUp handles a service that failed for good: it stops the app with a

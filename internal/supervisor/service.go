@@ -458,6 +458,9 @@ func (s *Service) Stop(ctx context.Context) error {
 	return err
 }
 
-func (s *Service) stalled(st modes.Stall) {
-	s.Observe(&lifecycle.Stalled{Service: st.Service, Loop: st.Loop, Func: st.Func, Running: st.Running})
+func (s *Service) stalled(st modes.Stall) { s.Observe(StallEvent(st)) }
+
+// StallEvent is the lifecycle event of a loop's stall report.
+func StallEvent(st modes.Stall) *lifecycle.Stalled {
+	return &lifecycle.Stalled{Service: st.Service, Loop: st.Loop, Func: st.Func, Running: st.Running}
 }
