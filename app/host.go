@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -48,9 +49,15 @@ type host struct {
 	// child is set when this process is a child for a process-mode service.
 	child *childControl
 
+	// appends counts the hooks appended through the fx.Lifecycle that
+	// constructors see, ours included.
+	appends *appendCount
+
 	mu       sync.Mutex
 	services []*supervisor.Service
 	names    map[string]*decl // registered services by name
+	// batch is the group of main-loop services the next one may join.
+	batch *loopBatch
 	// mainHosted is set when App.Run runs the main loop on the main thread.
 	mainHosted bool
 	mainHooked bool
@@ -68,6 +75,7 @@ type hostParams struct {
 	ChildArgs  childArgs            `optional:"true"`
 	Heartbeat  childHeartbeat       `optional:"true"`
 	Config     ServiceConfig        `optional:"true"`
+	Appends    *appendCount
 }
 
 func newHost(p hostParams) (*host, error) {
@@ -93,6 +101,7 @@ func newHost(p hostParams) (*host, error) {
 		childArgs:  os.Args[1:],
 		heartbeat:  time.Duration(p.Heartbeat),
 		config:     p.Config,
+		appends:    p.Appends,
 	}
 	if p.ChildArgs != nil {
 		h.childArgs, h.argsSet = p.ChildArgs, true
@@ -131,6 +140,12 @@ func (h *host) register(d *decl, instance any, lc fx.Lifecycle) error {
 		return err
 	}
 	svc.Instance = instance
+	if svc.Mode == modes.MainEventLoopAsync && !svc.Settings.WaitForReady {
+		h.hookMainLoop(lc)
+		svc.Executor = executor.MainLoop{Loop: h.loop}
+		h.joinBatch(svc, lc)
+		return nil
+	}
 	switch svc.Mode {
 	case modes.MainEventLoopAsync, modes.SeparateProcessAsync:
 		// In its child, a SEPARATE_PROCESS_ASYNC service runs on the child's
@@ -211,6 +226,7 @@ func (h *host) newService(d *decl) (*supervisor.Service, error) {
 func (h *host) adopt(svc *supervisor.Service, lc fx.Lifecycle, start func(context.Context) error) {
 	h.mu.Lock()
 	h.services = append(h.services, svc)
+	h.batch = nil
 	h.mu.Unlock()
 	lc.Append(fx.Hook{
 		OnStart: start,
@@ -221,6 +237,57 @@ func (h *host) adopt(svc *supervisor.Service, lc fx.Lifecycle, start func(contex
 			return svc.Stop(ctx)
 		},
 	})
+}
+
+// appendCount counts hook appends; see countingLifecycle.
+type appendCount struct{ atomic.Int64 }
+
+// countingLifecycle is the fx.Lifecycle every constructor sees: it counts
+// the hooks appended, so the host knows when nothing came between two
+// main-loop services and they may share one hook.
+type countingLifecycle struct {
+	fx.Lifecycle
+	count *appendCount
+}
+
+func (c countingLifecycle) Append(hook fx.Hook) {
+	c.count.Add(1)
+	c.Lifecycle.Append(hook)
+}
+
+func countAppends(count *appendCount, lc fx.Lifecycle) fx.Lifecycle {
+	return countingLifecycle{Lifecycle: lc, count: count}
+}
+
+// loopBatch is a run of main-loop services registered one after another
+// with no other hook appended between them. They share one hook, which
+// starts them all in one turn of the main loop and stops them in another,
+// instead of waking the loop's locked thread twice for every service.
+type loopBatch struct {
+	services []*supervisor.Service
+	seen     int64 // the append count when the last one joined
+}
+
+// joinBatch lists svc and adds it to the current batch, or starts a new
+// batch, with its hook, if any hook was appended since the last member.
+func (h *host) joinBatch(svc *supervisor.Service, lc fx.Lifecycle) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.services = append(h.services, svc)
+	if b := h.batch; b != nil && b.seen == h.appends.Load() {
+		b.services = append(b.services, svc)
+		return
+	}
+	b := &loopBatch{services: []*supervisor.Service{svc}}
+	h.batch = b
+	lc.Append(fx.Hook{
+		OnStart: func(ctx context.Context) error { return supervisor.StartAll(ctx, b.services) },
+		OnStop: func(ctx context.Context) error {
+			h.haltAll()
+			return supervisor.StopAll(ctx, b.services)
+		},
+	})
+	b.seen = h.appends.Load()
 }
 
 // hookMainLoop makes the main loop start before the first service on it and

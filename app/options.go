@@ -18,7 +18,8 @@ import (
 // scope of its own, which is a noticeable part of building a small app, and
 // so of starting every child process.
 var Module = fx.Options(
-	fx.Provide(newHost, NewLogger, newSupervisor),
+	fx.Provide(newHost, NewLogger, newSupervisor, func() *appendCount { return new(appendCount) }),
+	fx.Decorate(countAppends),
 	// Building the host checks every registration, before any service is
 	// constructed, and reports all the mistakes at once.
 	fx.Invoke(func(*host) {}),

@@ -5,6 +5,7 @@ package executor
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"runtime/debug"
@@ -31,7 +32,28 @@ type Spec struct {
 	// StopTimeout is how long the entry point may take to stop; a run that
 	// can force an end (a child process) escalates after it.
 	StopTimeout time.Duration
+	// Enter, when set, is called just before the entry point, where the
+	// entry point runs; a run that a Gate holds back never calls it.
+	Enter func()
+	// Gate, when set, holds the run back if a run launched before it with
+	// the same Gate failed to start.
+	Gate *Gate
 }
+
+// ErrHeldBack ends a run that never called its entry point because an
+// earlier run of its batch failed to start.
+var ErrHeldBack = errors.New("held back: a service before it failed to start")
+
+// Gate lets runs launched together start in order only while every one
+// before them started: the first that fails closes it, and the rest end
+// with ErrHeldBack without calling their entry points.
+type Gate struct{ closed atomic.Bool }
+
+// Close holds back every run of the gate that has not called its entry
+// point yet.
+func (g *Gate) Close() { g.closed.Store(true) }
+
+func (g *Gate) open() bool { return g == nil || !g.closed.Load() }
 
 // Abort ends a run that failed to start: it kills what can be killed (a
 // child process) and asks the rest to stop.
@@ -78,6 +100,23 @@ type Executor interface {
 	Launch(Spec) Run
 }
 
+// Batcher is an Executor that can launch many runs at once, cheaper than
+// one by one.
+type Batcher interface {
+	Executor
+	// LaunchAll launches one run per spec, in order, and returns them in
+	// the same order.
+	LaunchAll([]Spec) []Run
+}
+
+// Settled reports whether run can do nothing more once stopped: whether
+// nothing it started off its thread or loop is still running. A run that
+// cannot tell is not settled.
+func Settled(run Run) bool {
+	s, ok := run.(interface{ Settled() bool })
+	return ok && s.Settled()
+}
+
 // run holds what every mode's run has in common.
 type run struct {
 	ctx       context.Context
@@ -109,15 +148,39 @@ func (r *run) enter(spec Spec) {
 func (r *run) startAsync(spec Spec, loop *modes.Loop) {
 	svc := spec.Service.(modes.AsyncRunner)
 	loop.Post(func() {
+		if !spec.Gate.open() {
+			loop.Exit(ErrHeldBack)
+			return
+		}
 		r.tid.Store(int64(unix.Gettid()))
-		if err := svc.RunAsync(r.ctx, loop); err != nil {
-			loop.Exit(fmt.Errorf("RunAsync: %w", err))
+		if spec.Enter != nil {
+			spec.Enter()
+		}
+		if err := callRunAsync(r.ctx, svc, loop); err != nil {
+			if spec.Gate != nil {
+				spec.Gate.Close()
+			}
+			loop.Exit(err)
 			return
 		}
 		if !spec.WaitForReady {
 			r.markReady()
 		}
 	})
+}
+
+// callRunAsync calls the event-loop entry point, turning a panic into an
+// error.
+func callRunAsync(ctx context.Context, svc modes.AsyncRunner, loop *modes.Loop) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = &modes.PanicError{Value: v, Stack: debug.Stack(), Func: fmt.Sprintf("(%T).RunAsync", svc)}
+		}
+	}()
+	if err := svc.RunAsync(ctx, loop); err != nil {
+		return fmt.Errorf("RunAsync: %w", err)
+	}
+	return nil
 }
 
 // callRun calls the blocking entry point, turning a panic into an error.

@@ -21,6 +21,22 @@ func (m MainLoop) Launch(spec Spec) Run {
 	return r
 }
 
+// LaunchAll prepares every run first and then queues their RunAsync calls
+// back to back, so the loop wakes once and runs them all in one turn.
+func (m MainLoop) LaunchAll(specs []Spec) []Run {
+	loop := m.Loop()
+	runs := make([]*loopRun, len(specs))
+	for i, spec := range specs {
+		runs[i] = &loopRun{run: newRun(spec), loop: loop.Scope(spec.Name)}
+	}
+	out := make([]Run, len(specs))
+	for i, r := range runs {
+		r.startAsync(specs[i], r.loop)
+		out[i] = r
+	}
+	return out
+}
+
 // ThreadLoop runs each async service on a private event loop on its own
 // locked OS thread (modes.SeparateThreadAsync).
 type ThreadLoop struct{}
@@ -60,3 +76,13 @@ func (r *loopRun) Stop() {
 	r.cancel()
 	r.loop.Exit(nil)
 }
+
+// Settled reports whether no Go work of the run is running: Wait answers
+// at once for a context that has already ended.
+func (r *loopRun) Settled() bool { return r.loop.Wait(ended) == nil }
+
+var ended = func() context.Context {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	return ctx
+}()

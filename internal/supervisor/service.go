@@ -102,30 +102,41 @@ func (s *Service) setState(st lifecycle.State) {
 // Start launches the service and returns once it has started, or the
 // reason it did not. From then on the service is supervised until Stop.
 func (s *Service) Start(ctx context.Context) error {
+	if err := s.prepare(); err != nil {
+		return err
+	}
+	r, err := s.launch(ctx)
+	if err != nil {
+		s.stopped()
+		return err
+	}
+	go s.supervise(r)
+	return nil
+}
+
+// prepare moves a service that is not running to starting.
+func (s *Service) prepare() error {
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	switch s.state {
 	case lifecycle.StateStarting, lifecycle.StateRunning, lifecycle.StateBackoff, lifecycle.StateStopping:
-		s.mu.Unlock()
 		return fmt.Errorf("service %q: start while %v", s.Name, s.state)
 	}
 	s.setState(lifecycle.StateStarting)
 	s.stop, s.finished = make(chan struct{}), make(chan struct{})
 	s.stopErr = nil
-	s.mu.Unlock()
 	if s.Rand == nil {
 		s.Rand = rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64()))
 	}
-
-	r, err := s.launch(ctx)
-	if err != nil {
-		s.mu.Lock()
-		s.setState(lifecycle.StateStopped)
-		s.mu.Unlock()
-		close(s.finished)
-		return err
-	}
-	go s.supervise(r)
 	return nil
+}
+
+// stopped marks a service that did not start as stopped.
+func (s *Service) stopped() {
+	s.mu.Lock()
+	s.setState(lifecycle.StateStopped)
+	s.mu.Unlock()
+	close(s.finished)
 }
 
 // launch starts one run and waits until it has started. A run that does
@@ -134,18 +145,29 @@ func (s *Service) launch(ctx context.Context) (*run, error) {
 	if isClosed(s.halt()) {
 		return nil, fmt.Errorf("service %q: %w", s.Name, ErrAborted)
 	}
+	s.starting()
+	r := s.track(s.Executor.Launch(s.spec(nil)))
+	return r, s.confirm(ctx, r)
+}
+
+func (s *Service) starting() {
 	s.Observe(&lifecycle.Starting{Service: s.Name, Mode: s.Mode, Settings: s.Settings, Sources: s.Sources})
-	r := &run{
-		Run: s.Executor.Launch(executor.Spec{
-			Name:         s.Name,
-			Service:      s.Instance,
-			WaitForReady: s.Settings.WaitForReady,
-			OnStall:      s.stalled,
-			StopTimeout:  s.Settings.StopTimeout,
-		}),
-		began: s.Clock.Now(),
-		ended: make(chan struct{}),
+}
+
+func (s *Service) spec(gate *executor.Gate) executor.Spec {
+	return executor.Spec{
+		Name:         s.Name,
+		Service:      s.Instance,
+		WaitForReady: s.Settings.WaitForReady,
+		OnStall:      s.stalled,
+		StopTimeout:  s.Settings.StopTimeout,
+		Gate:         gate,
 	}
+}
+
+// track makes a freshly launched run the current one and watches it end.
+func (s *Service) track(launched executor.Run) *run {
+	r := &run{Run: launched, began: s.Clock.Now(), ended: make(chan struct{})}
 	go func() {
 		r.err = r.Wait()
 		close(r.ended)
@@ -153,7 +175,11 @@ func (s *Service) launch(ctx context.Context) (*run, error) {
 	s.mu.Lock()
 	s.cur = r
 	s.mu.Unlock()
+	return r
+}
 
+// confirm waits until r has started, or says why it did not.
+func (s *Service) confirm(ctx context.Context, r *run) error {
 	timeout := s.Clock.NewTimer(s.Settings.StartTimeout)
 	defer timeout.Stop()
 	var err error
@@ -189,7 +215,7 @@ func (s *Service) launch(ctx context.Context) (*run, error) {
 	}
 	s.Observe(&lifecycle.Started{Service: s.Name, Mode: s.Mode, PID: executor.PID(r.Run), TID: r.TID(),
 		Duration: s.Clock.Since(r.began), Err: err})
-	return r, err
+	return err
 }
 
 // abandon stops a run that failed to start and says how it went.
@@ -413,6 +439,24 @@ func isClosed(c <-chan struct{}) bool {
 // *lifecycle.TimeoutError. Stopping a service that is not running or
 // restarting does nothing.
 func (s *Service) Stop(ctx context.Context) error {
+	if p := s.beginStop(); p != nil {
+		return p.wait(ctx)
+	}
+	return nil
+}
+
+// stopping is a Stop under way.
+type stopping struct {
+	s        *Service
+	run      executor.Run // the current or last run; nil if none
+	finished chan struct{}
+	grace    time.Duration
+	begin    time.Time
+}
+
+// beginStop asks the service to stop and returns without waiting; nil
+// means it was not running or restarting.
+func (s *Service) beginStop() *stopping {
 	s.mu.Lock()
 	switch s.state {
 	case lifecycle.StateRunning, lifecycle.StateBackoff, lifecycle.StateStarting:
@@ -422,21 +466,34 @@ func (s *Service) Stop(ctx context.Context) error {
 	}
 	s.setState(lifecycle.StateStopping)
 	close(s.stop)
-	finished := s.finished
-	var grace time.Duration
+	p := &stopping{s: s, finished: s.finished}
 	if s.cur != nil {
-		grace = executor.Grace(s.cur.Run)
+		p.run, p.grace = s.cur.Run, executor.Grace(s.cur.Run)
 	}
 	s.mu.Unlock()
-
+	if p.run != nil {
+		// Stopped here, in the caller's order; supervision asks again,
+		// which does nothing more.
+		p.run.Stop()
+	}
 	s.Observe(&lifecycle.Stopping{Service: s.Name, Mode: s.Mode})
-	begin := s.Clock.Now()
-	timeout := s.Clock.NewTimer(s.Settings.StopTimeout + grace)
+	p.begin = s.Clock.Now()
+	return p
+}
+
+// settled reports whether nothing of the service can run any more, even
+// though its stop is not confirmed yet.
+func (p *stopping) settled() bool { return p.run == nil || executor.Settled(p.run) }
+
+// wait waits for the stop to finish, up to the stop timeout.
+func (p *stopping) wait(ctx context.Context) error {
+	s := p.s
+	timeout := s.Clock.NewTimer(s.Settings.StopTimeout + p.grace)
 	defer timeout.Stop()
 	var err error
 	detached := false
 	select {
-	case <-finished:
+	case <-p.finished:
 		s.mu.Lock()
 		err = s.stopErr
 		s.mu.Unlock()
@@ -454,7 +511,7 @@ func (s *Service) Stop(ctx context.Context) error {
 	s.mu.Lock()
 	s.setState(lifecycle.StateStopped)
 	s.mu.Unlock()
-	s.Observe(&lifecycle.Stopped{Service: s.Name, Mode: s.Mode, Duration: s.Clock.Since(begin), Err: err, Detached: detached})
+	s.Observe(&lifecycle.Stopped{Service: s.Name, Mode: s.Mode, Duration: s.Clock.Since(p.begin), Err: err, Detached: detached})
 	return err
 }
 
