@@ -206,7 +206,7 @@ func (l *EventLoop) Scope(name string) *Loop {
 	if l.finished {
 		l.mu.Unlock()
 		s.markClosed(ErrLoopStopped)
-		close(s.done)
+		s.finishClose()
 		return s
 	}
 	l.nextView++
@@ -503,7 +503,7 @@ func (l *EventLoop) confirmClose(s *Loop) {
 	delete(l.views, s)
 	l.mu.Unlock()
 	if open {
-		close(s.done)
+		s.finishClose()
 	}
 }
 
@@ -534,7 +534,7 @@ func (l *EventLoop) finish(stopWatchdog func()) {
 	slices.SortFunc(views, func(a, b *Loop) int { return cmp.Compare(a.id, b.id) })
 	for _, s := range views {
 		s.markClosed(ErrLoopStopped)
-		close(s.done)
+		s.finishClose()
 	}
 	close(l.done)
 }

@@ -23,10 +23,12 @@ type Loop struct {
 	cancel context.CancelFunc
 	done   chan struct{}
 
-	mu      sync.Mutex // guards err, workers, idle and the closing of closed
+	mu      sync.Mutex // guards err, workers, idle, onClose, final and the closing of closed
 	err     error
 	workers int           // Go work goroutines still running
 	idle    chan struct{} // closed when workers drops to 0
+	onClose func()
+	final   bool // onClose has run, or will never run: Done is closed
 }
 
 func newLoop(el *EventLoop, name string) *Loop {
@@ -136,6 +138,49 @@ func (s *Loop) workDone() {
 // goroutine and from a callback. Only the first reason to close a view
 // counts.
 func (s *Loop) Exit(err error) { s.end(err) }
+
+// OnClose sets fn to run on the loop goroutine when the view closes, as
+// its last callback: after its timers are cancelled and before Done is
+// closed, so fn may still touch what the view's callbacks own, without
+// locks. A later call replaces an earlier fn. If Done is closed already,
+// fn runs at once on the calling goroutine. A panic in fn becomes the
+// view's Err, unless it already had one.
+func (s *Loop) OnClose(fn func()) {
+	s.mu.Lock()
+	if !s.final {
+		s.onClose = fn
+		s.mu.Unlock()
+		return
+	}
+	s.mu.Unlock()
+	fn()
+}
+
+// finishClose runs the view's OnClose function and then closes Done. It runs
+// once, on the loop goroutine, or where Run finishes or Scope is refused.
+func (s *Loop) finishClose() {
+	s.mu.Lock()
+	fn := s.onClose
+	s.onClose, s.final = nil, true
+	s.mu.Unlock()
+	if fn != nil {
+		s.callOnClose(fn)
+	}
+	close(s.done)
+}
+
+func (s *Loop) callOnClose(fn func()) {
+	defer func() {
+		if v := recover(); v != nil {
+			s.mu.Lock()
+			if s.err == nil {
+				s.err = &PanicError{Value: v, Stack: debug.Stack(), Func: funcName(fn)}
+			}
+			s.mu.Unlock()
+		}
+	}()
+	fn()
+}
 
 // Done is closed once the view is closed and none of its callbacks is
 // running: the loop goroutine confirms it, or Run confirms it on return.

@@ -415,3 +415,61 @@ func TestGoPanicEndsView(t *testing.T) {
 	assert.Contains(t, pe.Func, "TestGoPanicEndsView")
 	require.NoError(t, s.Wait(context.Background()))
 }
+
+func TestOnCloseRunsOnTheLoopAfterTheLastCallback(t *testing.T) {
+	l := startLoop(t, modes.LoopConfig{})
+	s := l.Scope("svc")
+	var log []string // touched only on the loop
+	s.OnClose(func() { log = append(log, "first fn, replaced") })
+	s.OnClose(func() { log = append(log, "closed") })
+	s.Post(func() { log = append(log, "callback") })
+	s.Post(func() { s.Exit(nil) })
+	s.Post(func() { log = append(log, "after exit") })
+	<-s.Done()
+	assert.Equal(t, []string{"callback", "closed"}, log)
+	assert.NoError(t, s.Err())
+}
+
+func TestOnClosePanicBecomesErr(t *testing.T) {
+	l := startLoop(t, modes.LoopConfig{})
+	s := l.Scope("svc")
+	s.OnClose(func() { panic("cleanup failed") })
+	s.Exit(nil)
+	<-s.Done()
+	var pe *modes.PanicError
+	require.ErrorAs(t, s.Err(), &pe)
+	assert.Equal(t, "cleanup failed", pe.Value)
+
+	failed := errors.New("failed")
+	s2 := l.Scope("svc2")
+	s2.OnClose(func() { panic("cleanup failed") })
+	s2.Exit(failed)
+	<-s2.Done()
+	assert.Same(t, failed, s2.Err(), "the first reason to close wins")
+}
+
+func TestOnCloseAfterDoneRunsAtOnce(t *testing.T) {
+	l := startLoop(t, modes.LoopConfig{})
+	s := l.Scope("svc")
+	s.Exit(nil)
+	<-s.Done()
+	ran := false
+	s.OnClose(func() { ran = true })
+	assert.True(t, ran)
+}
+
+func TestOnCloseRunsWhenTheLoopStops(t *testing.T) {
+	l := modes.NewEventLoop(modes.LoopConfig{})
+	s := l.Scope("svc")
+	var closedWith error
+	s.OnClose(func() { closedWith = s.Err() })
+	go l.Run()
+	l.Stop()
+	<-s.Done()
+	assert.ErrorIs(t, closedWith, modes.ErrLoopStopped)
+
+	late := l.Scope("late") // born closed: the loop has finished
+	ran := false
+	late.OnClose(func() { ran = true })
+	assert.True(t, ran)
+}
