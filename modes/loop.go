@@ -19,9 +19,9 @@ type Loop struct {
 	name   string
 	id     uint64 // creation order, for a deterministic shutdown order
 	closed atomic.Bool
-	ctx    context.Context // for Go work; cancelled when the view closes
-	cancel context.CancelFunc
-	done   chan struct{}
+	ctx    context.Context    // for Go work, made by the first Go; guarded by mu
+	cancel context.CancelFunc // cancels ctx when the view closes
+	done   chan struct{}      // made by Done, or closedChan once closed; guarded by mu
 
 	mu      sync.Mutex // guards err, workers, idle, onClose, final and the closing of closed
 	err     error
@@ -32,8 +32,7 @@ type Loop struct {
 }
 
 func newLoop(el *EventLoop, name string) *Loop {
-	ctx, cancel := context.WithCancel(context.Background())
-	return &Loop{el: el, name: name, ctx: ctx, cancel: cancel, done: make(chan struct{})}
+	return &Loop{el: el, name: name}
 }
 
 // Name is the service name the view was made for.
@@ -96,17 +95,21 @@ func (s *Loop) Go(work func(ctx context.Context) error, then func(error)) {
 		s.mu.Unlock()
 		return
 	}
+	if s.ctx == nil {
+		s.ctx, s.cancel = context.WithCancel(context.Background())
+	}
 	if s.workers == 0 {
 		s.idle = make(chan struct{})
 	}
 	s.workers++
+	ctx := s.ctx
 	s.mu.Unlock()
-	go s.runWork(work, then)
+	go s.runWork(ctx, work, then)
 }
 
-func (s *Loop) runWork(work func(ctx context.Context) error, then func(error)) {
+func (s *Loop) runWork(ctx context.Context, work func(ctx context.Context) error, then func(error)) {
 	defer s.workDone()
-	crash, err := s.callWork(work)
+	crash, err := s.callWork(ctx, work)
 	if crash != nil {
 		s.end(crash)
 		return
@@ -116,13 +119,13 @@ func (s *Loop) runWork(work func(ctx context.Context) error, then func(error)) {
 	}
 }
 
-func (s *Loop) callWork(work func(ctx context.Context) error) (crash *PanicError, err error) {
+func (s *Loop) callWork(ctx context.Context, work func(ctx context.Context) error) (crash *PanicError, err error) {
 	defer func() {
 		if v := recover(); v != nil {
 			crash = &PanicError{Value: v, Stack: debug.Stack(), Func: funcName(work)}
 		}
 	}()
-	return nil, work(s.ctx)
+	return nil, work(ctx)
 }
 
 func (s *Loop) workDone() {
@@ -166,8 +169,15 @@ func (s *Loop) finishClose() {
 	if fn != nil {
 		s.callOnClose(fn)
 	}
-	close(s.done)
+	s.mu.Lock()
+	if s.done != nil {
+		close(s.done)
+	}
+	s.done = closedChan
+	s.mu.Unlock()
 }
+
+var closedChan = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
 
 func (s *Loop) callOnClose(fn func()) {
 	defer func() {
@@ -185,7 +195,14 @@ func (s *Loop) callOnClose(fn func()) {
 // Done is closed once the view is closed and none of its callbacks is
 // running: the loop goroutine confirms it, or Run confirms it on return.
 // After that, none of the view's callbacks runs again.
-func (s *Loop) Done() <-chan struct{} { return s.done }
+func (s *Loop) Done() <-chan struct{} {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.done == nil { // made on demand: most views are never waited on
+		s.done = make(chan struct{})
+	}
+	return s.done
+}
 
 // Err says why the view closed: the error given to Exit (nil for Exit(nil)),
 // a *PanicError for a panic in one of its callbacks or Go work, or
@@ -238,7 +255,10 @@ func (s *Loop) markClosed(err error) bool {
 	}
 	s.err = err
 	s.closed.Store(true)
+	cancel := s.cancel
 	s.mu.Unlock()
-	s.cancel()
+	if cancel != nil {
+		cancel()
+	}
 	return true
 }

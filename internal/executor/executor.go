@@ -38,6 +38,22 @@ type Spec struct {
 	// Gate, when set, holds the run back if a run launched before it with
 	// the same Gate failed to start.
 	Gate *Gate
+	// Restarter, when set, follows the run on its loop, and restarts it
+	// there, if the executor runs it on a loop and can restart it in
+	// place; other executors ignore it.
+	Restarter Restarter
+}
+
+// Restarter follows a run on the loop its entry point runs on; its methods
+// are called on that loop.
+type Restarter interface {
+	// Entered is called each time the entry point returned: nil means the
+	// service runs; an error ends the run, or is followed by Again.
+	Entered(run Run, err error)
+	// Again is called when the entry point ended by itself with err and
+	// nothing it started still runs; true starts it again at once, in the
+	// same run, and false ends the run with err.
+	Again(run Run, err error) bool
 }
 
 // ErrHeldBack ends a run that never called its entry point because an
@@ -70,8 +86,11 @@ func PID(run Run) int {
 	if p, ok := run.(interface{ PID() int }); ok {
 		return p.PID()
 	}
-	return os.Getpid()
+	return pid
 }
+
+// pid is this process's: Go never forks, so it never changes.
+var pid = os.Getpid()
 
 // Grace is how much longer than its stop timeout run may take to end:
 // a run that escalates a stop says so with a Grace method.
@@ -144,19 +163,26 @@ func (r *run) enter(spec Spec) {
 	}
 }
 
-// startAsync schedules RunAsync as the first callback of loop, on the loop.
-func (r *run) startAsync(spec Spec, loop *modes.Loop) {
+// startAsync schedules RunAsync as the first callback of loop, on the
+// loop; self is the Run that r belongs to.
+func (r *run) startAsync(spec *Spec, loop *modes.Loop, self Run) {
 	svc := spec.Service.(modes.AsyncRunner)
 	loop.Post(func() {
 		if !spec.Gate.open() {
 			loop.Exit(ErrHeldBack)
 			return
 		}
-		r.tid.Store(int64(unix.Gettid()))
+		if r.tid.Load() == 0 { // a restart in place is on the same locked thread
+			r.tid.Store(int64(unix.Gettid()))
+		}
 		if spec.Enter != nil {
 			spec.Enter()
 		}
-		if err := callRunAsync(r.ctx, svc, loop); err != nil {
+		err := callRunAsync(r.ctx, svc, loop)
+		if spec.Restarter != nil {
+			spec.Restarter.Entered(self, err)
+		}
+		if err != nil {
 			if spec.Gate != nil {
 				spec.Gate.Close()
 			}

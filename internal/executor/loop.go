@@ -2,13 +2,16 @@ package executor
 
 import (
 	"context"
+	"errors"
 	"runtime"
+	"sync"
 
 	"github.com/hostfx/hostfx/modes"
 )
 
 // MainLoop runs async services on one shared event loop
-// (modes.MainEventLoopAsync). Whoever owns the loop runs it.
+// (modes.MainEventLoopAsync). Whoever owns the loop runs it. Its runs can
+// restart in place: see Spec.Restarter.
 type MainLoop struct {
 	// Loop returns the shared loop of the moment.
 	Loop func() *modes.EventLoop
@@ -16,8 +19,8 @@ type MainLoop struct {
 
 // Launch schedules RunAsync on the shared loop and returns at once.
 func (m MainLoop) Launch(spec Spec) Run {
-	r := &loopRun{run: newRun(spec), loop: m.Loop().Scope(spec.Name)}
-	r.startAsync(spec, r.loop)
+	r := newLoopRun(spec, m.Loop(), nil)
+	r.startAsync(&r.spec, r.view, r)
 	return r
 }
 
@@ -27,25 +30,27 @@ func (m MainLoop) LaunchAll(specs []Spec) []Run {
 	loop := m.Loop()
 	runs := make([]*loopRun, len(specs))
 	for i, spec := range specs {
-		runs[i] = &loopRun{run: newRun(spec), loop: loop.Scope(spec.Name)}
+		runs[i] = newLoopRun(spec, loop, nil)
 	}
 	out := make([]Run, len(specs))
 	for i, r := range runs {
-		r.startAsync(specs[i], r.loop)
+		r.startAsync(&r.spec, r.view, r)
 		out[i] = r
 	}
 	return out
 }
 
 // ThreadLoop runs each async service on a private event loop on its own
-// locked OS thread (modes.SeparateThreadAsync).
+// locked OS thread (modes.SeparateThreadAsync). Each run is a fresh thread,
+// so its runs never restart in place.
 type ThreadLoop struct{}
 
 // Launch starts the thread and its loop and returns at once.
 func (ThreadLoop) Launch(spec Spec) Run {
+	spec.Restarter = nil
 	loop := modes.NewEventLoop(modes.LoopConfig{Name: spec.Name, OnStall: spec.OnStall})
-	r := &loopRun{run: newRun(spec), loop: loop.Scope(spec.Name), private: loop}
-	r.startAsync(spec, r.loop)
+	r := newLoopRun(spec, loop, loop)
+	r.startAsync(&r.spec, r.view, r)
 	go func() {
 		runtime.LockOSThread() // never unlocked: the thread is discarded with the loop
 		loop.Run()
@@ -53,33 +58,101 @@ func (ThreadLoop) Launch(spec Spec) Run {
 	return r
 }
 
+// loopRun is a run of RunAsync on a loop. Each call of RunAsync gets a
+// view of its own; with a Restarter, a view that ends by itself may be
+// followed by another within the same run.
 type loopRun struct {
 	*run
-	loop    *modes.Loop
+	el      *modes.EventLoop
 	private *modes.EventLoop // nil on the shared main loop
+	spec    Spec
+	respec  Spec          // spec for restarts in place
+	final   chan struct{} // closed when a view ended and no other follows
+	last    *modes.Loop   // that view; set before final closes
+
+	mu      sync.Mutex // guards view, cancel and stopped
+	view    *modes.Loop
+	cancel  context.CancelFunc // of the current view's RunAsync context
+	stopped bool
+}
+
+func newLoopRun(spec Spec, el, private *modes.EventLoop) *loopRun {
+	r := &loopRun{run: newRun(spec), el: el, private: private, spec: spec, final: make(chan struct{})}
+	r.cancel = r.run.cancel
+	r.respec = spec
+	r.respec.Gate, r.respec.Enter = nil, nil
+	r.view = r.watch(el.Scope(spec.Name))
+	return r
+}
+
+// watch has the loop tell r when v closes.
+func (r *loopRun) watch(v *modes.Loop) *modes.Loop {
+	v.OnClose(func() { r.ended(v) })
+	return v
+}
+
+// ended runs on the loop once v has closed.
+func (r *loopRun) ended(v *modes.Loop) {
+	if r.again(v) {
+		return
+	}
+	r.last = v
+	close(r.final)
+}
+
+// again restarts RunAsync on a fresh view when the Restarter says so. It
+// only asks when nothing of v can still run: its Go work has ended.
+func (r *loopRun) again(v *modes.Loop) bool {
+	if r.spec.Restarter == nil || errors.Is(v.Err(), modes.ErrLoopStopped) || v.Wait(ended) != nil {
+		return false
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	// Under mu, so a Stop either comes first and wins, or stops the new view.
+	if r.stopped || !r.spec.Restarter.Again(r, v.Err()) {
+		return false
+	}
+	r.cancel()
+	// Restarted in place only once ready (see Spec.Restarter), so the new
+	// context needs no readiness callback.
+	r.ctx, r.cancel = context.WithCancel(context.Background())
+	r.view = r.watch(r.el.Scope(r.spec.Name))
+	r.startAsync(&r.respec, r.view, r)
+	return true
 }
 
 func (r *loopRun) Wait() error {
-	<-r.loop.Done()
+	<-r.final
+	r.mu.Lock()
 	r.cancel()
+	r.mu.Unlock()
 	if r.private != nil {
 		r.private.Stop()
 		<-r.private.Done()
 	}
 	// Work started with Loop.Go saw its context cancelled; wait for it so
 	// no goroutine of the service outlives its run.
-	_ = r.loop.Wait(context.Background())
-	return r.loop.Err()
+	_ = r.last.Wait(context.Background())
+	return r.last.Err()
 }
 
 func (r *loopRun) Stop() {
+	r.mu.Lock()
+	r.stopped = true
 	r.cancel()
-	r.loop.Exit(nil)
+	v := r.view
+	r.mu.Unlock()
+	v.Exit(nil)
 }
 
 // Settled reports whether no Go work of the run is running: Wait answers
 // at once for a context that has already ended.
-func (r *loopRun) Settled() bool { return r.loop.Wait(ended) == nil }
+func (r *loopRun) Settled() bool {
+	r.mu.Lock()
+	v := r.view
+	r.mu.Unlock()
+	return v.Wait(ended) == nil
+}
 
 var ended = func() context.Context {
 	ctx, cancel := context.WithCancel(context.Background())

@@ -46,14 +46,15 @@ func StartAll(ctx context.Context, services []*Service) error {
 
 	gate := new(executor.Gate)
 	specs := make([]executor.Spec, len(services))
+	runs := make([]*run, len(services))
 	for i, s := range services {
-		specs[i] = s.spec(gate)
+		runs[i] = s.newRun()
+		specs[i] = s.spec(gate, runs[i])
 		specs[i].Enter = s.starting
 	}
 	launched := b.LaunchAll(specs)
-	runs := make([]*run, len(services))
 	for i, s := range services {
-		runs[i] = s.track(launched[i])
+		s.track(runs[i], launched[i])
 	}
 	failed := len(services)
 	var failure error
@@ -64,7 +65,7 @@ func StartAll(ctx context.Context, services []*Service) error {
 			s.stopped()
 			break
 		}
-		go s.supervise(runs[i])
+		s.supervised(runs[i])
 	}
 	if failed == len(services) {
 		return nil

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jonboulle/clockwork"
@@ -63,6 +64,11 @@ type Service struct {
 	restarts int
 	lastErr  error
 	lastAt   time.Time
+
+	// Restart bookkeeping, touched only where the service is supervised at
+	// the time (see decide).
+	attempt int    // restarts since the service last ran stably
+	recent  window // restarts within the intensity window
 }
 
 // run is one launch of the entry point.
@@ -71,6 +77,27 @@ type run struct {
 	began time.Time
 	ended chan struct{} // closed once Wait returned; err is then set
 	err   error
+	// phase says who reported a run with a Restarter started: its loop,
+	// which then supervises it in place (see inPlace), or confirm, which
+	// gave up on it first.
+	phase atomic.Int32
+	// Written on the run's loop, read there or once ended is closed.
+	restarted time.Time // when it last restarted in place
+	decided   bool      // its end was seen to on the loop
+}
+
+const (
+	pending   = iota
+	onLoop    // started, reported and supervised on its loop
+	abandoned // confirm gave up on it
+)
+
+// since is when the entry point that ended last began.
+func (r *run) since() time.Time {
+	if r.restarted.IsZero() {
+		return r.began
+	}
+	return r.restarted
 }
 
 // Status returns a snapshot of the service.
@@ -95,9 +122,9 @@ func (s *Service) State() lifecycle.State {
 }
 
 // setState moves to st; s.mu must be held.
-func (s *Service) setState(st lifecycle.State) {
-	s.state, s.since = st, s.Clock.Now()
-}
+func (s *Service) setState(st lifecycle.State) { s.setStateAt(st, s.Clock.Now()) }
+
+func (s *Service) setStateAt(st lifecycle.State, now time.Time) { s.state, s.since = st, now }
 
 // Start launches the service and returns once it has started, or the
 // reason it did not. From then on the service is supervised until Stop.
@@ -110,9 +137,12 @@ func (s *Service) Start(ctx context.Context) error {
 		s.stopped()
 		return err
 	}
-	go s.supervise(r)
+	s.supervised(r)
 	return nil
 }
+
+// supervised begins the supervision of a run that has started.
+func (s *Service) supervised(r *run) { go s.supervise(r) }
 
 // prepare moves a service that is not running to starting.
 func (s *Service) prepare() error {
@@ -125,6 +155,8 @@ func (s *Service) prepare() error {
 	s.setState(lifecycle.StateStarting)
 	s.stop, s.finished = make(chan struct{}), make(chan struct{})
 	s.stopErr = nil
+	s.attempt = 0
+	s.recent.reset()
 	if s.Rand == nil {
 		s.Rand = rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64()))
 	}
@@ -146,16 +178,20 @@ func (s *Service) launch(ctx context.Context) (*run, error) {
 		return nil, fmt.Errorf("service %q: %w", s.Name, ErrAborted)
 	}
 	s.starting()
-	r := s.track(s.Executor.Launch(s.spec(nil)))
+	r := s.newRun()
+	s.track(r, s.Executor.Launch(s.spec(nil, r)))
 	return r, s.confirm(ctx, r)
 }
+
+func (s *Service) newRun() *run { return &run{began: s.Clock.Now(), ended: make(chan struct{})} }
 
 func (s *Service) starting() {
 	s.Observe(&lifecycle.Starting{Service: s.Name, Mode: s.Mode, Settings: s.Settings, Sources: s.Sources})
 }
 
-func (s *Service) spec(gate *executor.Gate) executor.Spec {
-	return executor.Spec{
+// spec describes a launch of r.
+func (s *Service) spec(gate *executor.Gate, r *run) executor.Spec {
+	spec := executor.Spec{
 		Name:         s.Name,
 		Service:      s.Instance,
 		WaitForReady: s.Settings.WaitForReady,
@@ -163,11 +199,15 @@ func (s *Service) spec(gate *executor.Gate) executor.Spec {
 		StopTimeout:  s.Settings.StopTimeout,
 		Gate:         gate,
 	}
+	if s.Settings.Restart.Kind == lifecycle.StrategyImmediate && !s.Settings.WaitForReady {
+		spec.Restarter = inPlace{s: s, r: r}
+	}
+	return spec
 }
 
-// track makes a freshly launched run the current one and watches it end.
-func (s *Service) track(launched executor.Run) *run {
-	r := &run{Run: launched, began: s.Clock.Now(), ended: make(chan struct{})}
+// track makes r, freshly launched, the current run and watches it end.
+func (s *Service) track(r *run, launched executor.Run) {
+	r.Run = launched
 	go func() {
 		r.err = r.Wait()
 		close(r.ended)
@@ -175,7 +215,6 @@ func (s *Service) track(launched executor.Run) *run {
 	s.mu.Lock()
 	s.cur = r
 	s.mu.Unlock()
-	return r
 }
 
 // confirm waits until r has started, or says why it did not.
@@ -200,22 +239,31 @@ func (s *Service) confirm(ctx context.Context, r *run) error {
 		err = errStopped
 	}
 	// Readiness wins over whatever else woke us: a service that became
-	// ready and then ended at once did start, and then ended.
-	if isClosed(r.Ready()) {
+	// ready and then ended at once did start, and then ended. So does one
+	// whose loop reported it started first.
+	if isClosed(r.Ready()) || !r.phase.CompareAndSwap(pending, abandoned) {
 		err = nil
 	} else {
 		err = s.abandon(r, err)
 	}
+	if r.phase.Load() == onLoop {
+		return nil // its loop has reported it
+	}
+	now := s.Clock.Now()
 	if err == nil {
-		s.mu.Lock()
-		if s.state == lifecycle.StateStarting {
-			s.setState(lifecycle.StateRunning)
-		}
-		s.mu.Unlock()
+		s.running(now)
 	}
 	s.Observe(&lifecycle.Started{Service: s.Name, Mode: s.Mode, PID: executor.PID(r.Run), TID: r.TID(),
-		Duration: s.Clock.Since(r.began), Err: err})
+		Duration: now.Sub(r.began), Err: err})
 	return err
+}
+
+func (s *Service) running(now time.Time) {
+	s.mu.Lock()
+	if s.state == lifecycle.StateStarting {
+		s.setStateAt(lifecycle.StateRunning, now)
+	}
+	s.mu.Unlock()
 }
 
 // abandon stops a run that failed to start and says how it went.
@@ -242,43 +290,26 @@ func (s *Service) abandon(r *run, cause error) error {
 // service exits or gives up.
 func (s *Service) supervise(r *run) {
 	defer close(s.finished)
-	attempt := 0           // restarts since the service last ran stably
-	var recent []time.Time // restarts within the intensity window
 	for {
 		select {
 		case <-r.ended:
 		case <-s.stop:
 			r.Stop()
 			<-r.ended // Stop's timeout detaches a run that never ends
-			s.mu.Lock()
-			s.stopErr = r.err
-			s.mu.Unlock()
-			return
-		}
-		err := r.err
-		now := s.Clock.Now()
-		if now.Sub(r.began) >= s.Settings.Stable() {
-			attempt = 0
-		}
-		if !s.restartAfter(r, err) {
-			return
-		}
-		recent = pruneBefore(recent, now.Add(-s.Settings.Window))
-		if len(recent) >= s.Settings.MaxRestarts {
-			if err == nil { // policy Always: clean ends count too
-				err = fmt.Errorf("ended %d times within %v", len(recent)+1, s.Settings.Window)
+			if !r.decided {
+				s.mu.Lock()
+				s.stopErr = r.err
+				s.mu.Unlock()
 			}
-			s.giveUp(err, len(recent))
 			return
 		}
-		recent = append(recent, now)
-		delay := s.Settings.Restart.Backoff(attempt, s.Rand)
-		attempt++
-
-		if !s.enter(lifecycle.StateBackoff) {
+		if r.decided { // its loop has seen to its end already
 			return
 		}
-		s.Observe(&lifecycle.Restarting{Service: s.Name, Mode: s.Mode, Attempt: attempt, Delay: delay, Cause: err})
+		delay, ok := s.decide(r, r.Run, r.err, s.Clock.Now())
+		if !ok {
+			return
+		}
 		if !s.sleep(delay) || !s.enter(lifecycle.StateStarting) {
 			s.settle()
 			return
@@ -294,7 +325,7 @@ func (s *Service) supervise(r *run) {
 		case errors.Is(err, errDetached):
 			// The old run may still be running: another would be a second
 			// copy of the service at once.
-			s.giveUp(err, len(recent))
+			s.giveUp(err, s.recent.len())
 			return
 		case err != nil:
 			// A restart that fails to start is one more failure.
@@ -304,16 +335,101 @@ func (s *Service) supervise(r *run) {
 	}
 }
 
+// decide reports the end of a run that nobody asked for and says whether
+// to restart it, and after what delay. It runs where the run is
+// supervised at the time: on the supervise goroutine, or on the run's loop.
+func (s *Service) decide(r *run, er executor.Run, err error, now time.Time) (time.Duration, bool) {
+	if now.Sub(r.since()) >= s.Settings.Stable() {
+		s.attempt = 0
+	}
+	if !s.restartAfter(er, err, now) {
+		return 0, false
+	}
+	s.recent.dropUntil(now.Add(-s.Settings.Window))
+	if n := s.recent.len(); n >= s.Settings.MaxRestarts {
+		if err == nil { // policy Always: clean ends count too
+			err = fmt.Errorf("ended %d times within %v", n+1, s.Settings.Window)
+		}
+		s.giveUp(err, n)
+		return 0, false
+	}
+	s.recent.add(now)
+	delay := s.Settings.Restart.Backoff(s.attempt, s.Rand)
+	s.attempt++
+	if !s.enterAt(lifecycle.StateBackoff, now) {
+		return 0, false
+	}
+	s.Observe(&lifecycle.Restarting{Service: s.Name, Mode: s.Mode, Attempt: s.attempt, Delay: delay, Cause: err})
+	return delay, true
+}
+
+// inPlace supervises a run on its own loop once the loop has reported it
+// started, for IMMEDIATE restarts, which wait for nothing: the loop runs
+// RunAsync again in the same turn, instead of waking the supervise
+// goroutine, which would wake the loop's locked thread in turn.
+type inPlace struct {
+	s *Service
+	r *run
+}
+
+func (p inPlace) Entered(er executor.Run, err error) {
+	s, r := p.s, p.r
+	restart := r.phase.Load() == onLoop
+	if !restart {
+		if err != nil || !r.phase.CompareAndSwap(pending, onLoop) {
+			return // the first start's failure, or one confirm gave up on: confirm reports it
+		}
+	}
+	began := r.began
+	if restart {
+		began = r.restarted
+	}
+	now := s.Clock.Now()
+	if err != nil {
+		err = fmt.Errorf("service %q (%v): start: %w", s.Name, s.Mode, err)
+	} else {
+		s.running(now)
+	}
+	s.Observe(&lifecycle.Started{Service: s.Name, Mode: s.Mode, PID: executor.PID(er), TID: er.TID(),
+		Duration: now.Sub(began), Err: err})
+}
+
+func (p inPlace) Again(er executor.Run, err error) bool {
+	s, r := p.s, p.r
+	if r.phase.Load() != onLoop { // still starting: a failure now is the start's
+		return false
+	}
+	now := s.Clock.Now()
+	if _, ok := s.decide(r, er, err, now); !ok {
+		r.decided = true
+		return false
+	}
+	// IMMEDIATE has no delay to wait out.
+	if isClosed(s.stop) || isClosed(s.halt()) || !s.enterAt(lifecycle.StateStarting, now) {
+		s.settle()
+		r.decided = true
+		return false
+	}
+	s.mu.Lock()
+	s.restarts++
+	s.mu.Unlock()
+	r.restarted = now
+	s.starting()
+	return true
+}
+
 var closed = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
 
 // enter moves to st unless a stop has begun; it reports whether it did.
-func (s *Service) enter(st lifecycle.State) bool {
+func (s *Service) enter(st lifecycle.State) bool { return s.enterAt(st, s.Clock.Now()) }
+
+func (s *Service) enterAt(st lifecycle.State, now time.Time) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.state == lifecycle.StateStopping {
 		return false
 	}
-	s.setState(st)
+	s.setStateAt(st, now)
 	return true
 }
 
@@ -329,7 +445,7 @@ func (s *Service) settle() {
 
 // restartAfter reports the end of a run that nobody asked for and says
 // whether to restart it.
-func (s *Service) restartAfter(r *run, err error) bool {
+func (s *Service) restartAfter(r executor.Run, err error, now time.Time) bool {
 	halted := isClosed(s.halt()) // before s.mu: the host's lock is taken first elsewhere
 	s.mu.Lock()
 	if s.state == lifecycle.StateStopping {
@@ -339,32 +455,24 @@ func (s *Service) restartAfter(r *run, err error) bool {
 		return false
 	}
 	if err != nil && !errors.Is(err, lifecycle.ErrNoRestart) {
-		s.lastErr, s.lastAt = err, s.Clock.Now()
+		s.lastErr, s.lastAt = err, now
 	}
 	restart := s.Settings.Policy.ShouldRestart(err) && !halted
 	failed := err != nil && !errors.Is(err, lifecycle.ErrNoRestart)
 	switch {
 	case restart:
 	case failed:
-		s.setState(lifecycle.StateFailed)
+		s.setStateAt(lifecycle.StateFailed, now)
 	default:
-		s.setState(lifecycle.StateExited)
+		s.setStateAt(lifecycle.StateExited, now)
 	}
 	s.mu.Unlock()
 
 	if failed {
-		var stack []byte
-		var pe *modes.PanicError
-		var tracer interface{ Trace() []byte }
-		switch {
-		case errors.As(err, &pe):
-			stack = pe.Stack
-		case errors.As(err, &tracer):
-			stack = tracer.Trace()
-		}
-		s.Observe(&lifecycle.Crashed{Service: s.Name, Mode: s.Mode, PID: executor.PID(r.Run), TID: r.TID(), Err: err, Stack: stack})
+		stack := stackOf(err)
+		s.Observe(&lifecycle.Crashed{Service: s.Name, Mode: s.Mode, PID: executor.PID(r), TID: r.TID(), Err: err, Stack: stack})
 	} else {
-		s.Observe(&lifecycle.Exited{Service: s.Name, Mode: s.Mode, PID: executor.PID(r.Run), TID: r.TID(), Err: err})
+		s.Observe(&lifecycle.Exited{Service: s.Name, Mode: s.Mode, PID: executor.PID(r), TID: r.TID(), Err: err})
 	}
 	switch {
 	case restart:
@@ -374,6 +482,29 @@ func (s *Service) restartAfter(r *run, err error) bool {
 		s.OnExit(s, err)
 	}
 	return restart
+}
+
+// stackOf finds the stack a failure carries: a panic's, or a crashed
+// child's goroutine dump. It walks the chain itself, since errors.As
+// reflects on its target and a crash loop calls this on every restart.
+func stackOf(err error) []byte {
+	switch e := err.(type) {
+	case nil:
+		return nil
+	case *modes.PanicError:
+		return e.Stack
+	case interface{ Trace() []byte }:
+		return e.Trace()
+	case interface{ Unwrap() error }:
+		return stackOf(e.Unwrap())
+	case interface{ Unwrap() []error }:
+		for _, inner := range e.Unwrap() {
+			if stack := stackOf(inner); stack != nil {
+				return stack
+			}
+		}
+	}
+	return nil
 }
 
 // giveUp marks the service failed for good and escalates.
@@ -409,12 +540,29 @@ func (s *Service) sleep(d time.Duration) bool {
 	}
 }
 
-func pruneBefore(times []time.Time, cutoff time.Time) []time.Time {
-	i := 0
-	for i < len(times) && !times[i].After(cutoff) {
-		i++
+// window holds times in order, oldest first, and lets the oldest go in
+// amortized constant time, however many it holds. It keeps them as
+// nanoseconds, so a crash loop's thousands of entries give the garbage
+// collector nothing to scan.
+type window struct {
+	times []int64
+	head  int // times[:head] have been let go
+}
+
+func (w *window) len() int        { return len(w.times) - w.head }
+func (w *window) add(t time.Time) { w.times = append(w.times, t.UnixNano()) }
+func (w *window) reset()          { w.times, w.head = w.times[:0], 0 }
+
+// dropUntil lets go of the times at or before cutoff.
+func (w *window) dropUntil(cutoff time.Time) {
+	c := cutoff.UnixNano()
+	for w.head < len(w.times) && w.times[w.head] <= c {
+		w.head++
 	}
-	return append(times[:0], times[i:]...)
+	if w.head > len(w.times)/2 { // compact once most of it is gone
+		w.times = append(w.times[:0], w.times[w.head:]...)
+		w.head = 0
+	}
 }
 
 func (s *Service) halt() <-chan struct{} {

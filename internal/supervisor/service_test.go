@@ -411,3 +411,32 @@ func TestStopErrorDoesNotCarryOverToTheNextStart(t *testing.T) {
 	waitFor[*lifecycle.Restarting](t, f.rec, 1)
 	assert.NoError(t, f.svc.Stop(t.Context()), "the first cycle's stop error is gone")
 }
+
+func TestWindowLetsTheOldestGo(t *testing.T) {
+	var w window
+	base := time.Unix(1000, 0)
+	for i := range 10 {
+		w.add(base.Add(time.Duration(i) * time.Second))
+	}
+	w.dropUntil(base.Add(3 * time.Second))
+	assert.Equal(t, 6, w.len(), "times at or before the cutoff go")
+	w.dropUntil(base.Add(3 * time.Second))
+	assert.Equal(t, 6, w.len(), "dropping again changes nothing")
+	w.dropUntil(base.Add(7 * time.Second)) // most gone: compacts
+	assert.Equal(t, 2, w.len())
+	assert.Equal(t, 0, w.head)
+	w.add(base.Add(20 * time.Second))
+	w.dropUntil(base.Add(8 * time.Second))
+	assert.Equal(t, 2, w.len())
+	w.reset()
+	assert.Equal(t, 0, w.len())
+}
+
+func TestStackOfFindsWrappedAndJoinedStacks(t *testing.T) {
+	pe := &modes.PanicError{Value: "boom", Stack: []byte("stack")}
+	assert.Equal(t, []byte("stack"), stackOf(pe))
+	assert.Equal(t, []byte("stack"), stackOf(fmt.Errorf("wrapped: %w", pe)))
+	assert.Equal(t, []byte("stack"), stackOf(errors.Join(errors.New("other"), fmt.Errorf("x: %w", pe))))
+	assert.Nil(t, stackOf(errors.New("plain")))
+	assert.Nil(t, stackOf(nil))
+}
