@@ -40,13 +40,19 @@ type App struct {
 // options. Errors are held until Run, Start or Err.
 func New(opts ...fx.Option) *App {
 	a := &App{}
+	fxLogger := fx.WithLogger(func(log *zap.Logger) fxevent.Logger {
+		l := &fxevent.ZapLogger{Logger: log}
+		l.UseLogLevel(zapcore.DebugLevel) // fx's own steps are detail; errors still log as errors
+		return l
+	})
+	if proc.Current() != nil {
+		// A child reports its own failures to the parent, which logs them;
+		// fx's step-by-step log would only slow every child's start.
+		fxLogger = fx.NopLogger
+	}
 	a.fx = fx.New(
 		Module,
-		fx.WithLogger(func(log *zap.Logger) fxevent.Logger {
-			l := &fxevent.ZapLogger{Logger: log}
-			l.UseLogLevel(zapcore.DebugLevel) // fx's own steps are detail; errors still log as errors
-			return l
-		}),
+		fxLogger,
 		fx.Options(opts...),
 		fx.Populate(&a.host, &a.log),
 	)
@@ -141,11 +147,20 @@ func (a *App) run() int {
 // drive starts the app, waits for a reason to stop and stops it.
 func (a *App) drive() int {
 	// Listen before starting, so a signal during start is not fatal: it
-	// cuts the start short and the started services stop in order.
-	wait := a.fx.Wait()
+	// cuts the start short and the started services stop in order. A child
+	// listens alongside its start instead: setting up signal handling costs
+	// a young process an OS thread, the parent owns its signals anyway, and
+	// a shutdown asked for meanwhile is kept until it listens.
+	listening := make(chan (<-chan fx.ShutdownSignal), 1)
+	if a.host.child != nil {
+		go func() { listening <- a.fx.Wait() }()
+	} else {
+		listening <- a.fx.Wait()
+	}
 	a.host.resume()
 	started := make(chan error, 1)
 	go func() { started <- a.fx.Start(context.Background()) }()
+	wait := <-listening
 	var sig fx.ShutdownSignal
 	select {
 	case err := <-started:

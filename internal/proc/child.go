@@ -34,6 +34,10 @@ func init() {
 	ignoreEOF := os.Getenv(EnvIgnoreEOF) != ""
 	_ = os.Unsetenv(EnvIgnoreEOF)
 	unix.CloseOnExec(controlFD)
+	// Non-blocking, so the file uses the runtime's poller: a blocked read
+	// then parks a goroutine instead of holding an OS thread, which a
+	// young process would have to create.
+	_ = unix.SetNonblock(controlFD, true)
 	closeInherited()
 	current = &Child{Service: name, conn: os.NewFile(controlFD, "control"), ignoreEOF: ignoreEOF}
 	if err := current.Send(Frame{Kind: KindHello, Version: Version, PID: uint32(os.Getpid())}); err != nil {

@@ -267,11 +267,22 @@ func (r *Run) control(conn net.Conn, pid int, exited <-chan struct{}) {
 	readErr := make(chan error, 1)
 	go func() {
 		fr := NewReader(conn)
+		hello := 0 // 0 before the first frame, 1 after a good hello, -1 after anything else
 		for {
 			f, err := fr.Read()
 			if err != nil {
 				readErr <- err
 				return
+			}
+			switch {
+			case hello == 0 && f.Kind == KindHello && f.Version == Version:
+				hello = 1
+			case hello == 0:
+				hello = -1 // handle kills the child
+			case hello == 1 && f.Kind == KindReady:
+				// Straight from here, not after a hop to the control
+				// goroutine: the parent's Start is waiting for it.
+				r.readyOnce.Do(func() { close(r.ready) })
 			}
 			frames <- f
 		}
