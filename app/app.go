@@ -123,8 +123,11 @@ func (a *App) run() int {
 	if unix.Gettid() != unix.Getpid() {
 		return a.drive()
 	}
-	// This is the main goroutine, locked to the main thread since init:
-	// it runs the main loop while another goroutine drives the app.
+	// This is the main goroutine, locked to the main thread since init.
+	if a.host.child != nil && !a.host.needsMainLoop() {
+		return a.lendMainThread()
+	}
+	// It runs the main loop while another goroutine drives the app.
 	a.host.mu.Lock()
 	a.host.mainHosted = true
 	a.host.mu.Unlock()
@@ -142,6 +145,27 @@ func (a *App) run() int {
 	}()
 	a.host.mainLoop.Run()
 	return <-code
+}
+
+// lendMainThread drives the app from another goroutine and keeps the main
+// thread for the child's SEPARATE_PROCESS service, whose Run then needs no
+// thread of its own: a new thread is a notable part of a young process's
+// start.
+func (a *App) lendMainThread() int {
+	runs := make(chan func(), 1)
+	a.host.mu.Lock()
+	a.host.mainRuns = runs
+	a.host.mu.Unlock()
+	code := make(chan int, 1)
+	go func() { code <- a.drive() }()
+	for {
+		select {
+		case run := <-runs:
+			run()
+		case c := <-code:
+			return c
+		}
+	}
 }
 
 // drive starts the app, waits for a reason to stop and stops it.

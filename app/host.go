@@ -61,7 +61,10 @@ type host struct {
 	// mainHosted is set when App.Run runs the main loop on the main thread.
 	mainHosted bool
 	mainHooked bool
-	failure    error
+	// mainRuns, when set, hands a function to the main thread, which App.Run
+	// keeps free in a child whose service needs no main loop.
+	mainRuns chan func()
+	failure  error
 }
 
 type hostParams struct {
@@ -152,8 +155,11 @@ func (h *host) register(d *decl, instance any, lc fx.Lifecycle) error {
 		// main loop.
 		h.hookMainLoop(lc)
 		svc.Executor = executor.MainLoop{Loop: h.loop}
-	case modes.SeparateThread, modes.SeparateProcess:
+	case modes.SeparateThread:
 		svc.Executor = executor.Thread{}
+	case modes.SeparateProcess:
+		// In its child, on the main thread when App.Run leaves it free.
+		svc.Executor = executor.Thread{Reserved: h.onMainThread}
 	case modes.SeparateThreadAsync:
 		svc.Executor = executor.ThreadLoop{}
 	}
@@ -328,6 +334,20 @@ func (h *host) hookMainLoop(lc fx.Lifecycle) {
 	})
 }
 
+// onMainThread hands run to the main thread if App.Run keeps it free for
+// that; only once, since a child runs its service once.
+func (h *host) onMainThread(run func()) bool {
+	h.mu.Lock()
+	runs := h.mainRuns
+	h.mainRuns = nil
+	h.mu.Unlock()
+	if runs == nil {
+		return false
+	}
+	runs <- run
+	return true
+}
+
 // loop returns the main event loop.
 func (h *host) loop() *modes.EventLoop {
 	h.mu.Lock()
@@ -346,6 +366,13 @@ func (h *host) freshLoop() *modes.EventLoop {
 	default:
 	}
 	return h.mainLoop
+}
+
+// needsMainLoop reports whether a service runs on the main loop.
+func (h *host) needsMainLoop() bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.mainHooked
 }
 
 func (h *host) isMainHosted() bool {

@@ -3,6 +3,7 @@ package executor_test
 import (
 	"context"
 	"errors"
+	"runtime"
 	"sync"
 	"testing"
 
@@ -144,4 +145,35 @@ func TestRunAsyncErrorEndsTheRun(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestThreadTakesAReservedThreadWhenOffered(t *testing.T) {
+	// A locked goroutine stands in for a child's free main thread.
+	reserved := make(chan func(), 1)
+	lent := make(chan int, 1)
+	release := make(chan struct{})
+	defer close(release)
+	go func() {
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		lent <- unix.Gettid()
+		(<-reserved)()
+		<-release // hold the thread, so no other run can be given it
+	}()
+	tid := <-lent
+	offer := func(run func()) bool { reserved <- run; return true }
+
+	svc := &blocking{tid: make(chan int, 1)}
+	r := executor.Thread{Reserved: offer}.Launch(executor.Spec{Name: "t", Service: svc})
+	<-r.Ready()
+	assert.Equal(t, tid, <-svc.tid, "Run runs on the reserved thread")
+	r.Stop()
+	require.NoError(t, r.Wait())
+
+	declined := &blocking{tid: make(chan int, 1)}
+	r = executor.Thread{Reserved: func(func()) bool { return false }}.Launch(executor.Spec{Name: "t", Service: declined})
+	<-r.Ready()
+	assert.NotEqual(t, tid, <-declined.tid, "without a reserved thread, a fresh one")
+	r.Stop()
+	require.NoError(t, r.Wait())
 }

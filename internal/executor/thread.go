@@ -8,19 +8,31 @@ import (
 
 // Thread runs the blocking entry point on a goroutine locked to a fresh OS
 // thread for the run's whole life (modes.SeparateThread).
-type Thread struct{}
+type Thread struct {
+	// Reserved, when set, may hand the run to a thread that is already
+	// locked and has nothing else to do, such as a child process's main
+	// thread; it reports false when there is none, and a fresh thread is
+	// made as usual.
+	Reserved func(run func()) bool
+}
 
 // Launch starts the run and returns at once.
-func (Thread) Launch(spec Spec) Run {
+func (t Thread) Launch(spec Spec) Run {
 	r := &threadRun{run: newRun(spec), done: make(chan struct{})}
+	body := func() {
+		defer close(r.done)
+		r.enter(spec)
+		r.err = callRun(r.ctx, spec.Service.(modes.Runner))
+	}
+	if t.Reserved != nil && t.Reserved(body) {
+		return r
+	}
 	go func() {
 		// Never unlocked: when this goroutine ends, Go discards the thread,
 		// so nothing the service did to it (priority, affinity, namespaces)
 		// leaks into other goroutines.
 		runtime.LockOSThread()
-		defer close(r.done)
-		r.enter(spec)
-		r.err = callRun(r.ctx, spec.Service.(modes.Runner))
+		body()
 	}()
 	return r
 }
