@@ -290,10 +290,34 @@ func (h *host) joinBatch(svc *supervisor.Service, lc fx.Lifecycle) {
 		OnStart: func(ctx context.Context) error { return supervisor.StartAll(ctx, b.services) },
 		OnStop: func(ctx context.Context) error {
 			h.haltAll()
-			return supervisor.StopAll(ctx, b.services)
+			return supervisor.StopAll(ctx, b.services, h.releaseLoop)
 		},
 	})
 	b.seen = h.appends.Load()
+}
+
+// releaseLoop stops a main loop that the app runs on a goroutine of its own
+// once no service on it is running any more, without waiting: the loop then
+// confirms the last services' stops as it ends, waking its locked thread
+// once instead of twice. The main loop's own hook still waits for it.
+func (h *host) releaseLoop() {
+	h.mu.Lock()
+	if h.mainHosted {
+		h.mu.Unlock()
+		return
+	}
+	services, loop := h.services, h.mainLoop
+	h.mu.Unlock()
+	for _, s := range services {
+		if _, onLoop := s.Executor.(executor.MainLoop); !onLoop {
+			continue
+		}
+		switch s.State() {
+		case lifecycle.StateRunning, lifecycle.StateStarting, lifecycle.StateBackoff:
+			return
+		}
+	}
+	loop.Stop()
 }
 
 // hookMainLoop makes the main loop start before the first service on it and

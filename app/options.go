@@ -18,11 +18,16 @@ import (
 // scope of its own, which is a noticeable part of building a small app, and
 // so of starting every child process.
 var Module = fx.Options(
-	fx.Provide(newHost, NewLogger, newSupervisor, func() *appendCount { return new(appendCount) }),
-	fx.Decorate(countAppends),
+	framework,
 	// Building the host checks every registration, before any service is
 	// constructed, and reports all the mistakes at once.
 	fx.Invoke(func(*host) {}),
+)
+
+// framework is Module without its invoke: New has one of its own.
+var framework = fx.Options(
+	fx.Provide(newHost, NewLogger, newSupervisor, func() *appendCount { return new(appendCount) }),
+	fx.Decorate(countAppends),
 )
 
 type serviceDefaults struct {

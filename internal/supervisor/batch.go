@@ -24,7 +24,7 @@ func StartAll(ctx context.Context, services []*Service) error {
 	if !ok || len(services) == 1 {
 		for i, s := range services {
 			if err := s.Start(ctx); err != nil {
-				return errors.Join(err, StopAll(context.Background(), services[:i]))
+				return errors.Join(err, StopAll(context.Background(), services[:i], nil))
 			}
 		}
 		return nil
@@ -71,7 +71,7 @@ func StartAll(ctx context.Context, services []*Service) error {
 		return nil
 	}
 	holdBack(services[failed+1:], runs[failed+1:])
-	return errors.Join(failure, StopAll(context.Background(), services[:failed]))
+	return errors.Join(failure, StopAll(context.Background(), services[:failed], nil))
 }
 
 // holdBack ends the runs launched in a batch after a service that failed
@@ -108,12 +108,13 @@ func holdBack(services []*Service, runs []*run) {
 }
 
 // StopAll stops services in the reverse of their order, as Stop called on
-// each in turn would, and joins the errors. A service's stop is begun
+// each in turn would, and joins the errors. begun, if not nil, is called
+// once every stop has begun, before StopAll waits for the last of them. A service's stop is begun
 // before the previous one is confirmed only when nothing of the previous
 // one can still run (its run has settled: on a loop, its callbacks are
 // cancelled and it has no Go work left), so services sharing a loop stop in
 // one turn of it, while the order still holds.
-func StopAll(ctx context.Context, services []*Service) error {
+func StopAll(ctx context.Context, services []*Service, begun func()) error {
 	var errs []error
 	var pending []*stopping
 	finish := func() {
@@ -131,6 +132,9 @@ func StopAll(ctx context.Context, services []*Service) error {
 		if !p.settled() {
 			finish()
 		}
+	}
+	if begun != nil {
+		begun()
 	}
 	finish()
 	return errors.Join(errs...)
