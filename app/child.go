@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"regexp"
 	"strings"
@@ -95,7 +96,7 @@ func (c *childControl) adopt(svc *supervisor.Service) func(context.Context) erro
 		// Serve from the service's own start (its dependencies have
 		// started), so heartbeats are answered during a long start; a stop
 		// that comes meanwhile is honoured once the service has started.
-		go c.conn.Serve(proc.Handler{Ping: c.ping, Stop: c.stop})
+		go c.conn.Serve(proc.Handler{Ping: c.ping, Stop: c.stop, Conn: c.accept})
 		if err := svc.Start(ctx); err != nil {
 			c.startFailed(err)
 			if !c.isHosted() {
@@ -133,6 +134,18 @@ func (c *childControl) ping(seq uint64) {
 		return
 	}
 	pong()
+}
+
+// accept hands a connection the parent dialed to the service.
+func (c *childControl) accept(conn net.Conn) {
+	c.mu.Lock()
+	target := c.target
+	c.mu.Unlock()
+	if cs, ok := target.Instance.(ConnServer); ok {
+		go cs.ServeConn(conn)
+		return
+	}
+	conn.Close() // the parent checks first; this is the last line of defence
 }
 
 func (c *childControl) stop(time.Duration) {

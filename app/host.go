@@ -477,9 +477,7 @@ func (h *host) failed() error {
 
 // busy names the services that have not finished stopping.
 func (h *host) busy() string {
-	h.mu.Lock()
-	services := slices.Clone(h.services)
-	h.mu.Unlock() // a service takes its own lock, and then the host's, as it fails
+	services := h.supervised() // a service takes its own lock, and then the host's, as it fails
 	var names []string
 	for _, s := range services {
 		if st := s.State(); st == lifecycle.StateRunning || st == lifecycle.StateStopping || st == lifecycle.StateStarting || st == lifecycle.StateBackoff {
@@ -489,11 +487,16 @@ func (h *host) busy() string {
 	return strings.Join(names, ", ")
 }
 
+// supervised lists the services, in registration order.
+func (h *host) supervised() []*supervisor.Service {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return slices.Clone(h.services)
+}
+
 // status lists a snapshot of every service, in start order.
 func (h *host) status() []lifecycle.Status {
-	h.mu.Lock()
-	services := slices.Clone(h.services)
-	h.mu.Unlock()
+	services := h.supervised()
 	out := make([]lifecycle.Status, len(services))
 	for i, s := range services {
 		out[i] = s.Status()

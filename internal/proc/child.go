@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"strconv"
 	"sync"
@@ -17,7 +18,7 @@ import (
 type Child struct {
 	// Service names the service this child runs.
 	Service   string
-	conn      *os.File
+	conn      *net.UnixConn
 	wmu       sync.Mutex
 	ignoreEOF bool
 }
@@ -33,17 +34,33 @@ func init() {
 	_ = os.Unsetenv(EnvChild)
 	ignoreEOF := os.Getenv(EnvIgnoreEOF) != ""
 	_ = os.Unsetenv(EnvIgnoreEOF)
-	unix.CloseOnExec(controlFD)
-	// Non-blocking, so the file uses the runtime's poller: a blocked read
-	// then parks a goroutine instead of holding an OS thread, which a
-	// young process would have to create.
-	_ = unix.SetNonblock(controlFD, true)
 	closeInherited()
-	current = &Child{Service: name, conn: os.NewFile(controlFD, "control"), ignoreEOF: ignoreEOF}
-	if err := current.Send(Frame{Kind: KindHello, Version: Version, PID: uint32(os.Getpid())}); err != nil {
+	// As a net.UnixConn the channel uses the runtime's poller, so a blocked
+	// read parks a goroutine instead of holding an OS thread (which a young
+	// process would have to create), and it can carry descriptors.
+	conn, err := controlConn()
+	if err == nil {
+		current = &Child{Service: name, conn: conn, ignoreEOF: ignoreEOF}
+		err = current.Send(Frame{Kind: KindHello, Version: Version, PID: uint32(os.Getpid())})
+	}
+	if err != nil {
 		fmt.Fprintf(os.Stderr, "hostfx child %q: control channel: %v\n", name, err)
 		os.Exit(2)
 	}
+}
+
+// controlFile keeps fd 3 open, and the channel where a child's code, or a
+// test playing a broken child, finds it: net.FileConn works on a copy.
+var controlFile *os.File
+
+// controlConn makes a connection of the channel on fd 3.
+func controlConn() (*net.UnixConn, error) {
+	controlFile = os.NewFile(controlFD, "control")
+	c, err := net.FileConn(controlFile)
+	if err != nil {
+		return nil, err
+	}
+	return c.(*net.UnixConn), nil
 }
 
 // Current returns this process's control channel, or nil when this process
@@ -64,15 +81,26 @@ type Handler struct {
 	Ping func(seq uint64)
 	// Stop asks for an ordered stop within deadline.
 	Stop func(deadline time.Duration)
+	// Conn hands over a connection the parent made to the service; the
+	// handler owns it.
+	Conn func(conn net.Conn)
 }
 
 // Serve reads the parent's frames until the channel ends. When the parent
 // is gone (EOF) or speaks garbage, the child exits at once: a child never
 // outlives its parent.
 func (c *Child) Serve(h Handler) {
-	r := NewReader(c.conn)
+	rights := newRightsReader(c.conn)
+	r := NewReader(rights)
 	for {
 		f, err := r.Read()
+		if err == nil && f.Kind == KindConn {
+			var conn net.Conn
+			if conn, err = rights.take(); err == nil {
+				h.Conn(conn)
+				continue
+			}
+		}
 		if err != nil {
 			if errors.Is(err, io.EOF) && c.ignoreEOF {
 				select {} // leave it to the parent-death signal

@@ -27,7 +27,8 @@ type Kind uint8
 
 // The frame kinds. The child sends Hello first, then Ready or StartFailed;
 // the parent sends Ping and Stop; the child answers Pong and Stopped, and
-// reports an end of its own with Exited or Fatal.
+// reports an end of its own with Exited or Fatal. Conn, from the parent,
+// carries a socket descriptor for the service (see Run.Dial).
 const (
 	KindHello       Kind = iota + 1 // Version, PID
 	KindReady                       // the service started
@@ -38,9 +39,10 @@ const (
 	KindStopped                     // Text: the stop's error, empty if clean
 	KindExited                      // the service ended cleanly on its own; NoRestart, Text
 	KindFatal                       // Text: why the service failed
+	KindConn                        // a connection for the service, as the descriptor sent with it
 )
 
-var kindNames = [...]string{"", "hello", "ready", "start-failed", "ping", "pong", "stop", "stopped", "exited", "fatal"}
+var kindNames = [...]string{"", "hello", "ready", "start-failed", "ping", "pong", "stop", "stopped", "exited", "fatal", "conn"}
 
 func (k Kind) String() string {
 	if int(k) < len(kindNames) && k > 0 {
@@ -63,12 +65,21 @@ type Frame struct {
 // Write encodes f as one frame: a 4-byte big-endian length, then the kind
 // byte and the payload.
 func Write(w io.Writer, f Frame) error {
+	b, err := encode(f)
+	if err != nil {
+		return err
+	}
+	_, err = w.Write(b)
+	return err
+}
+
+func encode(f Frame) ([]byte, error) {
 	var payload []byte
 	switch f.Kind {
 	case KindHello:
 		payload = binary.BigEndian.AppendUint16(payload, f.Version)
 		payload = binary.BigEndian.AppendUint32(payload, f.PID)
-	case KindReady:
+	case KindReady, KindConn:
 	case KindPing, KindPong:
 		payload = binary.BigEndian.AppendUint64(payload, f.Seq)
 	case KindStop:
@@ -82,7 +93,7 @@ func Write(w io.Writer, f Frame) error {
 	case KindStartFailed, KindStopped, KindFatal:
 		payload = append(payload, f.Text...)
 	default:
-		return fmt.Errorf("%w: cannot write %v", ErrProtocol, f.Kind)
+		return nil, fmt.Errorf("%w: cannot write %v", ErrProtocol, f.Kind)
 	}
 	if 1+len(payload) > MaxFrame {
 		payload = payload[:MaxFrame-1] // only text gets this long; keep its start
@@ -90,8 +101,7 @@ func Write(w io.Writer, f Frame) error {
 	buf := make([]byte, 5, 5+len(payload))
 	binary.BigEndian.PutUint32(buf, uint32(1+len(payload)))
 	buf[4] = byte(f.Kind)
-	_, err := w.Write(append(buf, payload...))
-	return err
+	return append(buf, payload...), nil
 }
 
 // Reader decodes frames from a stream.
@@ -135,7 +145,7 @@ func decode(k Kind, p []byte) (Frame, error) {
 		if want = 6; len(p) == want {
 			f.Version, f.PID = binary.BigEndian.Uint16(p), binary.BigEndian.Uint32(p[2:])
 		}
-	case KindReady:
+	case KindReady, KindConn:
 		want = 0
 	case KindPing, KindPong:
 		if want = 8; len(p) == want {

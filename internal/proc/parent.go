@@ -100,8 +100,11 @@ type Run struct {
 	tail      tail
 
 	mu     sync.Mutex
-	report report // what the child or the watch said about the end
-	reaped bool   // Wait has returned: the PID is no longer ours
+	report report        // what the child or the watch said about the end
+	reaped bool          // Wait has returned: the PID is no longer ours
+	ctl    *net.UnixConn // the control channel while the child runs
+
+	wmu sync.Mutex // serializes writes to ctl
 }
 
 // report gathers what is known about how a child ended.
@@ -207,6 +210,9 @@ func (r *Run) main() {
 	}
 	r.log = r.log.With(zap.Int("pid", pid))
 	stderr.start(r.log)
+	r.mu.Lock()
+	r.ctl, _ = conn.(*net.UnixConn)
+	r.mu.Unlock()
 
 	var wg sync.WaitGroup
 	exited := make(chan struct{})
@@ -216,7 +222,7 @@ func (r *Run) main() {
 	// stderr, or WaitDelay after the exit if a grandchild holds the pipe.
 	waitErr := cmd.Wait()
 	r.mu.Lock()
-	r.reaped = true
+	r.reaped, r.ctl = true, nil
 	r.mu.Unlock()
 	close(exited)
 	// Anything the child left in its group dies with it.
@@ -383,10 +389,10 @@ func (r *Run) control(conn net.Conn, pid int, exited <-chan struct{}) {
 				continue
 			}
 			seq++
-			_ = Write(conn, Frame{Kind: KindPing, Seq: seq})
+			r.send(conn, Frame{Kind: KindPing, Seq: seq})
 		case <-stopping:
 			stopping = nil
-			_ = Write(conn, Frame{Kind: KindStop, Deadline: r.spec.StopTimeout})
+			r.send(conn, Frame{Kind: KindStop, Deadline: r.spec.StopTimeout})
 			term = time.After(r.spec.StopTimeout)
 		case <-term:
 			term = nil
@@ -397,6 +403,37 @@ func (r *Run) control(conn net.Conn, pid int, exited <-chan struct{}) {
 			kill(unix.SIGKILL, "")
 		}
 	}
+}
+
+// send writes f to the child; an error shows as the channel's end, which
+// the control loop watches.
+func (r *Run) send(conn net.Conn, f Frame) {
+	r.wmu.Lock()
+	defer r.wmu.Unlock()
+	_ = Write(conn, f)
+}
+
+// ErrNotRunning is returned by Dial when the child has not started its
+// service, or has exited.
+var ErrNotRunning = errors.New("not running")
+
+// Dial opens a connection to the child's service: one end of a fresh
+// socketpair goes to the child over the control channel, and the service's
+// connection handler takes it there.
+func (r *Run) Dial() (net.Conn, error) {
+	r.mu.Lock()
+	ctl := r.ctl
+	r.mu.Unlock()
+	if ctl == nil || !isClosed(r.ready) {
+		return nil, fmt.Errorf("service %q: %w", r.spec.Name, ErrNotRunning)
+	}
+	r.wmu.Lock()
+	defer r.wmu.Unlock()
+	conn, err := sendConn(ctl)
+	if err != nil {
+		return nil, fmt.Errorf("service %q: dial: %w", r.spec.Name, err)
+	}
+	return conn, nil
 }
 
 // result turns how the child ended into the run's error: nil for a clean

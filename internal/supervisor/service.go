@@ -114,6 +114,16 @@ func (s *Service) Status() lifecycle.Status {
 	return st
 }
 
+// Current returns the run of the moment, or nil before the first launch.
+func (s *Service) Current() executor.Run {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cur == nil {
+		return nil
+	}
+	return s.cur.Run
+}
+
 // State returns the service's current state.
 func (s *Service) State() lifecycle.State {
 	s.mu.Lock()
