@@ -60,7 +60,7 @@ func benchGoPlugin(p harness.Plan, rep *report) error {
 		return err
 	}
 	spawn, haveSpawn := rep.results["proc_spawn"]
-	rtt, haveRTT := rep.results["proc_rtt"]
+	call, haveCall := rep.results["proc_rpc"]
 	x := row{name: "vs_goplugin_spawn", hostfx: "-", baseline: spread(peer.Start), ratio: nan, goal: 0.5}
 	if haveSpawn {
 		x.hostfx, x.ratio = spread(spawn), ratio(spawn, peer.Start)
@@ -68,14 +68,11 @@ func benchGoPlugin(p harness.Plan, rep *report) error {
 		x.why = "run proc_spawn too"
 	}
 	rep.add(x)
-	x = row{
-		name: "vs_goplugin_rtt", hostfx: "-", baseline: spread(peer.Call), ratio: nan, goal: 0.5,
-		why: "hostfx has no public way to call a process-mode service: its control channel carries only the " +
-			"library's own frames. The ratio column compares go-plugin's call with proc_rtt's socket, which the " +
-			"benchmark's service builds itself, not hostfx.",
-	}
-	if haveRTT {
-		x.ratio = ratio(rtt, peer.Call)
+	x = row{name: "vs_goplugin_rtt", hostfx: "-", baseline: spread(peer.Call), ratio: nan, goal: 0.5}
+	if haveCall {
+		x.hostfx, x.ratio = spread(call), ratio(call, peer.Call)
+	} else {
+		x.why = "run proc_rtt too"
 	}
 	rep.add(x)
 	if kb, ok := rep.rss["hostfx"]; ok {

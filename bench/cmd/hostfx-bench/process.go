@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/rpc"
 	"os"
 	"os/exec"
 	"time"
@@ -157,54 +158,78 @@ func benchProcSpawn(p harness.Plan, rep *report) error {
 	return nil
 }
 
-// The process-mode services for the round trip: each dials the parent's
-// socket and echoes bytes on it.
+// The process-mode services for the round trips. Each takes connections
+// from its parent through app.Supervisor.Dial.
 type (
-	// rttEcho echoes on a goroutine of its own, which is not locked to an
-	// OS thread: the fastest a SEPARATE_PROCESS service can answer.
-	rttEcho struct{}
+	// rttEcho echoes on the goroutine ServeConn runs on, which is not locked
+	// to an OS thread: the fastest a SEPARATE_PROCESS service can answer.
+	rttEcho struct{ waits }
 	// rttLocked echoes in Run itself, on the OS thread SEPARATE_PROCESS
 	// locks Run to.
-	rttLocked struct{}
+	rttLocked struct{ conns chan net.Conn }
+	// rttRPC serves net/rpc, as go-plugin's net/rpc plugin does.
+	rttRPC struct {
+		waits
+		rpc *rpc.Server
+	}
+	waits struct{}
 )
 
-func (*rttEcho) Run(ctx context.Context) error   { return serveRTT(ctx, false) }
-func (*rttLocked) Run(ctx context.Context) error { return serveRTT(ctx, true) }
+func (waits) Run(ctx context.Context) error { <-ctx.Done(); return nil }
+
+func (*rttEcho) ServeConn(conn net.Conn) { echo(conn) }
+
+func (r *rttLocked) ServeConn(conn net.Conn) { r.conns <- conn }
+
+func (r *rttLocked) Run(ctx context.Context) error {
+	select {
+	case conn := <-r.conns:
+		defer context.AfterFunc(ctx, func() { conn.Close() })()
+		echo(conn)
+	case <-ctx.Done():
+	}
+	<-ctx.Done()
+	return nil
+}
+
+func (r *rttRPC) ServeConn(conn net.Conn) { r.rpc.ServeConn(conn) }
+
+// Plugin is rttRPC's net/rpc receiver, named and shaped like go-plugin's.
+type Plugin struct{}
+
+// Echo returns its argument.
+func (Plugin) Echo(in byte, out *byte) error {
+	*out = in
+	return nil
+}
+
+func newRTTRPC() *rttRPC {
+	s := rpc.NewServer()
+	if err := s.Register(Plugin{}); err != nil {
+		panic(err)
+	}
+	return &rttRPC{rpc: s}
+}
 
 const (
 	rttService       = "rtt"
 	rttLockedService = "rtt-locked"
+	rttRPCService    = "rtt-rpc"
 )
 
 // rttApp is the app of one of the round-trip services.
 func rttApp(name string) fx.Option {
 	stop := lifecycle.StopTimeout(5 * time.Second)
-	svc := app.Service(name, func() *rttEcho { return &rttEcho{} }, modes.SeparateProcess, stop)
-	if name == rttLockedService {
-		svc = app.Service(name, func() *rttLocked { return &rttLocked{} }, modes.SeparateProcess, stop)
+	var svc fx.Option
+	switch name {
+	case rttLockedService:
+		svc = app.Service(name, func() *rttLocked { return &rttLocked{conns: make(chan net.Conn, 1)} }, modes.SeparateProcess, stop)
+	case rttRPCService:
+		svc = app.Service(name, newRTTRPC, modes.SeparateProcess, stop)
+	default:
+		svc = app.Service(name, func() *rttEcho { return &rttEcho{} }, modes.SeparateProcess, stop)
 	}
 	return fx.Options(app.ChildArgs(rttAppName, name), svc)
-}
-
-// rttAddr is the parent's abstract unix socket: hostfx offers no channel
-// between a parent and its child's service, so the service dials one.
-func rttAddr(parent int) string { return fmt.Sprintf("@hostfx-bench-rtt-%d", parent) }
-
-func serveRTT(ctx context.Context, inRun bool) error {
-	conn, err := net.Dial("unix", rttAddr(os.Getppid()))
-	if err != nil {
-		return err
-	}
-	defer context.AfterFunc(ctx, func() { conn.Close() })()
-	if inRun {
-		echo(conn)
-	} else {
-		done := make(chan struct{})
-		go func() { defer close(done); echo(conn) }()
-		<-done
-	}
-	<-ctx.Done()
-	return nil
 }
 
 // roundTrips sends a byte and waits for it back n times.
@@ -224,25 +249,32 @@ func roundTrips(conn net.Conn) harness.Sampler {
 	}
 }
 
-// startRTT starts an app running the named round-trip service and returns
-// the connection its child dialled.
+// startRTT starts an app running the named round-trip service and dials it.
 func startRTT(service string) (net.Conn, func(), error) {
-	ln, err := net.Listen("unix", rttAddr(os.Getpid()))
-	if err != nil {
-		return nil, nil, err
-	}
-	defer ln.Close()
 	a := app.New(quiet(), rttApp(service))
 	if err := a.Start(context.Background()); err != nil {
 		return nil, nil, err
 	}
-	_ = ln.(*net.UnixListener).SetDeadline(time.Now().Add(10 * time.Second))
-	conn, err := ln.Accept()
+	conn, err := a.Dial(context.Background(), service)
 	if err != nil {
 		_ = a.Stop(context.Background())
 		return nil, nil, err
 	}
 	return conn, func() { conn.Close(); _ = a.Stop(context.Background()) }, nil
+}
+
+// rpcCalls makes n net/rpc calls of Plugin.Echo.
+func rpcCalls(client *rpc.Client) harness.Sampler {
+	return func(n int) (time.Duration, time.Duration, error) {
+		begin := time.Now()
+		for range n {
+			var out byte
+			if err := client.Call("Plugin.Echo", byte(1), &out); err != nil {
+				return 0, 0, err
+			}
+		}
+		return time.Since(begin), 0, nil
+	}
 }
 
 func benchProcRTT(p harness.Plan, rep *report) error {
@@ -256,22 +288,32 @@ func benchProcRTT(p harness.Plan, rep *report) error {
 		return fmt.Errorf("%s: %w", rttLockedService, err)
 	}
 	defer stopLocked()
+	rpcConn, stopRPC, err := startRTT(rttRPCService)
+	if err != nil {
+		return fmt.Errorf("%s: %w", rttRPCService, err)
+	}
+	defer stopRPC()
+	client := rpc.NewClient(rpcConn)
+	defer client.Close()
 	raw, err := spawnRaw(roleRawEcho)
 	if err != nil {
 		return err
 	}
 	defer func() { _ = raw.stop() }()
 
-	rs, err := harness.Measure(p, roundTrips(conn), roundTrips(raw.conn), roundTrips(lockedConn))
+	rs, err := harness.Measure(p, roundTrips(conn), roundTrips(raw.conn), roundTrips(lockedConn), rpcCalls(client))
 	if err != nil {
 		return err
 	}
 	rep.results["proc_rtt"] = rs[0]
+	rep.results["proc_rpc"] = rs[3]
 	rep.add(row{name: "proc_rtt", hostfx: spread(rs[0]), baseline: spread(rs[1]), ratio: ratio(rs[0], rs[1]), goal: 1.5})
 	rep.add(row{name: "proc_rtt_locked", hostfx: spread(rs[2]), baseline: spread(rs[1]), ratio: ratio(rs[2], rs[1])})
-	rep.note("proc_rtt: hostfx has no call path to a child, so the service dials an abstract unix socket of the parent " +
-		"and echoes one byte on an unlocked goroutine; the baseline echoes over the inherited socketpair. proc_rtt_locked " +
-		"echoes in Run itself, on the OS thread SEPARATE_PROCESS locks Run to.")
+	rep.add(row{name: "proc_rpc", hostfx: spread(rs[3]), baseline: spread(rs[1]), ratio: ratio(rs[3], rs[1])})
+	rep.note("proc_rtt: a byte echoed by a SEPARATE_PROCESS service over a connection app.Dial made, echoed on the " +
+		"goroutine ServeConn runs on; the baseline echoes over the socketpair a raw child inherited. proc_rtt_locked " +
+		"echoes in Run itself, on the OS thread SEPARATE_PROCESS locks Run to. proc_rpc is one net/rpc call over such a " +
+		"connection, which vs_goplugin_rtt compares with go-plugin's.")
 	return nil
 }
 
