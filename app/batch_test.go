@@ -5,6 +5,7 @@ import (
 	"errors"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -166,3 +167,54 @@ var errRefused = errors.New("refused")
 type refusing struct{}
 
 func (*refusing) RunAsync(context.Context, *modes.Loop) error { return errRefused }
+
+// slowStart holds the loop in RunAsync until its start is given up on.
+type slowStart struct{}
+
+func (slowStart) RunAsync(ctx context.Context, _ *modes.Loop) error { <-ctx.Done(); return nil }
+
+func TestABatchedStartThatTimesOutHoldsBackTheRestAtOnce(t *testing.T) {
+	rec := newRecorder()
+	a := newApp(t, rec.option(),
+		app.Service("slow", func() slowStart { return slowStart{} }, modes.MainEventLoopAsync,
+			lifecycle.StartTimeout(50*time.Millisecond)),
+		// IMMEDIATE: its loop reports its start itself, the path that once
+		// reported it started and then cut short.
+		app.Service("next", leaf[[1]byte], modes.MainEventLoopAsync, lifecycle.Restart(lifecycle.Immediate())),
+	)
+	err := a.Start(t.Context())
+	var te *lifecycle.TimeoutError
+	require.ErrorAs(t, err, &te)
+	assert.Equal(t, "slow", te.Service)
+	assert.Equal(t, []string{"slow"}, names[*lifecycle.Starting](rec, nil), "next never starts")
+	assert.Empty(t, names(rec, succeeded))
+	for _, s := range a.Status() {
+		assert.NotEqual(t, lifecycle.StateRunning, s.State, s.Service)
+	}
+}
+
+// An observer that panics while the loop restarts a service.
+func TestAnObserverThatPanicsOnARestartOnTheLoopDoesNotHangTheService(t *testing.T) {
+	rec := newRecorder()
+	c := &cued{}
+	var once sync.Once
+	a := newApp(t, rec.option(),
+		app.Observe(func(e lifecycle.Event) {
+			if _, ok := e.(*lifecycle.Restarting); ok {
+				once.Do(func() { panic("observer bug") })
+			}
+		}),
+		app.Service("cued", func() *cued { return c }, modes.MainEventLoopAsync, lifecycle.Restart(lifecycle.Immediate())),
+	)
+	require.NoError(t, a.Start(t.Context()))
+	view, _ := c.current()
+	view.Exit(errCue)
+	// The panic ends that run with the panic as its error; supervision goes
+	// on off the loop and restarts it.
+	require.Eventually(t, func() bool { _, runs := c.current(); return runs == 2 }, time.Minute, time.Millisecond)
+	crashes := eventsOf[*lifecycle.Crashed](rec)
+	require.NotEmpty(t, crashes)
+	assert.ErrorContains(t, crashes[len(crashes)-1].Err, "observer bug")
+	require.NoError(t, a.Stop(t.Context()))
+	assert.Equal(t, lifecycle.StateStopped, a.Status()[0].State)
+}

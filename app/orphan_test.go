@@ -126,7 +126,7 @@ func (c *fdChecker[K]) Run(ctx context.Context) error {
 		fd, _ := strconv.Atoi(e.Name())
 		target, _ := os.Readlink(filepath.Join("/proc/self/fd", e.Name()))
 		flags, err := unix.FcntlInt(uintptr(fd), unix.F_GETFD, 0)
-		if fd <= 3 || err != nil || flags&unix.FD_CLOEXEC != 0 {
+		if fd < 3 || err != nil || flags&unix.FD_CLOEXEC != 0 { // the control channel too: a child's own children must not get it
 			continue
 		}
 		extra = append(extra, fmt.Sprintf("%d -> %s", fd, target))

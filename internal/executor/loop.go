@@ -3,7 +3,9 @@ package executor
 import (
 	"context"
 	"errors"
+	"fmt"
 	"runtime"
+	"runtime/debug"
 	"sync"
 
 	"github.com/hostfx/hostfx/modes"
@@ -63,12 +65,13 @@ func (ThreadLoop) Launch(spec Spec) Run {
 // followed by another within the same run.
 type loopRun struct {
 	*run
-	el      *modes.EventLoop
-	private *modes.EventLoop // nil on the shared main loop
-	spec    Spec
-	respec  Spec          // spec for restarts in place
-	final   chan struct{} // closed when a view ended and no other follows
-	last    *modes.Loop   // that view; set before final closes
+	el       *modes.EventLoop
+	private  *modes.EventLoop // nil on the shared main loop
+	spec     Spec
+	respec   Spec              // spec for restarts in place
+	final    chan struct{}     // closed when a view ended and no other follows
+	last     *modes.Loop       // that view; set before final closes
+	panicked *modes.PanicError // the Restarter's panic, if it had one; set before final closes
 
 	mu      sync.Mutex // guards view, cancel and stopped
 	view    *modes.Loop
@@ -91,25 +94,37 @@ func (r *loopRun) watch(v *modes.Loop) *modes.Loop {
 	return v
 }
 
-// ended runs on the loop once v has closed.
+// ended runs on the loop once v has closed. However the Restarter fares,
+// even if it panics, the run either goes on in a new view or ends.
 func (r *loopRun) ended(v *modes.Loop) {
-	if r.again(v) {
-		return
-	}
-	r.last = v
-	close(r.final)
+	again := false
+	defer func() {
+		if again {
+			return
+		}
+		if p := recover(); p != nil {
+			r.panicked = &modes.PanicError{Value: p, Stack: debug.Stack(), Func: fmt.Sprintf("%T.Again", r.spec.Restarter)}
+		}
+		r.last = v
+		close(r.final)
+	}()
+	again = r.again(v)
 }
 
 // again restarts RunAsync on a fresh view when the Restarter says so. It
-// only asks when nothing of v can still run: its Go work has ended.
+// only asks when nothing of v can still run: its Go work has ended. It does
+// not hold mu while the Restarter decides, since that calls observers,
+// which may stop the app.
 func (r *loopRun) again(v *modes.Loop) bool {
-	if r.spec.Restarter == nil || errors.Is(v.Err(), modes.ErrLoopStopped) || v.Wait(ended) != nil {
+	if r.spec.Restarter == nil || errors.Is(v.Err(), modes.ErrLoopStopped) || v.Wait(ended) != nil || r.isStopped() {
+		return false
+	}
+	if !r.spec.Restarter.Again(r, v.Err()) {
 		return false
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	// Under mu, so a Stop either comes first and wins, or stops the new view.
-	if r.stopped || !r.spec.Restarter.Again(r, v.Err()) {
+	if r.stopped { // a stop came while the Restarter decided: it wins
 		return false
 	}
 	r.cancel()
@@ -119,6 +134,12 @@ func (r *loopRun) again(v *modes.Loop) bool {
 	r.view = r.watch(r.el.Scope(r.spec.Name))
 	r.startAsync(&r.respec, r.view, r)
 	return true
+}
+
+func (r *loopRun) isStopped() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.stopped
 }
 
 func (r *loopRun) Wait() error {
@@ -133,6 +154,9 @@ func (r *loopRun) Wait() error {
 	// Work started with Loop.Go saw its context cancelled; wait for it so
 	// no goroutine of the service outlives its run.
 	_ = r.last.Wait(context.Background())
+	if r.panicked != nil {
+		return errors.Join(r.last.Err(), r.panicked)
+	}
 	return r.last.Err()
 }
 

@@ -34,6 +34,7 @@ func init() {
 	_ = os.Unsetenv(EnvChild)
 	ignoreEOF := os.Getenv(EnvIgnoreEOF) != ""
 	_ = os.Unsetenv(EnvIgnoreEOF)
+	unix.CloseOnExec(controlFD) // exec cleared it; the child's own children must not get the channel
 	closeInherited()
 	// As a net.UnixConn the channel uses the runtime's poller, so a blocked
 	// read parks a goroutine instead of holding an OS thread (which a young

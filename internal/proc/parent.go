@@ -298,12 +298,13 @@ func (r *Run) control(conn net.Conn, pid int, exited <-chan struct{}) {
 	hb := time.NewTicker(r.exec.Heartbeat)
 	defer hb.Stop()
 	var (
-		helloed  bool
-		seq      uint64
-		lastPong                 = time.Now()
-		stopping <-chan struct{} = r.stop
-		term     <-chan time.Time
-		killAt   <-chan time.Time
+		helloed   bool
+		readySeen bool
+		seq       uint64
+		lastPong                  = time.Now()
+		stopping  <-chan struct{} = r.stop
+		term      <-chan time.Time
+		killAt    <-chan time.Time
 	)
 	handle := func(f Frame) {
 		if !helloed {
@@ -373,6 +374,11 @@ func (r *Run) control(conn net.Conn, pid int, exited <-chan struct{}) {
 		case <-hb.C:
 			if killAt != nil || stopping == nil {
 				continue // escalating, or stopping: the stop timeout governs now
+			}
+			if isClosed(r.ready) && !readySeen {
+				// The reader closes ready before the Ready frame reaches
+				// handle: heartbeats count from here, not from the hello.
+				readySeen, lastPong = true, time.Now()
 			}
 			if isClosed(r.ready) && time.Since(lastPong) > 3*r.exec.Heartbeat {
 				// SIGQUIT makes a Go child dump its goroutines to stderr,

@@ -59,8 +59,7 @@ func StartAll(ctx context.Context, services []*Service) error {
 	failed := len(services)
 	var failure error
 	for i, s := range services {
-		if err := s.confirm(ctx, runs[i]); err != nil {
-			gate.Close()
+		if err := s.confirm(ctx, runs[i], gate); err != nil {
 			failed, failure = i, err
 			s.stopped()
 			break
@@ -70,8 +69,23 @@ func StartAll(ctx context.Context, services []*Service) error {
 	if failed == len(services) {
 		return nil
 	}
-	holdBack(services[failed+1:], runs[failed+1:])
-	return errors.Join(failure, StopAll(context.Background(), services[:failed], nil))
+	// The gate holds back the ones after it. One that reached its entry
+	// point before the gate closed, and that its loop has reported started,
+	// did start: it stops with those before the failure.
+	started := append([]*Service(nil), services[:failed]...)
+	var held []*Service
+	var heldRuns []*run
+	for j := failed + 1; j < len(services); j++ {
+		r := runs[j]
+		if r.phase.CompareAndSwap(pending, abandoned) || r.phase.Load() == abandoned {
+			held, heldRuns = append(held, services[j]), append(heldRuns, r)
+			continue
+		}
+		services[j].supervised(r)
+		started = append(started, services[j])
+	}
+	holdBack(held, heldRuns)
+	return errors.Join(failure, StopAll(context.Background(), started, nil))
 }
 
 // holdBack ends the runs launched in a batch after a service that failed
@@ -100,6 +114,9 @@ func holdBack(services []*Service, runs []*run) {
 		}
 		if r.TID() != 0 { // it reached its entry point
 			err := fmt.Errorf("service %q (%v): start: %w", s.Name, s.Mode, ErrAborted)
+			if !isClosed(r.ended) {
+				err = fmt.Errorf("%w; then it ignored its stop for %v and %w", err, first.Settings.StopTimeout, errDetached)
+			}
 			s.Observe(&lifecycle.Started{Service: s.Name, Mode: s.Mode, PID: executor.PID(r.Run), TID: r.TID(),
 				Duration: s.Clock.Since(r.began), Err: err})
 		}

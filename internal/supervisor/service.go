@@ -190,7 +190,7 @@ func (s *Service) launch(ctx context.Context) (*run, error) {
 	s.starting()
 	r := s.newRun()
 	s.track(r, s.Executor.Launch(s.spec(nil, r)))
-	return r, s.confirm(ctx, r)
+	return r, s.confirm(ctx, r, nil)
 }
 
 func (s *Service) newRun() *run { return &run{began: s.Clock.Now(), ended: make(chan struct{})} }
@@ -227,8 +227,10 @@ func (s *Service) track(r *run, launched executor.Run) {
 	s.mu.Unlock()
 }
 
-// confirm waits until r has started, or says why it did not.
-func (s *Service) confirm(ctx context.Context, r *run) error {
+// confirm waits until r has started, or says why it did not. A run that
+// did not start closes gate, if given, before it is stopped, so the runs
+// launched after it in its batch never call their entry points.
+func (s *Service) confirm(ctx context.Context, r *run, gate *executor.Gate) error {
 	timeout := s.Clock.NewTimer(s.Settings.StartTimeout)
 	defer timeout.Stop()
 	var err error
@@ -254,6 +256,9 @@ func (s *Service) confirm(ctx context.Context, r *run) error {
 	if isClosed(r.Ready()) || !r.phase.CompareAndSwap(pending, abandoned) {
 		err = nil
 	} else {
+		if gate != nil {
+			gate.Close()
+		}
 		err = s.abandon(r, err)
 	}
 	if r.phase.Load() == onLoop {
@@ -610,6 +615,9 @@ type stopping struct {
 	finished chan struct{}
 	grace    time.Duration
 	begin    time.Time
+	// starting: a launch may be under way, whose run is not yet the
+	// current one, so run says nothing about what may still run.
+	starting bool
 }
 
 // beginStop asks the service to stop and returns without waiting; nil
@@ -622,9 +630,9 @@ func (s *Service) beginStop() *stopping {
 		s.mu.Unlock()
 		return nil
 	}
+	p := &stopping{s: s, finished: s.finished, starting: s.state == lifecycle.StateStarting}
 	s.setState(lifecycle.StateStopping)
 	close(s.stop)
-	p := &stopping{s: s, finished: s.finished}
 	if s.cur != nil {
 		p.run, p.grace = s.cur.Run, executor.Grace(s.cur.Run)
 	}
@@ -641,7 +649,9 @@ func (s *Service) beginStop() *stopping {
 
 // settled reports whether nothing of the service can run any more, even
 // though its stop is not confirmed yet.
-func (p *stopping) settled() bool { return p.run == nil || executor.Settled(p.run) }
+func (p *stopping) settled() bool {
+	return !p.starting && (p.run == nil || executor.Settled(p.run))
+}
 
 // wait waits for the stop to finish, up to the stop timeout.
 func (p *stopping) wait(ctx context.Context) error {
