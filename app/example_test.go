@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
+	"net/rpc"
 
 	"go.uber.org/fx"
 	"go.uber.org/zap"
@@ -148,4 +150,58 @@ func ExampleApp_Err() {
 	fmt.Println(errors.Is(a.Err(), app.ErrInvalidService))
 	// Output:
 	// true
+}
+
+// Greeter runs in a child process and answers net/rpc calls there.
+type Greeter struct{ rpc *rpc.Server }
+
+// Greetings is Greeter's net/rpc receiver.
+type Greetings struct{}
+
+// Hello greets name.
+func (Greetings) Hello(name string, reply *string) error {
+	*reply = "hello, " + name
+	return nil
+}
+
+func NewGreeter() (*Greeter, error) {
+	s := rpc.NewServer()
+	return &Greeter{rpc: s}, s.Register(Greetings{})
+}
+
+func (g *Greeter) Run(ctx context.Context) error { <-ctx.Done(); return nil }
+
+// ServeConn takes each connection the app dials, in the child.
+func (g *Greeter) ServeConn(conn net.Conn) { g.rpc.ServeConn(conn) }
+
+func ExampleSupervisor_Dial() {
+	var sup *app.Supervisor
+	a := app.New(quietly,
+		// In a test binary a child must re-run only this example; a program
+		// needs no such line.
+		app.ChildArgs("-test.run=^ExampleSupervisor_Dial$"),
+		app.Service("greeter", NewGreeter, modes.SeparateProcess),
+		fx.Populate(&sup),
+	)
+	ctx := context.Background()
+	if err := a.Start(ctx); err != nil { // in the child, this runs the greeter
+		fmt.Println(err)
+		return
+	}
+	defer a.Stop(ctx)
+
+	conn, err := sup.Dial(ctx, "greeter")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	client := rpc.NewClient(conn)
+	defer client.Close()
+	var reply string
+	if err := client.Call("Greetings.Hello", "gopher", &reply); err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(reply)
+	// Output: hello, gopher
 }
