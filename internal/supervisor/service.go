@@ -188,7 +188,7 @@ func (s *Service) launch(ctx context.Context) (*run, error) {
 		return nil, fmt.Errorf("service %q: %w", s.Name, ErrAborted)
 	}
 	s.starting()
-	r := s.newRun()
+	r := s.newRun() // before Launch: the run's start time must not follow what the run does
 	s.track(r, s.Executor.Launch(s.spec(nil, r)))
 	return r, s.confirm(ctx, r, nil)
 }
