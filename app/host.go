@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/hostfx/hostfx/internal/chans"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -57,7 +58,8 @@ type host struct {
 	services []*supervisor.Service
 	names    map[string]*decl // registered services by name
 	// batch is the group of main-loop services the next one may join.
-	batch *loopBatch
+	batch   *loopBatch
+	batched bool // a batch exists: the first one releases the loop
 	// mainHosted is set when App.Run runs the main loop on the main thread.
 	mainHosted bool
 	mainHooked bool
@@ -286,11 +288,17 @@ func (h *host) joinBatch(svc *supervisor.Service, lc fx.Lifecycle) {
 	}
 	b := &loopBatch{services: []*supervisor.Service{svc}}
 	h.batch = b
+	var release func()
+	if !h.batched {
+		// Batches stop in reverse, so the first stops last: only it can
+		// find the loop with nothing on it.
+		h.batched, release = true, h.releaseLoop
+	}
 	lc.Append(fx.Hook{
 		OnStart: func(ctx context.Context) error { return supervisor.StartAll(ctx, b.services) },
 		OnStop: func(ctx context.Context) error {
 			h.haltAll()
-			return supervisor.StopAll(ctx, b.services, h.releaseLoop)
+			return supervisor.StopAll(ctx, b.services, release)
 		},
 	})
 	b.seen = h.appends.Load()
@@ -440,7 +448,7 @@ func (h *host) fail(err error) {
 func (h *host) haltAll() {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if !isClosed(h.halt) {
+	if !chans.Closed(h.halt) {
 		close(h.halt)
 	}
 }
@@ -449,7 +457,7 @@ func (h *host) haltAll() {
 func (h *host) resume() {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if isClosed(h.halt) {
+	if chans.Closed(h.halt) {
 		h.halt = make(chan struct{})
 	}
 }
@@ -458,15 +466,6 @@ func (h *host) halted() <-chan struct{} {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	return h.halt
-}
-
-func isClosed(c <-chan struct{}) bool {
-	select {
-	case <-c:
-		return true
-	default:
-		return false
-	}
 }
 
 func (h *host) failed() error {

@@ -3,6 +3,7 @@ package modes
 import (
 	"context"
 	"fmt"
+	"github.com/hostfx/hostfx/internal/chans"
 	"runtime/debug"
 	"sync"
 	"sync/atomic"
@@ -21,14 +22,15 @@ type Loop struct {
 	closed atomic.Bool
 	ctx    context.Context    // for Go work, made by the first Go; guarded by mu
 	cancel context.CancelFunc // cancels ctx when the view closes
-	done   chan struct{}      // made by Done, or closedChan once closed; guarded by mu
+	done   chan struct{}      // made by Done, closed once confirmed; guarded by mu
 
-	mu      sync.Mutex // guards err, workers, idle, onClose, final and the closing of closed
-	err     error
-	workers int           // Go work goroutines still running
-	idle    chan struct{} // closed when workers drops to 0
-	onClose func()
-	final   bool // onClose has run, or will never run: Done is closed
+	mu        sync.Mutex // guards err, workers, idle, onClose, final and the closing of closed
+	err       error
+	workers   int           // Go work goroutines still running
+	idle      chan struct{} // closed when workers drops to 0
+	onClose   func()
+	final     bool // onClose has run or is running: a later OnClose runs at once
+	confirmed bool // closing is finished: Done is (or would be) closed
 }
 
 func newLoop(el *EventLoop, name string) *Loop {
@@ -173,11 +175,9 @@ func (s *Loop) finishClose() {
 	if s.done != nil {
 		close(s.done)
 	}
-	s.done = closedChan
+	s.confirmed = true
 	s.mu.Unlock()
 }
-
-var closedChan = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
 
 func (s *Loop) callOnClose(fn func()) {
 	defer func() {
@@ -198,9 +198,13 @@ func (s *Loop) callOnClose(fn func()) {
 func (s *Loop) Done() <-chan struct{} {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.done == nil { // made on demand: most views are never waited on
-		s.done = make(chan struct{})
+	switch {
+	case s.done != nil:
+		return s.done
+	case s.confirmed:
+		return chans.Done
 	}
+	s.done = make(chan struct{}) // made on demand: most views are never waited on
 	return s.done
 }
 

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/hostfx/hostfx/internal/chans"
 	"maps"
 	"net"
 	"os"
@@ -375,12 +376,12 @@ func (r *Run) control(conn net.Conn, pid int, exited <-chan struct{}) {
 			if killAt != nil || stopping == nil {
 				continue // escalating, or stopping: the stop timeout governs now
 			}
-			if isClosed(r.ready) && !readySeen {
+			if chans.Closed(r.ready) && !readySeen {
 				// The reader closes ready before the Ready frame reaches
 				// handle: heartbeats count from here, not from the hello.
 				readySeen, lastPong = true, time.Now()
 			}
-			if isClosed(r.ready) && time.Since(lastPong) > 3*r.exec.Heartbeat {
+			if chans.Closed(r.ready) && time.Since(lastPong) > 3*r.exec.Heartbeat {
 				// SIGQUIT makes a Go child dump its goroutines to stderr,
 				// which lands in the crash report.
 				r.mu.Lock()
@@ -430,7 +431,7 @@ func (r *Run) Dial() (net.Conn, error) {
 	r.mu.Lock()
 	ctl := r.ctl
 	r.mu.Unlock()
-	if ctl == nil || !isClosed(r.ready) {
+	if ctl == nil || !chans.Closed(r.ready) {
 		return nil, fmt.Errorf("service %q: %w", r.spec.Name, ErrNotRunning)
 	}
 	r.wmu.Lock()
@@ -643,15 +644,6 @@ func (t *tail) bytes() []byte {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return bytes.Clone(t.buf)
-}
-
-func isClosed(c <-chan struct{}) bool {
-	select {
-	case <-c:
-		return true
-	default:
-		return false
-	}
 }
 
 // noRestart is a child's own "do not restart me", told in its words.

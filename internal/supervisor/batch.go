@@ -4,9 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/hostfx/hostfx/internal/chans"
 
 	"github.com/hostfx/hostfx/internal/executor"
-	"github.com/hostfx/hostfx/lifecycle"
 )
 
 // StartAll starts services in order, as Start called on each in turn
@@ -37,7 +37,7 @@ func StartAll(ctx context.Context, services []*Service) error {
 			return err
 		}
 	}
-	if first := services[0]; isClosed(first.halt()) {
+	if first := services[0]; chans.Closed(first.halt()) {
 		for _, s := range services {
 			s.stopped()
 		}
@@ -77,7 +77,7 @@ func StartAll(ctx context.Context, services []*Service) error {
 	var heldRuns []*run
 	for j := failed + 1; j < len(services); j++ {
 		r := runs[j]
-		if r.phase.CompareAndSwap(pending, abandoned) || r.phase.Load() == abandoned {
+		if r.phase.CompareAndSwap(pending, abandoned) {
 			held, heldRuns = append(held, services[j]), append(heldRuns, r)
 			continue
 		}
@@ -114,11 +114,10 @@ func holdBack(services []*Service, runs []*run) {
 		}
 		if r.TID() != 0 { // it reached its entry point
 			err := fmt.Errorf("service %q (%v): start: %w", s.Name, s.Mode, ErrAborted)
-			if !isClosed(r.ended) {
+			if !chans.Closed(r.ended) {
 				err = fmt.Errorf("%w; then it ignored its stop for %v and %w", err, first.Settings.StopTimeout, errDetached)
 			}
-			s.Observe(&lifecycle.Started{Service: s.Name, Mode: s.Mode, PID: executor.PID(r.Run), TID: r.TID(),
-				Duration: s.Clock.Since(r.began), Err: err})
+			s.started(r.Run, s.Clock.Since(r.began), err)
 		}
 		s.stopped()
 	}

@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/hostfx/hostfx/internal/chans"
 	"math/rand/v2"
 	"sync"
 	"sync/atomic"
@@ -75,7 +76,7 @@ type Service struct {
 type run struct {
 	executor.Run
 	began time.Time
-	ended chan struct{} // closed once Wait returned; err is then set
+	ended <-chan struct{} // closed once Wait returned; err is then set
 	err   error
 	// phase says who reported a run with a Restarter started: its loop,
 	// which then supervises it in place (see inPlace), or confirm, which
@@ -184,7 +185,7 @@ func (s *Service) stopped() {
 // launch starts one run and waits until it has started. A run that does
 // not start is stopped, within the stop timeout, before launch returns.
 func (s *Service) launch(ctx context.Context) (*run, error) {
-	if isClosed(s.halt()) {
+	if chans.Closed(s.halt()) {
 		return nil, fmt.Errorf("service %q: %w", s.Name, ErrAborted)
 	}
 	s.starting()
@@ -193,7 +194,7 @@ func (s *Service) launch(ctx context.Context) (*run, error) {
 	return r, s.confirm(ctx, r, nil)
 }
 
-func (s *Service) newRun() *run { return &run{began: s.Clock.Now(), ended: make(chan struct{})} }
+func (s *Service) newRun() *run { return &run{began: s.Clock.Now()} }
 
 func (s *Service) starting() {
 	s.Observe(&lifecycle.Starting{Service: s.Name, Mode: s.Mode, Settings: s.Settings, Sources: s.Sources})
@@ -217,10 +218,11 @@ func (s *Service) spec(gate *executor.Gate, r *run) executor.Spec {
 
 // track makes r, freshly launched, the current run and watches it end.
 func (s *Service) track(r *run, launched executor.Run) {
-	r.Run = launched
+	ended := make(chan struct{})
+	r.Run, r.ended = launched, ended
 	go func() {
 		r.err = r.Wait()
-		close(r.ended)
+		close(ended)
 	}()
 	s.mu.Lock()
 	s.cur = r
@@ -253,7 +255,7 @@ func (s *Service) confirm(ctx context.Context, r *run, gate *executor.Gate) erro
 	// Readiness wins over whatever else woke us: a service that became
 	// ready and then ended at once did start, and then ended. So does one
 	// whose loop reported it started first.
-	if isClosed(r.Ready()) || !r.phase.CompareAndSwap(pending, abandoned) {
+	if chans.Closed(r.Ready()) || !r.phase.CompareAndSwap(pending, abandoned) {
 		err = nil
 	} else {
 		if gate != nil {
@@ -268,9 +270,13 @@ func (s *Service) confirm(ctx context.Context, r *run, gate *executor.Gate) erro
 	if err == nil {
 		s.running(now)
 	}
-	s.Observe(&lifecycle.Started{Service: s.Name, Mode: s.Mode, PID: executor.PID(r.Run), TID: r.TID(),
-		Duration: now.Sub(r.began), Err: err})
+	s.started(r.Run, now.Sub(r.began), err)
 	return err
+}
+
+// started reports how a start of the entry point went.
+func (s *Service) started(r executor.Run, took time.Duration, err error) {
+	s.Observe(&lifecycle.Started{Service: s.Name, Mode: s.Mode, PID: executor.PID(r), TID: r.TID(), Duration: took, Err: err})
 }
 
 func (s *Service) running(now time.Time) {
@@ -344,7 +350,7 @@ func (s *Service) supervise(r *run) {
 			return
 		case err != nil:
 			// A restart that fails to start is one more failure.
-			next = &run{Run: next.Run, began: s.Clock.Now(), ended: closed, err: err}
+			next = &run{Run: next.Run, began: s.Clock.Now(), ended: chans.Done, err: err}
 		}
 		r = next
 	}
@@ -405,8 +411,7 @@ func (p inPlace) Entered(er executor.Run, err error) {
 	} else {
 		s.running(now)
 	}
-	s.Observe(&lifecycle.Started{Service: s.Name, Mode: s.Mode, PID: executor.PID(er), TID: er.TID(),
-		Duration: now.Sub(began), Err: err})
+	s.started(er, now.Sub(began), err)
 }
 
 func (p inPlace) Again(er executor.Run, err error) bool {
@@ -420,7 +425,7 @@ func (p inPlace) Again(er executor.Run, err error) bool {
 		return false
 	}
 	// IMMEDIATE has no delay to wait out.
-	if isClosed(s.stop) || isClosed(s.halt()) || !s.enterAt(lifecycle.StateStarting, now) {
+	if chans.Closed(s.stop) || chans.Closed(s.halt()) || !s.enterAt(lifecycle.StateStarting, now) {
 		s.settle()
 		r.decided = true
 		return false
@@ -432,8 +437,6 @@ func (p inPlace) Again(er executor.Run, err error) bool {
 	s.starting()
 	return true
 }
-
-var closed = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
 
 // enter moves to st unless a stop has begun; it reports whether it did.
 func (s *Service) enter(st lifecycle.State) bool { return s.enterAt(st, s.Clock.Now()) }
@@ -461,7 +464,7 @@ func (s *Service) settle() {
 // restartAfter reports the end of a run that nobody asked for and says
 // whether to restart it.
 func (s *Service) restartAfter(r executor.Run, err error, now time.Time) bool {
-	halted := isClosed(s.halt()) // before s.mu: the host's lock is taken first elsewhere
+	halted := chans.Closed(s.halt()) // before s.mu: the host's lock is taken first elsewhere
 	s.mu.Lock()
 	if s.state == lifecycle.StateStopping {
 		// It ended on its own just as Stop asked: that end is the stop's.
@@ -541,7 +544,7 @@ func (s *Service) giveUp(err error, restarts int) {
 // app's halt cut it short.
 func (s *Service) sleep(d time.Duration) bool {
 	if d <= 0 {
-		return !isClosed(s.stop) && !isClosed(s.halt())
+		return !chans.Closed(s.stop) && !chans.Closed(s.halt())
 	}
 	t := s.Clock.NewTimer(d)
 	defer t.Stop()
@@ -585,15 +588,6 @@ func (s *Service) halt() <-chan struct{} {
 		return nil
 	}
 	return s.Halt()
-}
-
-func isClosed(c <-chan struct{}) bool {
-	select {
-	case <-c:
-		return true
-	default:
-		return false
-	}
 }
 
 // Stop ends supervision: it stops the running run, or cancels a pending
