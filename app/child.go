@@ -61,6 +61,9 @@ type childControl struct {
 	conn    *proc.Child
 	host    *host
 	stopReq chan struct{}
+	// calls is HandleCall's context, which ends at the parent's stop.
+	calls    context.Context
+	endCalls context.CancelFunc
 
 	mu     sync.Mutex
 	target *supervisor.Service
@@ -96,7 +99,7 @@ func (c *childControl) adopt(svc *supervisor.Service) func(context.Context) erro
 		// Serve from the service's own start (its dependencies have
 		// started), so heartbeats are answered during a long start; a stop
 		// that comes meanwhile is honoured once the service has started.
-		go c.conn.Serve(proc.Handler{Ping: c.ping, Stop: c.stop, Conn: c.accept})
+		go c.conn.Serve(proc.Handler{Ping: c.ping, Stop: c.stop, Conn: c.accept, Calls: c.acceptCalls})
 		if err := svc.Start(ctx); err != nil {
 			c.startFailed(err)
 			if !c.isHosted() {
@@ -148,7 +151,26 @@ func (c *childControl) accept(conn net.Conn) {
 	conn.Close() // the parent checks first; this is the last line of defence
 }
 
+// acceptCalls answers the calls that come on a connection the parent made
+// for them.
+func (c *childControl) acceptCalls(conn net.Conn) {
+	c.mu.Lock()
+	target := c.target
+	c.mu.Unlock()
+	h, ok := target.Instance.(CallHandler)
+	if !ok {
+		conn.Close() // the parent checks first
+		return
+	}
+	go func() {
+		if err := proc.ServeCalls(c.calls, conn, h.HandleCall); err != nil {
+			fmt.Fprintf(os.Stderr, "hostfx child %q: calls: %v\n", target.Name, err)
+		}
+	}()
+}
+
 func (c *childControl) stop(time.Duration) {
+	c.endCalls()
 	select {
 	case c.stopReq <- struct{}{}:
 	default:

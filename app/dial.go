@@ -7,6 +7,7 @@ import (
 	"net"
 	"reflect"
 
+	"github.com/hostfx/hostfx/internal/proc"
 	"github.com/hostfx/hostfx/lifecycle"
 )
 
@@ -24,6 +25,12 @@ var connServerType = reflect.TypeOf((*ConnServer)(nil)).Elem()
 // ErrNotDialable is wrapped by Dial's errors about a service that cannot
 // take connections at all, as opposed to one that is not running.
 var ErrNotDialable = errors.New("cannot be dialed")
+
+// ErrNotRunning is wrapped by Dial's and Call's errors about a service
+// whose child is not running now: it has not started, it has stopped, or
+// it ended during the call. Unlike ErrNotDialable and ErrNotCallable, it
+// may change with time.
+var ErrNotRunning = proc.ErrNotRunning
 
 // Dial connects to the process-mode service called name, in its child of the
 // moment: a private socket pair, handed to the child over the channel the
@@ -44,6 +51,27 @@ func (a *App) Dial(ctx context.Context, name string) (net.Conn, error) {
 }
 
 func (h *host) dial(ctx context.Context, name string) (net.Conn, error) {
+	run, err := h.reach(ctx, name, dialing)
+	if err != nil {
+		return nil, err
+	}
+	return run.Dial()
+}
+
+// access says what Dial or Call needs of a service.
+type access struct {
+	op     string       // the function, for errors
+	iface  reflect.Type // the interface the service must implement
+	method string       // iface's method
+	lacks  string       // what a service without it cannot do
+	errNot error        // wrapped by the errors that time will not change
+}
+
+var dialing = access{"app.Dial", connServerType, "ServeConn(net.Conn)", "takes no connections", ErrNotDialable}
+
+// reach returns the child process now running the process-mode service
+// called name, for a.
+func (h *host) reach(ctx context.Context, name string, a access) (*proc.Run, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -52,27 +80,25 @@ func (h *host) dial(ctx context.Context, name string) (net.Conn, error) {
 	h.mu.Unlock()
 	switch {
 	case d == nil:
-		return nil, fmt.Errorf("app.Dial: no service is called %q: %w", name, ErrNotDialable)
+		return nil, fmt.Errorf("%s: no service is called %q: %w", a.op, name, a.errNot)
 	case !d.mode.Process():
-		return nil, fmt.Errorf("app.Dial: service %q (%v) runs in this process; take it as a dependency instead: %w", name, d.mode, ErrNotDialable)
-	case !d.typ.Implements(connServerType):
-		return nil, fmt.Errorf("app.Dial: service %q: %v has no method ServeConn(net.Conn), so it takes no connections: %w", name, d.typ, ErrNotDialable)
-	}
-	if h.child != nil {
-		return nil, fmt.Errorf("app.Dial: service %q: a child process cannot dial: %w", name, ErrNotDialable)
+		return nil, fmt.Errorf("%s: service %q (%v) runs in this process; take it as a dependency instead: %w", a.op, name, d.mode, a.errNot)
+	case !d.typ.Implements(a.iface):
+		return nil, fmt.Errorf("%s: service %q: %v has no method %s, so it %s: %w", a.op, name, d.typ, a.method, a.lacks, a.errNot)
+	case h.child != nil:
+		return nil, fmt.Errorf("%s: service %q: a child process cannot reach its siblings: %w", a.op, name, a.errNot)
 	}
 	for _, s := range h.supervised() {
 		if s.Name != name {
 			continue
 		}
 		if st := s.State(); st != lifecycle.StateRunning {
-			return nil, fmt.Errorf("app.Dial: service %q is %v, not running", name, st)
+			return nil, fmt.Errorf("%s: service %q is %v, %w", a.op, name, st, ErrNotRunning)
 		}
-		run, ok := s.Current().(interface{ Dial() (net.Conn, error) })
-		if !ok {
-			break
+		if run, ok := s.Current().(*proc.Run); ok {
+			return run, nil
 		}
-		return run.Dial()
+		break
 	}
-	return nil, fmt.Errorf("app.Dial: service %q has not been built: is the app built and started?", name)
+	return nil, fmt.Errorf("%s: service %q has not been built: is the app built and started?", a.op, name)
 }

@@ -86,6 +86,7 @@ func TestDialReachesTheServiceInItsChild(t *testing.T) {
 	a.RequireStop()
 	_, err = sup.Dial(t.Context(), "answer")
 	assert.ErrorContains(t, err, `service "answer" is stopped, not running`)
+	assert.ErrorIs(t, err, app.ErrNotRunning)
 	assert.False(t, errors.Is(err, app.ErrNotDialable), "a stopped service may be dialed once it runs again")
 }
 

@@ -82,9 +82,10 @@ type Handler struct {
 	Ping func(seq uint64)
 	// Stop asks for an ordered stop within deadline.
 	Stop func(deadline time.Duration)
-	// Conn hands over a connection the parent made to the service; the
-	// handler owns it.
-	Conn func(conn net.Conn)
+	// Conn hands over a connection the parent made to the service, and
+	// Calls one the parent made for calls (see ServeCalls); the handler
+	// owns it.
+	Conn, Calls func(conn net.Conn)
 }
 
 // Serve reads the parent's frames until the channel ends. When the parent
@@ -95,10 +96,14 @@ func (c *Child) Serve(h Handler) {
 	r := NewReader(rights)
 	for {
 		f, err := r.Read()
-		if err == nil && f.Kind == KindConn {
+		if err == nil && (f.Kind == KindConn || f.Kind == KindCalls) {
 			var conn net.Conn
-			if conn, err = rights.take(); err == nil {
-				h.Conn(conn)
+			if conn, err = rights.take(f.Kind); err == nil {
+				if f.Kind == KindConn {
+					h.Conn(conn)
+				} else {
+					h.Calls(conn)
+				}
 				continue
 			}
 		}

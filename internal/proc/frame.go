@@ -27,8 +27,9 @@ type Kind uint8
 
 // The frame kinds. The child sends Hello first, then Ready or StartFailed;
 // the parent sends Ping and Stop; the child answers Pong and Stopped, and
-// reports an end of its own with Exited or Fatal. Conn, from the parent,
-// carries a socket descriptor for the service (see Run.Dial).
+// reports an end of its own with Exited or Fatal. Conn and Calls, from the
+// parent, carry a socket descriptor for the service: a connection for it to
+// serve (see Run.Dial), or one for calls (see Run.Call).
 const (
 	KindHello       Kind = iota + 1 // Version, PID
 	KindReady                       // the service started
@@ -40,9 +41,10 @@ const (
 	KindExited                      // the service ended cleanly on its own; NoRestart, Text
 	KindFatal                       // Text: why the service failed
 	KindConn                        // a connection for the service, as the descriptor sent with it
+	KindCalls                       // a connection for calls to the service, likewise
 )
 
-var kindNames = [...]string{"", "hello", "ready", "start-failed", "ping", "pong", "stop", "stopped", "exited", "fatal", "conn"}
+var kindNames = [...]string{"", "hello", "ready", "start-failed", "ping", "pong", "stop", "stopped", "exited", "fatal", "conn", "calls"}
 
 func (k Kind) String() string {
 	if int(k) < len(kindNames) && k > 0 {
@@ -79,7 +81,7 @@ func encode(f Frame) ([]byte, error) {
 	case KindHello:
 		payload = binary.BigEndian.AppendUint16(payload, f.Version)
 		payload = binary.BigEndian.AppendUint32(payload, f.PID)
-	case KindReady, KindConn:
+	case KindReady, KindConn, KindCalls:
 	case KindPing, KindPong:
 		payload = binary.BigEndian.AppendUint64(payload, f.Seq)
 	case KindStop:
@@ -145,7 +147,7 @@ func decode(k Kind, p []byte) (Frame, error) {
 		if want = 6; len(p) == want {
 			f.Version, f.PID = binary.BigEndian.Uint16(p), binary.BigEndian.Uint32(p[2:])
 		}
-	case KindReady, KindConn:
+	case KindReady, KindConn, KindCalls:
 		want = 0
 	case KindPing, KindPong:
 		if want = 8; len(p) == want {

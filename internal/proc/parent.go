@@ -105,7 +105,8 @@ type Run struct {
 	reaped bool          // Wait has returned: the PID is no longer ours
 	ctl    *net.UnixConn // the control channel while the child runs
 
-	wmu sync.Mutex // serializes writes to ctl
+	wmu   sync.Mutex // serializes writes to ctl
+	calls calls      // idle connections for Call
 }
 
 // report gathers what is known about how a child ended.
@@ -225,6 +226,7 @@ func (r *Run) main() {
 	r.mu.Lock()
 	r.reaped, r.ctl = true, nil
 	r.mu.Unlock()
+	r.calls.close()
 	close(exited)
 	// Anything the child left in its group dies with it.
 	_ = unix.Kill(-pid, unix.SIGKILL)
@@ -420,14 +422,17 @@ func (r *Run) send(conn net.Conn, f Frame) {
 	_ = Write(conn, f)
 }
 
-// ErrNotRunning is returned by Dial when the child has not started its
-// service, or has exited.
+// ErrNotRunning is returned by Dial and Call when the child has not started
+// its service, or has exited.
 var ErrNotRunning = errors.New("not running")
 
 // Dial opens a connection to the child's service: one end of a fresh
 // socketpair goes to the child over the control channel, and the service's
 // connection handler takes it there.
-func (r *Run) Dial() (net.Conn, error) {
+func (r *Run) Dial() (net.Conn, error) { return r.dial(KindConn) }
+
+// dial sends the child one end of a fresh socketpair with a frame of kind k.
+func (r *Run) dial(k Kind) (net.Conn, error) {
 	r.mu.Lock()
 	ctl := r.ctl
 	r.mu.Unlock()
@@ -436,7 +441,7 @@ func (r *Run) Dial() (net.Conn, error) {
 	}
 	r.wmu.Lock()
 	defer r.wmu.Unlock()
-	conn, err := sendConn(ctl)
+	conn, err := sendConn(ctl, k)
 	if err != nil {
 		return nil, fmt.Errorf("service %q: dial: %w", r.spec.Name, err)
 	}

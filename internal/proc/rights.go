@@ -40,10 +40,11 @@ func (r *rightsReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// take takes the oldest descriptor received and makes it a connection.
-func (r *rightsReader) take() (net.Conn, error) {
+// take takes the oldest descriptor received, which came with a frame of
+// kind k, and makes it a connection.
+func (r *rightsReader) take(k Kind) (net.Conn, error) {
 	if len(r.fds) == 0 {
-		return nil, fmt.Errorf("%w: %v frame without a descriptor", ErrProtocol, KindConn)
+		return nil, fmt.Errorf("%w: %v frame without a descriptor", ErrProtocol, k)
 	}
 	fd := r.fds[0]
 	r.fds = r.fds[1:]
@@ -57,14 +58,14 @@ func fdConn(fd int) (net.Conn, error) {
 	return net.FileConn(f)
 }
 
-// sendConn makes a socketpair, sends one end over ctl with a Conn frame and
-// returns the other as a connection.
-func sendConn(ctl *net.UnixConn) (net.Conn, error) {
+// sendConn makes a socketpair, sends one end over ctl with a frame of kind
+// k and returns the other as a connection.
+func sendConn(ctl *net.UnixConn, k Kind) (net.Conn, error) {
 	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
 		return nil, fmt.Errorf("socketpair: %w", err)
 	}
-	frame, _ := encode(Frame{Kind: KindConn})
+	frame, _ := encode(Frame{Kind: k})
 	_, _, err = ctl.WriteMsgUnix(frame, unix.UnixRights(fds[1]), nil)
 	_ = unix.Close(fds[1]) // the child has its own now, or never will
 	if err != nil {

@@ -29,7 +29,7 @@ func TestConnFramesCarryWorkingConnections(t *testing.T) {
 	parent, child := controlPair(t)
 	var mine []net.Conn
 	for range 3 { // back to back: the reader may get them in one read
-		c, err := sendConn(parent)
+		c, err := sendConn(parent, KindConn)
 		require.NoError(t, err)
 		mine = append(mine, c)
 	}
@@ -41,7 +41,7 @@ func TestConnFramesCarryWorkingConnections(t *testing.T) {
 		f, err := r.Read()
 		require.NoError(t, err)
 		require.Equal(t, KindConn, f.Kind)
-		theirs, err := rights.take()
+		theirs, err := rights.take(KindConn)
 		require.NoError(t, err)
 		// Each connection pairs with the one sendConn returned, in order.
 		_, err = mine[i].Write([]byte{byte('a' + i)})
@@ -56,7 +56,7 @@ func TestConnFramesCarryWorkingConnections(t *testing.T) {
 	f, err := r.Read()
 	require.NoError(t, err)
 	assert.Equal(t, Frame{Kind: KindPing, Seq: 9}, f)
-	_, err = rights.take()
+	_, err = rights.take(KindConn)
 	assert.ErrorIs(t, err, ErrProtocol, "no descriptor is left")
 }
 
@@ -67,7 +67,7 @@ func TestConnFrameWithoutADescriptorIsAProtocolError(t *testing.T) {
 	f, err := NewReader(rights).Read()
 	require.NoError(t, err)
 	require.Equal(t, KindConn, f.Kind)
-	_, err = rights.take()
+	_, err = rights.take(KindConn)
 	assert.ErrorIs(t, err, ErrProtocol)
 	assert.ErrorContains(t, err, "conn frame without a descriptor")
 }

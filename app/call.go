@@ -1,0 +1,81 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"reflect"
+
+	"github.com/hostfx/hostfx/internal/proc"
+)
+
+// CallHandler is implemented by a process-mode service that answers Call.
+// A request reaches HandleCall in the service's child process, and what it
+// returns goes back to the caller: the response, or the error's text as a
+// *CallError. The bytes mean what the two sides agree they mean: a method
+// name and arguments in any encoding.
+//
+// Calls from concurrent goroutines of the parent run concurrently in the
+// child, each on a goroutine of its own connection, not on the service's
+// event loop; an async service posts to its loop what must run there. ctx
+// ends when the service is asked to stop. HandleCall owns request. A panic
+// in HandleCall fails the call, not the service.
+type CallHandler interface {
+	HandleCall(ctx context.Context, request []byte) (response []byte, err error)
+}
+
+var callHandlerType = reflect.TypeOf((*CallHandler)(nil)).Elem()
+
+// ErrNotCallable is wrapped by Call's errors about a service that cannot
+// answer calls at all, as opposed to one that is not running.
+var ErrNotCallable = errors.New("cannot be called")
+
+// MaxCall is the largest request or response of a call, in bytes. More
+// belongs on a connection of its own: see Dial.
+const MaxCall = proc.MaxCall
+
+// CallError is an error the service's HandleCall returned, as Call reports
+// it: the call reached the service and was answered.
+type CallError struct {
+	Service string // the service that answered
+	Message string // the text of HandleCall's error
+}
+
+func (e *CallError) Error() string { return fmt.Sprintf("service %q: %s", e.Service, e.Message) }
+
+var calling = access{"app.Call", callHandlerType, "HandleCall(context.Context, []byte) ([]byte, error)",
+	"answers no calls", ErrNotCallable}
+
+// Call sends request to the process-mode service called name, in its child
+// of the moment, and returns the response of the service's HandleCall (see
+// CallHandler). ctx bounds the call; a call it cuts short returns ctx's
+// error at once, while HandleCall runs on in the child. A call that was
+// under way when the child ended fails and is not repeated: only the
+// caller knows whether it is safe to call again.
+//
+// A call costs one round trip on a private socket pair. The app keeps the
+// connections of finished calls for later ones.
+func (s *Supervisor) Call(ctx context.Context, name string, request []byte) ([]byte, error) {
+	return s.host.call(ctx, name, request)
+}
+
+// Call sends request to the process-mode service called name; see
+// Supervisor.Call.
+func (a *App) Call(ctx context.Context, name string, request []byte) ([]byte, error) {
+	if a.host == nil {
+		return nil, fmt.Errorf("app.Call %q: %w", name, a.Err())
+	}
+	return a.host.call(ctx, name, request)
+}
+
+func (h *host) call(ctx context.Context, name string, request []byte) ([]byte, error) {
+	run, err := h.reach(ctx, name, calling)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := run.Call(ctx, request)
+	if he, ok := err.(*proc.HandlerError); ok {
+		return nil, &CallError{Service: name, Message: he.Message}
+	}
+	return resp, err
+}

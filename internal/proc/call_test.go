@@ -1,0 +1,154 @@
+package proc
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// callPair is a parent's call connection whose other end is returned raw.
+func callPair(t *testing.T) (*callConn, net.Conn) {
+	parent, child := controlPair(t)
+	return newCallConn(parent), child
+}
+
+// serve runs ServeCalls on conn and returns what it returns.
+func serve(conn net.Conn, h CallHandler) <-chan error {
+	done := make(chan error, 1)
+	go func() { done <- ServeCalls(context.Background(), conn, h) }()
+	return done
+}
+
+func TestCallsAreAnswered(t *testing.T) {
+	c, child := callPair(t)
+	done := serve(child, func(_ context.Context, req []byte) ([]byte, error) {
+		switch string(req) {
+		case "fail":
+			return nil, errors.New("failed as asked")
+		case "panic":
+			panic("as asked")
+		case "big":
+			return bytes.Repeat([]byte{7}, copyLimit+1), nil // written after its header
+		}
+		return append([]byte("re: "), req...), nil
+	})
+	for _, req := range []string{"one", "", "two"} {
+		resp, err := c.call(context.Background(), []byte(req))
+		require.NoError(t, err)
+		assert.Equal(t, "re: "+req, string(resp))
+	}
+	_, err := c.call(context.Background(), []byte("fail"))
+	assert.Equal(t, &HandlerError{Message: "failed as asked"}, err)
+	_, err = c.call(context.Background(), []byte("panic"))
+	assert.Equal(t, &HandlerError{Message: "handler panicked: as asked"}, err)
+	resp, err := c.call(context.Background(), []byte("big"))
+	require.NoError(t, err)
+	assert.Equal(t, bytes.Repeat([]byte{7}, copyLimit+1), resp)
+	large := bytes.Repeat([]byte{9}, copyLimit+1)
+	resp, err = c.call(context.Background(), large)
+	require.NoError(t, err)
+	assert.Equal(t, append([]byte("re: "), large...), resp)
+	assert.False(t, c.poisoned)
+
+	require.NoError(t, c.conn.Close())
+	assert.NoError(t, <-done, "a close between calls is a clean end")
+}
+
+func TestGarbageCallsEndTheConnection(t *testing.T) {
+	echo := func(_ context.Context, req []byte) ([]byte, error) { return req, nil }
+	for _, tc := range []struct{ name, garbage, want string }{
+		{"length", "\xff\xff\xff\xff", fmt.Sprintf("call of 4294967295 bytes: at most %d", MaxCall)},
+		{"truncated length", "\x00\x00", "truncated call length"},
+		{"truncated call", "\x00\x00\x00\x09abc", "truncated call: 9 bytes announced"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			parent, child := controlPair(t)
+			done := serve(child, echo)
+			_, err := parent.Write([]byte(tc.garbage))
+			require.NoError(t, err)
+			require.NoError(t, parent.CloseWrite())
+			err = <-done
+			assert.ErrorIs(t, err, ErrProtocol)
+			assert.ErrorContains(t, err, tc.want)
+		})
+	}
+}
+
+func TestGarbageResponsesAreProtocolErrors(t *testing.T) {
+	for _, tc := range []struct{ name, garbage, want string }{
+		{"status", "\x00\x00\x00\x02\x07x", "response status 7: want 0 or 1"},
+		{"empty", "\x00\x00\x00\x00\x00", fmt.Sprintf("response of 0 bytes: want 1 to %d", MaxCall+1)},
+		{"length", "\xff\xff\xff\xff\x00", "response of 4294967295 bytes"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, child := callPair(t)
+			go func() {
+				_, _ = io.ReadFull(child, make([]byte, 5)) // the request: a length and "x"
+				_, _ = child.Write([]byte(tc.garbage))
+			}()
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute) // fail, not hang
+			defer cancel()
+			_, err := c.call(ctx, []byte("x"))
+			assert.ErrorIs(t, err, ErrProtocol)
+			assert.ErrorContains(t, err, tc.want)
+		})
+	}
+}
+
+func TestAContextEndsACallThatIsNotAnswered(t *testing.T) {
+	c, _ := callPair(t) // nobody answers
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(10*time.Millisecond, cancel)
+	_, err := c.call(ctx, []byte("x"))
+	assert.ErrorIs(t, err, os.ErrDeadlineExceeded)
+	assert.True(t, c.poisoned, "the cancellation's wake-up hit the connection")
+
+	c, child := callPair(t)
+	done := serve(child, func(_ context.Context, req []byte) ([]byte, error) { return req, nil })
+	ctx, cancel = context.WithTimeout(context.Background(), time.Hour)
+	defer cancel()
+	resp, err := c.call(ctx, []byte("y"))
+	require.NoError(t, err)
+	assert.Equal(t, "y", string(resp))
+	assert.False(t, c.poisoned, "a context that did not end leaves the connection usable")
+	assert.True(t, c.deadline)
+	resp, err = c.call(context.Background(), []byte("z")) // and clears its deadline
+	require.NoError(t, err)
+	assert.Equal(t, "z", string(resp))
+	assert.False(t, c.deadline)
+	require.NoError(t, c.conn.Close())
+	require.NoError(t, <-done)
+}
+
+func TestTheCallPoolKeepsAFewAndClosesTheRest(t *testing.T) {
+	var p calls
+	assert.Nil(t, p.take())
+	var conns []*callConn
+	for range maxIdleCalls + 1 {
+		c, _ := callPair(t)
+		conns = append(conns, c)
+		p.put(c)
+	}
+	_, err := conns[maxIdleCalls].conn.Write([]byte{0})
+	assert.ErrorIs(t, err, net.ErrClosed, "one more than the pool keeps is closed")
+	assert.Same(t, conns[maxIdleCalls-1], p.take(), "the most recent first")
+
+	p.close()
+	for _, c := range conns[:maxIdleCalls-1] {
+		_, err := c.conn.Write([]byte{0})
+		assert.ErrorIs(t, err, net.ErrClosed)
+	}
+	assert.Nil(t, p.take())
+	p.put(conns[maxIdleCalls-1])
+	_, err = conns[maxIdleCalls-1].conn.Write([]byte{0})
+	assert.ErrorIs(t, err, net.ErrClosed, "a closed pool keeps nothing")
+}
