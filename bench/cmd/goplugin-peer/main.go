@@ -5,14 +5,18 @@
 // measures, and hostfx is not flattered by a slow-starting baseline.
 //
 // It prints one JSON object: the medians of a start (NewClient, Client,
-// Dispense and a first call), of one net/rpc call, and the plugin's VmRSS.
-// Run with the plugin's magic cookie set, it is the plugin.
+// Dispense and a first call), of a bare exec of this binary until it writes
+// a byte on fd 3 (the floor under any start of it), of one net/rpc call,
+// and the plugin's VmRSS. Run with the plugin's magic cookie set, it is the
+// plugin; with rawEnv set, the bare exec.
 package main
 
 import (
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"net/rpc"
 	"os"
 	"os/exec"
@@ -34,13 +38,23 @@ var handshake = plugin.HandshakeConfig{
 // Results is what the peer prints.
 type Results struct {
 	Start  harness.Result // Aux is the Kill after it
+	Raw    harness.Result // the bare exec
 	Call   harness.Result
 	RSSKiB int64
 }
 
+// rawEnv makes this binary write one byte on fd 3 and exit.
+const rawEnv = "HOSTFX_BENCH_PEER_RAW"
+
 var verbose = os.Getenv("HOSTFX_BENCH_VERBOSE") != ""
 
 func main() {
+	if os.Getenv(rawEnv) != "" {
+		if _, err := os.NewFile(3, "ready").Write([]byte{1}); err != nil {
+			os.Exit(2)
+		}
+		return
+	}
 	if os.Getenv(handshake.MagicCookieKey) == handshake.MagicCookieValue {
 		plugin.Serve(&plugin.ServeConfig{
 			HandshakeConfig: handshake,
@@ -73,6 +87,7 @@ func measure(slow, fast harness.Plan, rssSamples int) (Results, error) {
 	var res Results
 	rs, err := harness.Measure(slow, func(n int) (took, kill time.Duration, err error) {
 		for range n {
+			// go-plugin's start, timed to the end of the first call
 			begin := time.Now()
 			c, _, err := start()
 			if err != nil {
@@ -84,11 +99,11 @@ func measure(slow, fast harness.Plan, rssSamples int) (Results, error) {
 			kill += time.Since(ready)
 		}
 		return took, kill, nil
-	})
+	}, rawStarts)
 	if err != nil {
 		return res, fmt.Errorf("start: %w", err)
 	}
-	res.Start = rs[0]
+	res.Start, res.Raw = rs[0], rs[1]
 
 	c, e, err := start()
 	if err != nil {
@@ -125,6 +140,36 @@ func measure(slow, fast harness.Plan, rssSamples int) (Results, error) {
 	}
 	res.RSSKiB = harness.Median(rss)
 	return res, nil
+}
+
+// rawStarts execs this binary n times, each until it writes its byte.
+func rawStarts(n int) (took, _ time.Duration, err error) {
+	self, err := os.Executable()
+	if err != nil {
+		return 0, 0, err
+	}
+	for range n {
+		r, w, err := os.Pipe()
+		if err != nil {
+			return 0, 0, err
+		}
+		cmd := exec.Command(self)
+		cmd.Env = append(os.Environ(), rawEnv+"=1")
+		cmd.ExtraFiles = []*os.File{w}
+		begin := time.Now()
+		err = cmd.Start()
+		w.Close()
+		if err == nil {
+			_, err = io.ReadFull(r, make([]byte, 1))
+			took += time.Since(begin)
+			err = errors.Join(err, cmd.Wait())
+		}
+		r.Close()
+		if err != nil {
+			return 0, 0, fmt.Errorf("bare exec: %w", err)
+		}
+	}
+	return took, 0, nil
 }
 
 func logger() hclog.Logger {

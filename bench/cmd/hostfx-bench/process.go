@@ -100,8 +100,9 @@ func spawnApp() fx.Option {
 func benchProcSpawn(p harness.Plan, rep *report) error {
 	// hostfx: start an app of one SEPARATE_PROCESS service, which returns
 	// once the child reported its service started: spawn to ready. With
-	// withNew, building the app counts too. The stop is timed apart, as aux.
-	hostfx := func(withNew bool) harness.Sampler {
+	// withNew, building the app counts too; with call, a first call after
+	// the start, as go-plugin's start has. The stop is timed apart, as aux.
+	hostfx := func(withNew, call bool) harness.Sampler {
 		return func(n int) (took, stop time.Duration, err error) {
 			for range n {
 				begin := time.Now()
@@ -111,6 +112,11 @@ func benchProcSpawn(p harness.Plan, rep *report) error {
 				}
 				if err := a.Start(context.Background()); err != nil {
 					return 0, 0, err
+				}
+				if call {
+					if _, err := a.Call(context.Background(), spawnService, catalog.EchoRequest); err != nil {
+						return 0, 0, err
+					}
 				}
 				ready := time.Now()
 				if err := a.Stop(context.Background()); err != nil {
@@ -138,13 +144,16 @@ func benchProcSpawn(p harness.Plan, rep *report) error {
 		}
 		return took, stop, nil
 	}
-	rs, err := harness.Measure(p, hostfx(false), raw, hostfx(true))
+	rs, err := harness.Measure(p, hostfx(false, false), raw, hostfx(true, false), hostfx(false, true))
 	if err != nil {
 		return err
 	}
 	rep.results["proc_spawn"] = rs[0]
+	rep.results["proc_spawn_call"] = rs[3]
+	rep.results["proc_spawn_raw"] = rs[1]
 	rep.add(row{name: "proc_spawn", hostfx: spread(rs[0]), baseline: spread(rs[1]), ratio: ratio(rs[0], rs[1]), goal: 1.5})
 	rep.add(row{name: "proc_spawn_with_new", hostfx: spread(rs[2]), baseline: spread(rs[1]), ratio: ratio(rs[2], rs[1])})
+	rep.add(row{name: "proc_spawn_call", hostfx: spread(rs[3]), baseline: spread(rs[1]), ratio: ratio(rs[3], rs[1])})
 	rep.add(row{name: "proc_spawn_overhead", hostfx: dur(rs[0].PerOp - rs[1].PerOp), baseline: "-", ratio: nan})
 	rep.add(row{name: "proc_stop", hostfx: dur(rs[0].Aux), baseline: dur(rs[1].Aux), ratio: float64(rs[0].Aux) / float64(rs[1].Aux)})
 	steps, err := spawnBreakdown(max(5, p.Samples*2))
@@ -152,7 +161,8 @@ func benchProcSpawn(p harness.Plan, rep *report) error {
 		return err
 	}
 	rep.note("proc_spawn: hostfx is Start of a built app of one SEPARATE_PROCESS service, spawn to ready (Start returns "+
-		"when the child reports its service started); proc_spawn_with_new counts building the app too. The raw baseline "+
+		"when the child reports its service started); proc_spawn_with_new counts building the app too, and "+
+		"proc_spawn_call a first app.Call after the start, which vs_goplugin_spawn compares with go-plugin's start. The raw baseline "+
 		"execs this binary until it writes one byte on fd 3. proc_stop is the "+
 		"untimed stop after each: app.Stop, or closing the socket and waiting for the raw child's exit. %s", steps)
 	return nil
@@ -178,6 +188,11 @@ type (
 func (waits) Run(ctx context.Context) error { <-ctx.Done(); return nil }
 
 func (*rttEcho) ServeConn(conn net.Conn) { echo(conn) }
+
+// HandleCall answers app.Call: proc_call.
+func (*rttEcho) HandleCall(_ context.Context, request []byte) ([]byte, error) {
+	return catalog.Echo(request)
+}
 
 func (r *rttLocked) ServeConn(conn net.Conn) { r.conns <- conn }
 
@@ -250,17 +265,30 @@ func roundTrips(conn net.Conn) harness.Sampler {
 }
 
 // startRTT starts an app running the named round-trip service and dials it.
-func startRTT(service string) (net.Conn, func(), error) {
+func startRTT(service string) (*app.App, net.Conn, func(), error) {
 	a := app.New(quiet(), rttApp(service))
 	if err := a.Start(context.Background()); err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	conn, err := a.Dial(context.Background(), service)
 	if err != nil {
 		_ = a.Stop(context.Background())
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	return conn, func() { conn.Close(); _ = a.Stop(context.Background()) }, nil
+	return a, conn, func() { conn.Close(); _ = a.Stop(context.Background()) }, nil
+}
+
+// calls makes n calls of Plugin.Echo with app.Call.
+func calls(a *app.App, service string) harness.Sampler {
+	return func(n int) (time.Duration, time.Duration, error) {
+		begin := time.Now()
+		for range n {
+			if _, err := a.Call(context.Background(), service, catalog.EchoRequest); err != nil {
+				return 0, 0, err
+			}
+		}
+		return time.Since(begin), 0, nil
+	}
 }
 
 // rpcCalls makes n net/rpc calls of Plugin.Echo.
@@ -278,17 +306,17 @@ func rpcCalls(client *rpc.Client) harness.Sampler {
 }
 
 func benchProcRTT(p harness.Plan, rep *report) error {
-	conn, stopEcho, err := startRTT(rttService)
+	echoApp, conn, stopEcho, err := startRTT(rttService)
 	if err != nil {
 		return fmt.Errorf("%s: %w", rttService, err)
 	}
 	defer stopEcho()
-	lockedConn, stopLocked, err := startRTT(rttLockedService)
+	_, lockedConn, stopLocked, err := startRTT(rttLockedService)
 	if err != nil {
 		return fmt.Errorf("%s: %w", rttLockedService, err)
 	}
 	defer stopLocked()
-	rpcConn, stopRPC, err := startRTT(rttRPCService)
+	_, rpcConn, stopRPC, err := startRTT(rttRPCService)
 	if err != nil {
 		return fmt.Errorf("%s: %w", rttRPCService, err)
 	}
@@ -301,19 +329,22 @@ func benchProcRTT(p harness.Plan, rep *report) error {
 	}
 	defer func() { _ = raw.stop() }()
 
-	rs, err := harness.Measure(p, roundTrips(conn), roundTrips(raw.conn), roundTrips(lockedConn), rpcCalls(client))
+	rs, err := harness.Measure(p, roundTrips(conn), roundTrips(raw.conn), roundTrips(lockedConn), rpcCalls(client),
+		calls(echoApp, rttService))
 	if err != nil {
 		return err
 	}
 	rep.results["proc_rtt"] = rs[0]
-	rep.results["proc_rpc"] = rs[3]
+	rep.results["proc_call"] = rs[4]
 	rep.add(row{name: "proc_rtt", hostfx: spread(rs[0]), baseline: spread(rs[1]), ratio: ratio(rs[0], rs[1]), goal: 1.5})
 	rep.add(row{name: "proc_rtt_locked", hostfx: spread(rs[2]), baseline: spread(rs[1]), ratio: ratio(rs[2], rs[1])})
+	rep.add(row{name: "proc_call", hostfx: spread(rs[4]), baseline: spread(rs[1]), ratio: ratio(rs[4], rs[1])})
 	rep.add(row{name: "proc_rpc", hostfx: spread(rs[3]), baseline: spread(rs[1]), ratio: ratio(rs[3], rs[1])})
 	rep.note("proc_rtt: a byte echoed by a SEPARATE_PROCESS service over a connection app.Dial made, echoed on the " +
 		"goroutine ServeConn runs on; the baseline echoes over the socketpair a raw child inherited. proc_rtt_locked " +
-		"echoes in Run itself, on the OS thread SEPARATE_PROCESS locks Run to. proc_rpc is one net/rpc call over such a " +
-		"connection, which vs_goplugin_rtt compares with go-plugin's.")
+		"echoes in Run itself, on the OS thread SEPARATE_PROCESS locks Run to. proc_call is one app.Call of Plugin.Echo " +
+		"with a byte, which vs_goplugin_rtt compares with go-plugin's net/rpc call of the same; proc_rpc is a net/rpc call " +
+		"over a Dial connection, for those who keep net/rpc.")
 	return nil
 }
 

@@ -7,6 +7,7 @@ package catalog
 //go:generate go run ../gensvc -n 10000 -o types_gen.go
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 
@@ -30,7 +31,23 @@ type node[K any] struct{}
 func (*node[K]) Run(ctx context.Context) error               { <-ctx.Done(); return nil }
 func (*node[K]) RunAsync(context.Context, *modes.Loop) error { return nil }
 
+// HandleCall answers the calls the process benchmarks make.
+func (*node[K]) HandleCall(_ context.Context, request []byte) ([]byte, error) { return Echo(request) }
+
 func newNode[K any]() *node[K] { return &node[K]{} }
+
+// EchoRequest is the call the process benchmarks make: a method name and
+// an argument, the least a call to go-plugin's net/rpc server carries.
+var EchoRequest = []byte("Plugin.Echo\x01")
+
+// Echo answers EchoRequest with its argument.
+func Echo(request []byte) ([]byte, error) {
+	arg, ok := bytes.CutPrefix(request, []byte("Plugin.Echo"))
+	if !ok || len(arg) != 1 {
+		return nil, fmt.Errorf("catalog: want a call of Plugin.Echo with one byte, not %q", request)
+	}
+	return arg, nil
+}
 
 // hooked is the fx baseline's counterpart of node: a provided value whose
 // constructor appends a start and a stop hook.
