@@ -1,6 +1,7 @@
 package app_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -204,4 +205,46 @@ func ExampleSupervisor_Dial() {
 	}
 	fmt.Println(reply)
 	// Output: hello, gopher
+}
+
+// Shouter answers calls in a child process of its own.
+type Shouter struct{}
+
+func NewShouter() Shouter { return Shouter{} }
+
+func (Shouter) Run(ctx context.Context) error { <-ctx.Done(); return nil }
+
+// HandleCall answers each call the app makes, in the child.
+func (Shouter) HandleCall(_ context.Context, request []byte) ([]byte, error) {
+	if len(request) == 0 {
+		return nil, errors.New("nothing to shout")
+	}
+	return bytes.ToUpper(request), nil
+}
+
+func ExampleSupervisor_Call() {
+	var sup *app.Supervisor
+	a := app.New(quietly,
+		// In a test binary a child must re-run only this example; a program
+		// needs no such line.
+		app.ChildArgs("-test.run=^ExampleSupervisor_Call$"),
+		app.Service("shouter", NewShouter, modes.SeparateProcess),
+		fx.Populate(&sup),
+	)
+	ctx := context.Background()
+	if err := a.Start(ctx); err != nil { // in the child, this runs the shouter
+		fmt.Println(err)
+		return
+	}
+	defer a.Stop(ctx)
+
+	response, err := sup.Call(ctx, "shouter", []byte("hello"))
+	fmt.Printf("%s %v\n", response, err)
+
+	_, err = sup.Call(ctx, "shouter", nil)
+	var callErr *app.CallError
+	fmt.Println(errors.As(err, &callErr), err)
+	// Output:
+	// HELLO <nil>
+	// true service "shouter": nothing to shout
 }
