@@ -61,10 +61,14 @@ type Service struct {
 	stop     chan struct{} // closed by Stop: supervision ends
 	finished chan struct{} // closed when supervision has ended
 	cur      *run          // the current or last run
-	stopErr  error         // how the last run ended under Stop
-	restarts int
-	lastErr  error
-	lastAt   time.Time
+	stopErr  error         // how the last run ended under Stop, or after the app's halt
+	// haltEnded: supervision ended on the app's halt, before Stop. The
+	// app stops every service after its halt, and that Stop reports the
+	// end, as if it had come during the stop.
+	haltEnded bool
+	restarts  int
+	lastErr   error
+	lastAt    time.Time
 
 	// Restart bookkeeping, touched only where the service is supervised at
 	// the time (see decide).
@@ -165,7 +169,7 @@ func (s *Service) prepare() error {
 	}
 	s.setState(lifecycle.StateStarting)
 	s.stop, s.finished = make(chan struct{}), make(chan struct{})
-	s.stopErr = nil
+	s.stopErr, s.haltEnded = nil, false
 	s.attempt = 0
 	s.recent.reset()
 	if s.Rand == nil {
@@ -452,12 +456,14 @@ func (s *Service) enterAt(st lifecycle.State, now time.Time) bool {
 }
 
 // settle marks supervision that ended on the app's halt as stopped, so a
-// status does not show a restart that will never come.
+// status does not show a restart that will never come; the app's Stop of
+// the service will report it.
 func (s *Service) settle() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.state == lifecycle.StateBackoff || s.state == lifecycle.StateStarting {
 		s.setState(lifecycle.StateStopped)
+		s.haltEnded = true
 	}
 }
 
@@ -477,6 +483,11 @@ func (s *Service) restartAfter(r executor.Run, err error, now time.Time) bool {
 	}
 	restart := s.Settings.Policy.ShouldRestart(err) && !halted
 	failed := err != nil && !errors.Is(err, lifecycle.ErrNoRestart)
+	if halted {
+		// The app is stopping, and will stop this service in its turn: the
+		// end is that stop's, which reports it.
+		s.stopErr, s.haltEnded = err, true
+	}
 	switch {
 	case restart:
 	case failed:
@@ -493,10 +504,10 @@ func (s *Service) restartAfter(r executor.Run, err error, now time.Time) bool {
 		s.Observe(&lifecycle.Exited{Service: s.Name, Mode: s.Mode, PID: executor.PID(r), TID: r.TID(), Err: err})
 	}
 	switch {
-	case restart:
-	case failed && !halted:
+	case restart, halted:
+	case failed:
 		s.giveUp(err, 0)
-	case !failed && s.OnExit != nil:
+	case s.OnExit != nil:
 		s.OnExit(s, err)
 	}
 	return restart
@@ -615,15 +626,19 @@ type stopping struct {
 }
 
 // beginStop asks the service to stop and returns without waiting; nil
-// means it was not running or restarting.
+// means it was not running or restarting, and did not end on the app's
+// halt.
 func (s *Service) beginStop() *stopping {
 	s.mu.Lock()
 	switch s.state {
 	case lifecycle.StateRunning, lifecycle.StateBackoff, lifecycle.StateStarting:
 	default:
-		s.mu.Unlock()
-		return nil
+		if !s.haltEnded {
+			s.mu.Unlock()
+			return nil
+		}
 	}
+	s.haltEnded = false
 	p := &stopping{s: s, finished: s.finished, starting: s.state == lifecycle.StateStarting}
 	s.setState(lifecycle.StateStopping)
 	close(s.stop)

@@ -120,6 +120,23 @@ func waitFor[E lifecycle.Event](t *testing.T, r *recorder, n int) E {
 	}
 }
 
+// only returns the one event of type E there is so far.
+func only[E lifecycle.Event](t *testing.T, r *recorder) E {
+	t.Helper()
+	var found []E
+	for _, e := range r.snapshot() {
+		if e, ok := e.(E); ok {
+			found = append(found, e)
+		}
+	}
+	if len(found) != 1 {
+		var zero E
+		t.Fatalf("%d events of type %T: want 1, in %v", len(found), zero, r.snapshot())
+		return zero
+	}
+	return found[0]
+}
+
 func count[E lifecycle.Event](r *recorder) int {
 	n := 0
 	for _, e := range r.snapshot() {
@@ -378,7 +395,45 @@ func TestHaltStopsRestarts(t *testing.T) {
 	waitFor[*lifecycle.Crashed](t, f.rec, 1)
 	assert.Zero(t, count[*lifecycle.Restarting](f.rec))
 	assert.Zero(t, count[*lifecycle.GaveUp](f.rec), "a failure during the app's stop is not escalated")
+	assert.Equal(t, lifecycle.StateFailed, f.svc.State())
+
+	// The app's stop, which follows its halt, reports the end.
+	err := f.svc.Stop(t.Context())
+	assert.EqualError(t, err, `service "svc" (SEPARATE_THREAD): stop: boom while the app stops`)
+	assert.Equal(t, err, only[*lifecycle.Stopped](t, f.rec).Err)
+	assert.Equal(t, 1, count[*lifecycle.Stopping](f.rec))
+	assert.Equal(t, lifecycle.StateStopped, f.svc.State())
+	assert.NoError(t, f.svc.Stop(t.Context()), "once")
+	assert.Equal(t, 1, count[*lifecycle.Stopped](f.rec))
+
 	assert.ErrorIs(t, f.svc.Start(t.Context()), ErrAborted)
+}
+
+func TestAHaltDuringBackoffIsReportedByTheStop(t *testing.T) {
+	f := newFixture(lifecycle.Restart(lifecycle.FixedBackoff(time.Hour)))
+	r := f.start(t)
+	r.end(errors.New("boom"))
+	waitFor[*lifecycle.Restarting](t, f.rec, 1)
+	close(f.halt)
+	require.Eventually(t, func() bool { return f.svc.State() == lifecycle.StateStopped }, time.Minute, time.Millisecond,
+		"the restart that will not come is not shown")
+	require.NoError(t, f.svc.Stop(t.Context()), "the crash was reported before the backoff")
+	assert.Equal(t, 1, count[*lifecycle.Stopping](f.rec))
+	assert.NoError(t, only[*lifecycle.Stopped](t, f.rec).Err)
+	assert.Empty(t, f.exec.launched, "no restart")
+}
+
+func TestACleanEndDuringTheHaltIsTheStops(t *testing.T) {
+	f := newFixture()
+	exits := make(chan error, 1)
+	f.svc.OnExit = func(_ *Service, err error) { exits <- err }
+	r := f.start(t)
+	close(f.halt)
+	r.end(nil)
+	waitFor[*lifecycle.Exited](t, f.rec, 1)
+	require.NoError(t, f.svc.Stop(t.Context()))
+	assert.NoError(t, only[*lifecycle.Stopped](t, f.rec).Err)
+	assert.Empty(t, exits, "OnExit is for an end the app is not stopping for")
 }
 
 func TestRestartThatFailsToStartCountsAsAFailure(t *testing.T) {
