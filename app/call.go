@@ -16,10 +16,12 @@ import (
 // name and arguments in any encoding.
 //
 // Calls from concurrent goroutines of the parent run concurrently in the
-// child, each on a goroutine of its own connection, not on the service's
-// event loop; an async service posts to its loop what must run there. ctx
-// ends when the service is asked to stop. HandleCall owns request. A panic
-// in HandleCall fails the call, not the service.
+// child (up to MaxConcurrentCalls), each on a goroutine of its own
+// connection, not on the service's event loop; an async service posts to
+// its loop what must run there. ctx is not the caller's: it ends when the
+// service is asked to stop, and a call the caller gave up on runs to its
+// end. HandleCall owns request. A panic in HandleCall fails the call, not
+// the service.
 type CallHandler interface {
 	HandleCall(ctx context.Context, request []byte) (response []byte, err error)
 }
@@ -30,9 +32,13 @@ var callHandlerType = reflect.TypeOf((*CallHandler)(nil)).Elem()
 // answer calls at all, as opposed to one that is not running.
 var ErrNotCallable = errors.New("cannot be called")
 
-// MaxCall is the largest request or response of a call, in bytes. More
-// belongs on a connection of its own: see Dial.
-const MaxCall = proc.MaxCall
+// Limits of Call. MaxCall is the largest request or response, in bytes;
+// more belongs on a connection of its own (see Dial). MaxConcurrentCalls is
+// how many calls to one service run at once; more wait for one to end.
+const (
+	MaxCall            = proc.MaxCall
+	MaxConcurrentCalls = proc.MaxConcurrentCalls
+)
 
 // CallError is an error the service's HandleCall returned, as Call reports
 // it: the call reached the service and was answered.
@@ -48,10 +54,11 @@ var calling = access{"app.Call", callHandlerType, "HandleCall(context.Context, [
 
 // Call sends request to the process-mode service called name, in its child
 // of the moment, and returns the response of the service's HandleCall (see
-// CallHandler). ctx bounds the call; a call it cuts short returns ctx's
-// error at once, while HandleCall runs on in the child. A call that was
-// under way when the child ended fails and is not repeated: only the
-// caller knows whether it is safe to call again.
+// CallHandler). ctx bounds the call, the wait for a turn among
+// MaxConcurrentCalls included; a call it cuts short returns ctx's error at
+// once, while HandleCall runs on in the child. A call that was under way
+// when the child ended fails with ErrNotRunning and is not repeated: only
+// the caller knows whether it is safe to call again.
 //
 // A call costs one round trip on a private socket pair. The app keeps the
 // connections of finished calls for later ones.
@@ -77,5 +84,8 @@ func (h *host) call(ctx context.Context, name string, request []byte) ([]byte, e
 	if he, ok := err.(*proc.HandlerError); ok {
 		return nil, &CallError{Service: name, Message: he.Message}
 	}
-	return resp, err
+	if err != nil {
+		return nil, fmt.Errorf("app.Call: %w", err)
+	}
+	return resp, nil
 }

@@ -109,7 +109,7 @@ func TestCallReachesTheServiceInItsChild(t *testing.T) {
 		assert.Equal(t, fmt.Sprintf("response of %d bytes: at most %d", app.MaxCall+1, app.MaxCall), callErr.Message)
 
 		_, err = sup.Call(ctx, "answer", make([]byte, app.MaxCall+1))
-		assert.ErrorContains(t, err, fmt.Sprintf(`service "answer": call: request of %d bytes: at most %d`, app.MaxCall+1, app.MaxCall))
+		assert.EqualError(t, err, fmt.Sprintf(`app.Call: service "answer": request of %d bytes: at most %d`, app.MaxCall+1, app.MaxCall))
 
 		resp, err := sup.Call(ctx, "answer", []byte("echo:after them"))
 		require.NoError(t, err)
@@ -138,7 +138,7 @@ func TestCallReachesTheServiceInItsChild(t *testing.T) {
 		defer cancel()
 		_, err := sup.Call(short, "answer", []byte("hold:"))
 		require.ErrorIs(t, err, context.DeadlineExceeded)
-		assert.ErrorContains(t, err, `service "answer": call:`)
+		assert.ErrorContains(t, err, `app.Call: service "answer": `)
 
 		cancelled, cancel := context.WithCancel(ctx)
 		time.AfterFunc(20*time.Millisecond, cancel)
@@ -164,7 +164,7 @@ func TestCallReachesTheServiceInItsChild(t *testing.T) {
 	t.Run("a call reaches the child of the moment", func(t *testing.T) {
 		_, err := sup.Call(ctx, "answer", []byte("exit:"))
 		require.ErrorIs(t, err, app.ErrNotRunning)
-		assert.ErrorContains(t, err, `service "answer": call: the child ended before it answered`)
+		assert.ErrorContains(t, err, `app.Call: service "answer": the child ended before it answered`)
 		restarted := waitFor[*lifecycle.Restarting](t, rec, "answer")
 		require.Equal(t, 1, restarted.Attempt)
 		var resp []byte

@@ -27,9 +27,9 @@ var connServerType = reflect.TypeOf((*ConnServer)(nil)).Elem()
 var ErrNotDialable = errors.New("cannot be dialed")
 
 // ErrNotRunning is wrapped by Dial's and Call's errors about a service
-// whose child is not running now: it has not started, it has stopped, or
-// it ended during the call. Unlike ErrNotDialable and ErrNotCallable, it
-// may change with time.
+// that has no child running now: it has not started, is restarting, has
+// stopped or failed, or its child ended during the call. Unlike
+// ErrNotDialable and ErrNotCallable, it says nothing of a later attempt.
 var ErrNotRunning = proc.ErrNotRunning
 
 // Dial connects to the process-mode service called name, in its child of the
@@ -55,7 +55,11 @@ func (h *host) dial(ctx context.Context, name string) (net.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return run.Dial()
+	conn, err := run.Dial(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("app.Dial: %w", err)
+	}
+	return conn, nil
 }
 
 // access says what Dial or Call needs of a service.

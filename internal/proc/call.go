@@ -12,10 +12,6 @@ import (
 	"runtime/debug"
 	"sync"
 	"time"
-
-	"golang.org/x/sys/unix"
-
-	"github.com/hostfx/hostfx/internal/chans"
 )
 
 // Calls are requests to a child's service, each answered by a response,
@@ -41,6 +37,9 @@ const (
 	// maxIdleCalls is how many idle call connections the parent keeps for
 	// a child; more are closed when their call ends.
 	maxIdleCalls = 8
+	// MaxConcurrentCalls is how many calls to one child run at once; more
+	// wait for one of them to end.
+	MaxConcurrentCalls = 64
 	// copyLimit is the largest payload copied into a frame buffer; a larger
 	// one is written after its header.
 	copyLimit = 64 << 10
@@ -55,8 +54,9 @@ func (e *HandlerError) Error() string { return e.Message }
 type CallHandler func(ctx context.Context, request []byte) ([]byte, error)
 
 // ServeCalls answers the calls that come on conn until the parent closes
-// it, then closes it. It returns nil at a clean end, and otherwise why the
-// connection was dropped. A panic in handle is the call's error.
+// it, then closes it. It returns nil at a clean end, the parent's closing
+// included, even in the middle of a call it gave up on, and otherwise why
+// the connection was dropped. A panic in handle is the call's error.
 func ServeCalls(ctx context.Context, conn net.Conn, handle CallHandler) error {
 	defer conn.Close()
 	r := bufio.NewReader(conn)
@@ -64,46 +64,65 @@ func ServeCalls(ctx context.Context, conn net.Conn, handle CallHandler) error {
 	var out []byte
 	for {
 		if _, err := io.ReadFull(r, head[:4]); err != nil {
-			if errors.Is(err, io.EOF) {
-				return nil
+			if errors.Is(err, io.ErrUnexpectedEOF) {
+				return fmt.Errorf("%w: truncated call length", ErrProtocol)
 			}
-			return fmt.Errorf("%w: truncated call length", ErrProtocol)
+			return cleanEnd(err)
 		}
 		n := binary.BigEndian.Uint32(head[:4])
 		if n > MaxCall {
 			return fmt.Errorf("%w: call of %d bytes: at most %d", ErrProtocol, n, MaxCall)
 		}
 		req := make([]byte, n)
-		if _, err := io.ReadFull(r, req); err != nil {
-			return fmt.Errorf("%w: truncated call: %d bytes announced", ErrProtocol, n)
+		if got, err := io.ReadFull(r, req); err != nil {
+			if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
+				return fmt.Errorf("%w: truncated call: %d of %d bytes", ErrProtocol, got, n)
+			}
+			return cleanEnd(err)
 		}
-		resp, err := answer(ctx, handle, req)
+		resp, failure, failed := answer(ctx, handle, req)
 		status := statusOK
-		if err == nil && len(resp) > MaxCall {
-			err = fmt.Errorf("response of %d bytes: at most %d", len(resp), MaxCall)
+		if !failed && len(resp) > MaxCall {
+			failure, failed = fmt.Sprintf("response of %d bytes: at most %d", len(resp), MaxCall), true
 		}
-		if err != nil {
-			status, resp = statusError, []byte(err.Error())
+		if failed {
+			status, resp = statusError, []byte(failure)
 			if len(resp) > MaxCall {
 				resp = resp[:MaxCall]
 			}
 		}
 		head := binary.BigEndian.AppendUint32(head[:0], uint32(1+len(resp)))
+		var err error
 		if out, err = writeFrame(conn, out, append(head, status), resp); err != nil {
-			return err
+			return cleanEnd(err)
 		}
 	}
 }
 
-// answer runs handle, turning a panic into an error.
-func answer(ctx context.Context, handle CallHandler, req []byte) (resp []byte, err error) {
+// cleanEnd is nil for an error that says the parent closed its end: it
+// gave up on a call, or needs the connection no more.
+func cleanEnd(err error) error {
+	if ended(err) {
+		return nil
+	}
+	return err
+}
+
+// answer runs handle and gives its response, or the text of its error or
+// panic. The text is made here, under the recover: an Error method can
+// panic too.
+func answer(ctx context.Context, handle CallHandler, req []byte) (resp []byte, failure string, failed bool) {
 	defer func() {
 		if p := recover(); p != nil {
 			fmt.Fprintf(os.Stderr, "hostfx: call handler panicked: %v\n%s", p, debug.Stack())
-			resp, err = nil, fmt.Errorf("handler panicked: %v", p)
+			resp, failure, failed = nil, fmt.Sprintf("handler panicked: %v", p), true
 		}
 	}()
-	return handle(ctx, req)
+	resp, err := handle(ctx, req)
+	if err != nil {
+		return nil, err.Error(), true
+	}
+	return resp, "", false
 }
 
 // writeFrame writes head and payload as one frame. It copies them into
@@ -132,45 +151,97 @@ type callConn struct {
 
 func newCallConn(conn net.Conn) *callConn { return &callConn{conn: conn, r: bufio.NewReader(conn)} }
 
-// calls is a Run's pool of idle call connections.
+// calls holds a Run's call connections: at most MaxConcurrentCalls in use,
+// and a few idle ones.
 type calls struct {
+	slots  chan struct{} // a token per call under way
 	mu     sync.Mutex
 	idle   []*callConn
-	closed bool // the child has ended: no connection is kept any more
+	busy   map[*callConn]struct{}
+	closed bool // the child has ended: every connection is closed
 }
 
-// take returns an idle connection, or nil.
-func (p *calls) take() *callConn {
+func newCalls() *calls {
+	return &calls{slots: make(chan struct{}, MaxConcurrentCalls), busy: make(map[*callConn]struct{})}
+}
+
+// take waits for a slot and returns an idle connection, or nil with the
+// slot held: then the caller dials one and adds it.
+func (p *calls) take(ctx context.Context) (*callConn, error) {
+	select {
+	case p.slots <- struct{}{}:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if n := len(p.idle); n > 0 {
-		c := p.idle[n-1]
-		p.idle = p.idle[:n-1]
-		return c
+	if p.closed {
+		<-p.slots
+		return nil, ErrNotRunning
 	}
-	return nil
+	n := len(p.idle)
+	if n == 0 {
+		return nil, nil
+	}
+	c := p.idle[n-1]
+	p.idle = p.idle[:n-1]
+	p.busy[c] = struct{}{}
+	return c, nil
 }
 
-// put keeps c for a later call, or closes it.
-func (p *calls) put(c *callConn) {
+// add makes c, freshly dialed on a slot take left held, a connection in
+// use; it reports false, having closed c and let the slot go, if the
+// child has ended meanwhile.
+func (p *calls) add(c *callConn) bool {
 	p.mu.Lock()
-	if !p.closed && len(p.idle) < maxIdleCalls {
+	defer p.mu.Unlock()
+	if p.closed {
+		c.conn.Close()
+		<-p.slots
+		return false
+	}
+	p.busy[c] = struct{}{}
+	return true
+}
+
+// done ends the call on c: c is kept for a later call if keep allows and
+// there is room, and closed otherwise.
+func (p *calls) done(c *callConn, keep bool) {
+	p.mu.Lock()
+	delete(p.busy, c)
+	if keep && !p.closed && len(p.idle) < maxIdleCalls {
 		p.idle = append(p.idle, c)
 		c = nil
 	}
 	p.mu.Unlock()
+	<-p.slots
 	if c != nil {
 		c.conn.Close()
 	}
 }
 
-// close closes the idle connections and every one put back from now on.
+// giveBack lets go of the slot of a take that returned no connection and
+// dialed none.
+func (p *calls) giveBack() { <-p.slots }
+
+// isClosed reports whether the child has ended.
+func (p *calls) isClosed() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.closed
+}
+
+// close closes every connection, idle or in use, and every one added or
+// given back from now on: the child has ended.
 func (p *calls) close() {
 	p.mu.Lock()
-	idle := p.idle
+	conns := p.idle
+	for c := range p.busy {
+		conns = append(conns, c)
+	}
 	p.idle, p.closed = nil, true
 	p.mu.Unlock()
-	for _, c := range idle {
+	for _, c := range conns {
 		c.conn.Close()
 	}
 }
@@ -180,40 +251,38 @@ func (p *calls) close() {
 // whole call; a call it cuts short leaves the handler running in the child.
 func (r *Run) Call(ctx context.Context, request []byte) ([]byte, error) {
 	if len(request) > MaxCall {
-		return nil, fmt.Errorf("service %q: call: request of %d bytes: at most %d", r.spec.Name, len(request), MaxCall)
+		return nil, fmt.Errorf("service %q: request of %d bytes: at most %d", r.spec.Name, len(request), MaxCall)
 	}
 	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("service %q: call: %w", r.spec.Name, err)
+		return nil, fmt.Errorf("service %q: %w", r.spec.Name, err)
 	}
-	c := r.calls.take()
-	if c == nil {
-		conn, err := r.dial(KindCalls)
-		if err != nil {
-			return nil, err
+	c, err := r.calls.take(ctx)
+	if err == nil && c == nil {
+		var conn net.Conn
+		if conn, err = r.dial(ctx, KindCalls); err != nil {
+			r.calls.giveBack()
+		} else if c = newCallConn(conn); !r.calls.add(c) {
+			err = ErrNotRunning
 		}
-		c = newCallConn(conn)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("service %q: %w", r.spec.Name, err)
 	}
 	resp, err := c.call(ctx, request)
 	var handlerErr *HandlerError
-	if err == nil || errors.As(err, &handlerErr) {
-		if c.poisoned {
-			c.conn.Close()
-		} else {
-			r.calls.put(c)
-		}
-		return resp, err
-	}
-	c.conn.Close()
+	answered := err == nil || errors.As(err, &handlerErr)
+	r.calls.done(c, answered && !c.poisoned)
 	switch {
+	case answered:
+		return resp, err
 	case ctx.Err() != nil:
 		err = ctx.Err()
 	case errors.Is(err, os.ErrDeadlineExceeded): // ctx's deadline, a moment before ctx saw it
 		err = context.DeadlineExceeded
-	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, unix.EPIPE),
-		errors.Is(err, unix.ECONNRESET), chans.Closed(r.done):
+	case ended(err) || r.calls.isClosed():
 		err = fmt.Errorf("the child ended before it answered (%v): %w", err, ErrNotRunning)
 	}
-	return nil, fmt.Errorf("service %q: call: %w", r.spec.Name, err)
+	return nil, fmt.Errorf("service %q: %w", r.spec.Name, err)
 }
 
 // past is a deadline that has passed: it wakes a blocked read or write.

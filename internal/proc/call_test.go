@@ -13,6 +13,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/hostfx/hostfx/internal/executor"
 )
 
 // callPair is a parent's call connection whose other end is returned raw.
@@ -68,7 +70,7 @@ func TestGarbageCallsEndTheConnection(t *testing.T) {
 	for _, tc := range []struct{ name, garbage, want string }{
 		{"length", "\xff\xff\xff\xff", fmt.Sprintf("call of 4294967295 bytes: at most %d", MaxCall)},
 		{"truncated length", "\x00\x00", "truncated call length"},
-		{"truncated call", "\x00\x00\x00\x09abc", "truncated call: 9 bytes announced"},
+		{"truncated call", "\x00\x00\x00\x09abc", "truncated call: 3 of 9 bytes"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			parent, child := controlPair(t)
@@ -130,25 +132,129 @@ func TestAContextEndsACallThatIsNotAnswered(t *testing.T) {
 }
 
 func TestTheCallPoolKeepsAFewAndClosesTheRest(t *testing.T) {
-	var p calls
-	assert.Nil(t, p.take())
+	p := newCalls()
 	var conns []*callConn
-	for range maxIdleCalls + 1 {
-		c, _ := callPair(t)
+	for range maxIdleCalls + 1 { // as many calls at once
+		c, err := p.take(t.Context())
+		require.NoError(t, err)
+		require.Nil(t, c, "nothing idle yet: dial")
+		c, _ = callPair(t)
+		require.True(t, p.add(c))
 		conns = append(conns, c)
-		p.put(c)
+	}
+	for _, c := range conns {
+		p.done(c, true)
 	}
 	_, err := conns[maxIdleCalls].conn.Write([]byte{0})
 	assert.ErrorIs(t, err, net.ErrClosed, "one more than the pool keeps is closed")
-	assert.Same(t, conns[maxIdleCalls-1], p.take(), "the most recent first")
+	c, err := p.take(t.Context())
+	require.NoError(t, err)
+	assert.Same(t, conns[maxIdleCalls-1], c, "the most recent first")
+	p.done(c, false)
+	_, err = c.conn.Write([]byte{0})
+	assert.ErrorIs(t, err, net.ErrClosed, "a connection not to keep is closed")
 
+	inUse, err := p.take(t.Context())
+	require.NoError(t, err)
 	p.close()
 	for _, c := range conns[:maxIdleCalls-1] {
 		_, err := c.conn.Write([]byte{0})
-		assert.ErrorIs(t, err, net.ErrClosed)
+		assert.ErrorIs(t, err, net.ErrClosed, "idle and in use alike")
 	}
-	assert.Nil(t, p.take())
-	p.put(conns[maxIdleCalls-1])
-	_, err = conns[maxIdleCalls-1].conn.Write([]byte{0})
-	assert.ErrorIs(t, err, net.ErrClosed, "a closed pool keeps nothing")
+	p.done(inUse, true)
+	_, err = p.take(t.Context())
+	assert.ErrorIs(t, err, ErrNotRunning)
+	late, _ := callPair(t)
+	p.slots <- struct{}{} // as take would have left it
+	assert.False(t, p.add(late), "a closed pool keeps nothing")
+	_, err = late.conn.Write([]byte{0})
+	assert.ErrorIs(t, err, net.ErrClosed)
+	assert.Empty(t, p.slots, "every slot was given back")
+}
+
+func TestCallsWaitForATurn(t *testing.T) {
+	p := newCalls()
+	for range MaxConcurrentCalls {
+		c, err := p.take(t.Context())
+		require.NoError(t, err)
+		require.Nil(t, c)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Millisecond)
+	defer cancel()
+	_, err := p.take(ctx)
+	assert.ErrorIs(t, err, context.DeadlineExceeded)
+	p.giveBack()
+	_, err = p.take(t.Context())
+	assert.NoError(t, err, "a call that ended made room")
+}
+
+func TestAnErrorWhoseTextPanicsFailsOnlyTheCall(t *testing.T) {
+	c, child := callPair(t)
+	done := serve(child, func(context.Context, []byte) ([]byte, error) {
+		var typedNil *HandlerError
+		return nil, typedNil // its Error method dereferences nil
+	})
+	_, err := c.call(context.Background(), []byte("x"))
+	var he *HandlerError
+	require.ErrorAs(t, err, &he)
+	assert.Contains(t, he.Message, "handler panicked: runtime error: invalid memory address or nil pointer dereference")
+	require.NoError(t, c.conn.Close())
+	assert.NoError(t, <-done)
+}
+
+func TestACallTheParentGaveUpOnEndsTheConnectionCleanly(t *testing.T) {
+	c, child := callPair(t)
+	entered, release := make(chan struct{}), make(chan struct{})
+	done := serve(child, func(context.Context, []byte) ([]byte, error) {
+		close(entered)
+		<-release
+		return []byte("too late"), nil
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() { <-entered; cancel() }()
+	_, err := c.call(ctx, []byte("x"))
+	require.ErrorIs(t, err, os.ErrDeadlineExceeded)
+	require.NoError(t, c.conn.Close()) // as Call does with a connection cut short
+	close(release)
+	assert.NoError(t, <-done, "the answer had nobody to go to: no error to log")
+}
+
+// stalledRun is a Run whose child never reads its control channel, which
+// is full.
+func stalledRun(t *testing.T, heartbeat time.Duration) *Run {
+	parent, _ := controlPair(t)
+	require.NoError(t, parent.SetWriteDeadline(time.Now().Add(100*time.Millisecond)))
+	chunk := make([]byte, 64<<10)
+	for {
+		if _, err := parent.Write(chunk); err != nil {
+			require.ErrorIs(t, err, os.ErrDeadlineExceeded)
+			break
+		}
+	}
+	r := &Run{exec: Executor{Heartbeat: heartbeat}, spec: executor.Spec{Name: "stalled"}, ready: make(chan struct{}),
+		writes: make(chan struct{}, 1), calls: newCalls(), ctl: parent}
+	close(r.ready)
+	return r
+}
+
+func TestADialToAStalledChildGivesUp(t *testing.T) {
+	r := stalledRun(t, 20*time.Millisecond)
+	_, err := r.Call(t.Context(), []byte("x"))
+	assert.EqualError(t, err, `service "stalled": the child did not take a connection within 20ms: it is not reading its control channel`)
+
+	r = stalledRun(t, time.Hour)
+	ctx, cancel := context.WithCancel(t.Context())
+	time.AfterFunc(10*time.Millisecond, cancel)
+	_, err = r.Dial(ctx)
+	assert.ErrorIs(t, err, context.Canceled, "the caller's context ends the wait")
+
+	// A writer that holds the channel makes the others wait no longer
+	// than their contexts allow.
+	r.writes <- struct{}{}
+	ctx, cancel = context.WithTimeout(t.Context(), 10*time.Millisecond)
+	defer cancel()
+	_, err = r.Call(ctx, []byte("x"))
+	assert.ErrorIs(t, err, context.DeadlineExceeded)
+	<-r.writes
+	assert.Empty(t, r.calls.slots, "the call's turn was given back")
 }

@@ -2,10 +2,11 @@ package proc
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/hostfx/hostfx/internal/chans"
+	"io"
 	"maps"
 	"net"
 	"os"
@@ -22,6 +23,7 @@ import (
 	"go.uber.org/zap/zapcore"
 	"golang.org/x/sys/unix"
 
+	"github.com/hostfx/hostfx/internal/chans"
 	"github.com/hostfx/hostfx/internal/executor"
 	"github.com/hostfx/hostfx/lifecycle"
 )
@@ -67,11 +69,13 @@ type Executor struct {
 // Launch spawns the child and returns at once.
 func (e Executor) Launch(spec executor.Spec) executor.Run {
 	r := &Run{
-		exec:  e,
-		spec:  spec,
-		ready: make(chan struct{}),
-		stop:  make(chan struct{}),
-		done:  make(chan struct{}),
+		exec:   e,
+		spec:   spec,
+		ready:  make(chan struct{}),
+		stop:   make(chan struct{}),
+		done:   make(chan struct{}),
+		writes: make(chan struct{}, 1),
+		calls:  newCalls(),
 		// A relayed line keeps the child's caller, not ours.
 		log: e.Log.WithOptions(zap.WithCaller(false)).With(zap.String("service", spec.Name)),
 	}
@@ -105,8 +109,8 @@ type Run struct {
 	reaped bool          // Wait has returned: the PID is no longer ours
 	ctl    *net.UnixConn // the control channel while the child runs
 
-	wmu   sync.Mutex // serializes writes to ctl
-	calls calls      // idle connections for Call
+	writes chan struct{} // a token: whoever holds it writes to ctl
+	calls  *calls        // connections for Call
 }
 
 // report gathers what is known about how a child ended.
@@ -414,11 +418,13 @@ func (r *Run) control(conn net.Conn, pid int, exited <-chan struct{}) {
 	}
 }
 
-// send writes f to the child; an error shows as the channel's end, which
-// the control loop watches.
+// send writes f to the child. A child that has not read its channel for a
+// heartbeat period does not get it: a ping it missed counts against it,
+// and a stop it missed escalates on time.
 func (r *Run) send(conn net.Conn, f Frame) {
-	r.wmu.Lock()
-	defer r.wmu.Unlock()
+	r.writes <- struct{}{}
+	defer func() { <-r.writes }()
+	_ = conn.SetWriteDeadline(time.Now().Add(r.exec.Heartbeat))
 	_ = Write(conn, f)
 }
 
@@ -428,24 +434,65 @@ var ErrNotRunning = errors.New("not running")
 
 // Dial opens a connection to the child's service: one end of a fresh
 // socketpair goes to the child over the control channel, and the service's
-// connection handler takes it there.
-func (r *Run) Dial() (net.Conn, error) { return r.dial(KindConn) }
+// connection handler takes it there. ctx bounds the wait for the channel.
+func (r *Run) Dial(ctx context.Context) (net.Conn, error) {
+	conn, err := r.dial(ctx, KindConn)
+	if err != nil {
+		return nil, fmt.Errorf("service %q: %w", r.spec.Name, err)
+	}
+	return conn, nil
+}
 
-// dial sends the child one end of a fresh socketpair with a frame of kind k.
-func (r *Run) dial(k Kind) (net.Conn, error) {
+// dial sends the child one end of a fresh socketpair with a frame of kind
+// k, within ctx and within a heartbeat period: a child that does not read
+// its channel that long is hung, and its heartbeat will say so.
+func (r *Run) dial(ctx context.Context, k Kind) (net.Conn, error) {
 	r.mu.Lock()
 	ctl := r.ctl
 	r.mu.Unlock()
 	if ctl == nil || !chans.Closed(r.ready) {
-		return nil, fmt.Errorf("service %q: %w", r.spec.Name, ErrNotRunning)
+		return nil, ErrNotRunning
 	}
-	r.wmu.Lock()
-	defer r.wmu.Unlock()
+	select {
+	case r.writes <- struct{}{}:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	defer func() { <-r.writes }()
+	deadline, ours := time.Now().Add(r.exec.Heartbeat), true
+	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
+		deadline, ours = d, false
+	}
+	_ = ctl.SetWriteDeadline(deadline)
+	if ctx.Done() != nil {
+		woken := make(chan struct{})
+		stop := context.AfterFunc(ctx, func() { _ = ctl.SetWriteDeadline(past); close(woken) })
+		defer func() {
+			if !stop() {
+				<-woken // before the next writer sets its own deadline
+			}
+		}()
+	}
 	conn, err := sendConn(ctl, k)
-	if err != nil {
-		return nil, fmt.Errorf("service %q: dial: %w", r.spec.Name, err)
+	switch {
+	case err == nil:
+		return conn, nil
+	case ctx.Err() != nil:
+		return nil, ctx.Err()
+	case errors.Is(err, os.ErrDeadlineExceeded) && !ours: // ctx's, a moment before ctx saw it
+		return nil, context.DeadlineExceeded
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		return nil, fmt.Errorf("the child did not take a connection within %v: it is not reading its control channel", r.exec.Heartbeat)
+	case ended(err):
+		return nil, fmt.Errorf("the child ended (%v): %w", err, ErrNotRunning)
 	}
-	return conn, nil
+	return nil, err
+}
+
+// ended reports whether err says the other end of a socket is gone.
+func ended(err error) bool {
+	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, unix.EPIPE) ||
+		errors.Is(err, unix.ECONNRESET) || errors.Is(err, net.ErrClosed)
 }
 
 // result turns how the child ended into the run's error: nil for a clean
