@@ -345,6 +345,13 @@ func (s *Service) supervise(r *run) {
 		next, err := s.launch(context.Background())
 		switch {
 		case errors.Is(err, errStopped), errors.Is(err, ErrAborted):
+			if errors.Is(err, errDetached) {
+				// The restart ignored the stop or the halt that cut it
+				// short, and runs on: the stop says so.
+				s.mu.Lock()
+				s.stopErr = err
+				s.mu.Unlock()
+			}
 			s.settle()
 			return
 		case errors.Is(err, errDetached):
@@ -485,8 +492,12 @@ func (s *Service) restartAfter(r executor.Run, err error, now time.Time) bool {
 	failed := err != nil && !errors.Is(err, lifecycle.ErrNoRestart)
 	if halted {
 		// The app is stopping, and will stop this service in its turn: the
-		// end is that stop's, which reports it.
-		s.stopErr, s.haltEnded = err, true
+		// end is that stop's, which reports it; a service that fails alone
+		// fails nobody's stop.
+		s.haltEnded = true
+		if !failed || !s.Settings.FailAlone {
+			s.stopErr = err
+		}
 	}
 	switch {
 	case restart:
@@ -604,8 +615,9 @@ func (s *Service) halt() <-chan struct{} {
 // Stop ends supervision: it stops the running run, or cancels a pending
 // restart, and waits up to the stop timeout. A run that ignores its stop
 // is detached: its goroutine is left behind and Stop returns a
-// *lifecycle.TimeoutError. Stopping a service that is not running or
-// restarting does nothing.
+// *lifecycle.TimeoutError. A service whose supervision ended on the app's
+// halt reports that end as its stop's. Stopping a service that is not
+// running or restarting, and did not end on the halt, does nothing.
 func (s *Service) Stop(ctx context.Context) error {
 	if p := s.beginStop(); p != nil {
 		return p.wait(ctx)
@@ -680,6 +692,7 @@ func (p *stopping) wait(ctx context.Context) error {
 		if err != nil {
 			err = fmt.Errorf("service %q (%v): stop: %w", s.Name, s.Mode, err)
 		}
+		detached = errors.Is(err, errDetached)
 	case <-timeout.Chan():
 		err, detached = &lifecycle.TimeoutError{Service: s.Name, Phase: "stop", Timeout: s.Settings.StopTimeout}, true
 	case <-ctx.Done():

@@ -423,6 +423,36 @@ func TestAHaltDuringBackoffIsReportedByTheStop(t *testing.T) {
 	assert.Empty(t, f.exec.launched, "no restart")
 }
 
+func TestAFailAloneServiceFailsNobodysStop(t *testing.T) {
+	f := newFixture(lifecycle.FailAlone())
+	r := f.start(t)
+	close(f.halt)
+	r.end(errors.New("boom while the app stops"))
+	waitFor[*lifecycle.Crashed](t, f.rec, 1)
+	require.NoError(t, f.svc.Stop(t.Context()))
+	assert.NoError(t, only[*lifecycle.Stopped](t, f.rec).Err)
+	assert.Equal(t, lifecycle.StateStopped, f.svc.State())
+}
+
+func TestARestartThatIgnoresTheHaltIsReportedByTheStop(t *testing.T) {
+	f := newFixture(lifecycle.Restart(lifecycle.FixedBackoff(time.Second)))
+	r := f.start(t)
+	r.end(errors.New("boom"))
+	waitFor[*lifecycle.Restarting](t, f.rec, 1)
+	f.advance(t, time.Second)   // the backoff
+	second := <-f.exec.launched // never ready, and deaf to its stop
+	defer second.end(nil)
+	close(f.halt)
+	require.NoError(t, f.clock.BlockUntilContext(t.Context(), 2)) // the start's timeout, and the abandoned run's stop
+	f.clock.Advance(2 * time.Second)
+	require.ErrorContains(t, waitFor[*lifecycle.Started](t, f.rec, 2).Err, "was detached")
+
+	err := f.svc.Stop(t.Context())
+	assert.ErrorContains(t, err, `service "svc" (SEPARATE_THREAD): stop: `)
+	assert.ErrorContains(t, err, "was detached", "the run that ignored the halt runs on")
+	assert.True(t, only[*lifecycle.Stopped](t, f.rec).Detached)
+}
+
 func TestACleanEndDuringTheHaltIsTheStops(t *testing.T) {
 	f := newFixture()
 	exits := make(chan error, 1)
