@@ -240,13 +240,30 @@ func stalledRun(t *testing.T, heartbeat time.Duration) *Run {
 func TestADialToAStalledChildGivesUp(t *testing.T) {
 	r := stalledRun(t, 20*time.Millisecond)
 	_, err := r.Call(t.Context(), []byte("x"))
-	assert.EqualError(t, err, `service "stalled": the child did not take a connection within 20ms: it is not reading its control channel`)
+	assert.EqualError(t, err, `service "stalled": the child is not reading its control channel: hung, or stopped`)
+
+	// Until it answers a ping, the others fail at once instead of each
+	// holding the channel for a heartbeat period, this one of an hour.
+	r.exec.Heartbeat = time.Hour
+	errs := make(chan error, MaxConcurrentCalls)
+	for range MaxConcurrentCalls {
+		go func() {
+			_, err := r.Call(t.Context(), []byte("x"))
+			errs <- err
+		}()
+	}
+	for range MaxConcurrentCalls {
+		assert.ErrorIs(t, <-errs, errDeaf)
+	}
+	_, err = r.Dial(t.Context())
+	assert.ErrorIs(t, err, errDeaf)
 
 	r = stalledRun(t, time.Hour)
 	ctx, cancel := context.WithCancel(t.Context())
 	time.AfterFunc(10*time.Millisecond, cancel)
 	_, err = r.Dial(ctx)
 	assert.ErrorIs(t, err, context.Canceled, "the caller's context ends the wait")
+	assert.False(t, r.deaf.Load(), "the caller gave up, not the child")
 
 	// A writer that holds the channel makes the others wait no longer
 	// than their contexts allow.

@@ -110,7 +110,10 @@ type Run struct {
 	ctl    *net.UnixConn // the control channel while the child runs
 
 	writes chan struct{} // a token: whoever holds it writes to ctl
-	calls  *calls        // connections for Call
+	// deaf: a write to ctl found the child not reading for a heartbeat
+	// period, and no pong has come since; dials fail at once meanwhile.
+	deaf  atomic.Bool
+	calls *calls // connections for Call
 }
 
 // report gathers what is known about how a child ended.
@@ -296,6 +299,8 @@ func (r *Run) control(conn net.Conn, pid int, exited <-chan struct{}) {
 				// Straight from here, not after a hop to the control
 				// goroutine: the parent's Start is waiting for it.
 				r.readyOnce.Do(func() { close(r.ready) })
+			case f.Kind == KindPong:
+				r.deaf.Store(false) // it read the ping: it hears again
 			}
 			frames <- f
 		}
@@ -305,13 +310,15 @@ func (r *Run) control(conn net.Conn, pid int, exited <-chan struct{}) {
 	hb := time.NewTicker(r.exec.Heartbeat)
 	defer hb.Stop()
 	var (
-		helloed   bool
-		readySeen bool
-		seq       uint64
-		lastPong                  = time.Now()
-		stopping  <-chan struct{} = r.stop
-		term      <-chan time.Time
-		killAt    <-chan time.Time
+		helloed    bool
+		readySeen  bool
+		seq        uint64
+		lastPong                   = time.Now()
+		stopping   <-chan struct{} = r.stop
+		term       <-chan time.Time
+		killAt     <-chan time.Time
+		stop       = Frame{Kind: KindStop, Deadline: r.spec.StopTimeout}
+		stopUnsent bool // the stop found the channel busy: sent again at each heartbeat
 	)
 	handle := func(f Frame) {
 		if !helloed {
@@ -379,6 +386,9 @@ func (r *Run) control(conn net.Conn, pid int, exited <-chan struct{}) {
 		case f := <-frames:
 			handle(f)
 		case <-hb.C:
+			if stopUnsent && term != nil {
+				stopUnsent = !r.send(conn, stop)
+			}
 			if killAt != nil || stopping == nil {
 				continue // escalating, or stopping: the stop timeout governs now
 			}
@@ -405,8 +415,8 @@ func (r *Run) control(conn net.Conn, pid int, exited <-chan struct{}) {
 			r.send(conn, Frame{Kind: KindPing, Seq: seq})
 		case <-stopping:
 			stopping = nil
-			r.send(conn, Frame{Kind: KindStop, Deadline: r.spec.StopTimeout})
-			term = time.After(r.spec.StopTimeout)
+			term = time.After(r.spec.StopTimeout) // from the request, however long the send takes
+			stopUnsent = !r.send(conn, stop)
 		case <-term:
 			term = nil
 			kill(unix.SIGTERM, fmt.Sprintf("did not stop within %v", r.spec.StopTimeout))
@@ -418,14 +428,25 @@ func (r *Run) control(conn net.Conn, pid int, exited <-chan struct{}) {
 	}
 }
 
-// send writes f to the child. A child that has not read its channel for a
-// heartbeat period does not get it: a ping it missed counts against it,
-// and a stop it missed escalates on time.
-func (r *Run) send(conn net.Conn, f Frame) {
-	r.writes <- struct{}{}
+// send writes f to the child and reports whether it did. A child that has
+// not read its channel for a heartbeat period does not get it, nor does one
+// whose channel other writers held that long: a ping it missed counts
+// against it, and the control loop sends a stop again.
+func (r *Run) send(conn net.Conn, f Frame) bool {
+	wait := time.NewTimer(r.exec.Heartbeat)
+	defer wait.Stop()
+	select {
+	case r.writes <- struct{}{}:
+	case <-wait.C:
+		return false
+	}
 	defer func() { <-r.writes }()
 	_ = conn.SetWriteDeadline(time.Now().Add(r.exec.Heartbeat))
-	_ = Write(conn, f)
+	err := Write(conn, f)
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		r.deaf.Store(true)
+	}
+	return err == nil
 }
 
 // ErrNotRunning is returned by Dial and Call when the child has not started
@@ -459,6 +480,9 @@ func (r *Run) dial(ctx context.Context, k Kind) (net.Conn, error) {
 		return nil, ctx.Err()
 	}
 	defer func() { <-r.writes }()
+	if r.deaf.Load() {
+		return nil, errDeaf
+	}
 	deadline, ours := time.Now().Add(r.exec.Heartbeat), true
 	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
 		deadline, ours = d, false
@@ -482,12 +506,17 @@ func (r *Run) dial(ctx context.Context, k Kind) (net.Conn, error) {
 	case errors.Is(err, os.ErrDeadlineExceeded) && !ours: // ctx's, a moment before ctx saw it
 		return nil, context.DeadlineExceeded
 	case errors.Is(err, os.ErrDeadlineExceeded):
-		return nil, fmt.Errorf("the child did not take a connection within %v: it is not reading its control channel", r.exec.Heartbeat)
+		r.deaf.Store(true)
+		return nil, errDeaf
 	case ended(err):
 		return nil, fmt.Errorf("the child ended (%v): %w", err, ErrNotRunning)
 	}
 	return nil, err
 }
+
+// errDeaf is dial's error while the child does not read its control
+// channel.
+var errDeaf = errors.New("the child is not reading its control channel: hung, or stopped")
 
 // ended reports whether err says the other end of a socket is gone.
 func ended(err error) bool {
