@@ -45,6 +45,7 @@ type logLine struct {
 	Delay    float64 `json:"delay"` // seconds
 	Restarts int     `json:"restarts"`
 	Error    string  `json:"error"`
+	Worker   string  `json:"worker_beats"` // examples/modes: the cruncher's call to the worker
 
 	raw string
 }
@@ -79,6 +80,11 @@ func TestExamples(t *testing.T) {
 			require.Equal(t, tt.wantStarts, services(started, "started"), "start order")
 			checkThreads(t, started)
 			children := checkProcesses(t, started, p.cmd.Process.Pid)
+			if tt.give == "modes" { // the cruncher calls the worker in its child
+				p.await(t, func(seen []logLine) bool {
+					return slices.ContainsFunc(seen, func(l logLine) bool { return l.Service == "cruncher" && l.Worker != "" })
+				})
+			}
 
 			require.NoError(t, p.cmd.Process.Signal(syscall.SIGTERM))
 			all, exitErr := p.finish(t)

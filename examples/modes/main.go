@@ -3,14 +3,17 @@
 // thread it runs on, so the log shows where each mode puts its service:
 // the main event loop on the main thread (tid equals pid), the thread modes
 // on threads of their own, and the process modes in child processes of
-// this program (their own pid; ppid is this program's). It runs until
-// SIGINT or SIGTERM, then stops the services in the reverse of their start
-// order and exits 0.
+// this program (their own pid; ppid is this program's). The cruncher also
+// calls the worker in its child each second and logs its answer. It runs
+// until SIGINT or SIGTERM, then stops the services in the reverse of their
+// start order and exits 0.
 package main
 
 import (
 	"context"
+	"fmt"
 	"os"
+	"strconv"
 	"sync/atomic"
 	"time"
 
@@ -40,14 +43,17 @@ func (p *Pulse) RunAsync(_ context.Context, loop *modes.Loop) error {
 	return nil
 }
 
-// Cruncher blocks in Run on its own OS thread (SEPARATE_THREAD).
+// Cruncher blocks in Run on its own OS thread (SEPARATE_THREAD). Each
+// round it asks the worker, in the worker's child process, how many beats
+// it has done: the Supervisor reaches any process-mode service.
 type Cruncher struct {
 	log    *zap.Logger
+	sup    *app.Supervisor
 	rounds atomic.Int64 // read from the reporter's thread
 }
 
-func NewCruncher(log *zap.Logger) *Cruncher {
-	return &Cruncher{log: log.With(zap.String("service", "cruncher"))}
+func NewCruncher(log *zap.Logger, sup *app.Supervisor) *Cruncher {
+	return &Cruncher{log: log.With(zap.String("service", "cruncher")), sup: sup}
 }
 
 func (c *Cruncher) Run(ctx context.Context) error {
@@ -59,7 +65,13 @@ func (c *Cruncher) Run(ctx context.Context) error {
 			return nil
 		case <-tick.C:
 			c.rounds.Add(1)
-			beat(c.log)
+			// The worker starts after the cruncher and stops before it:
+			// between those times it answers.
+			if beats, err := c.sup.Call(ctx, "worker", []byte("beats")); err == nil {
+				beat(c.log, zap.ByteString("worker_beats", beats))
+			} else {
+				beat(c.log)
+			}
 		}
 	}
 }
@@ -86,11 +98,12 @@ func (r *Reporter) RunAsync(_ context.Context, loop *modes.Loop) error {
 
 // Worker blocks in Run in a child process (SEPARATE_PROCESS). Only the
 // child calls NewWorker: this program never builds a Worker, so nothing
-// here may depend on one. Its log lines reach this program's log, tagged
-// with the service and the child's pid.
+// here may depend on one; it is reached with Supervisor.Call, which
+// HandleCall answers in the child. Its log lines reach this program's log,
+// tagged with the service and the child's pid.
 type Worker struct {
 	log   *zap.Logger
-	beats int // touched only by Run: no lock
+	beats atomic.Int64 // counted by Run, read by HandleCall
 }
 
 func NewWorker(log *zap.Logger) *Worker {
@@ -105,10 +118,18 @@ func (w *Worker) Run(ctx context.Context) error {
 		case <-ctx.Done():
 			return nil
 		case <-tick.C:
-			w.beats++
-			beat(w.log, zap.Int("ppid", os.Getppid()), zap.Int("beats", w.beats))
+			beat(w.log, zap.Int("ppid", os.Getppid()), zap.Int64("beats", w.beats.Add(1)))
 		}
 	}
+}
+
+// HandleCall answers the calls the cruncher makes, in the worker's child,
+// on a goroutine of the call's own.
+func (w *Worker) HandleCall(_ context.Context, request []byte) ([]byte, error) {
+	if string(request) != "beats" {
+		return nil, fmt.Errorf("worker: unknown request %q", request)
+	}
+	return strconv.AppendInt(nil, w.beats.Load(), 10), nil
 }
 
 // Watcher runs on the main event loop of a child process of its own
