@@ -32,11 +32,12 @@ var callHandlerType = reflect.TypeOf((*CallHandler)(nil)).Elem()
 // answer calls at all, as opposed to one that is not running.
 var ErrNotCallable = errors.New("cannot be called")
 
-// Limits of Call. MaxCall is the largest request or response, in bytes;
-// more belongs on a connection of its own (see Dial). MaxConcurrentCalls is
-// how many calls to one service run at once; more wait for one to end.
+// Limits of Call. MaxCallSize (16 MiB) is the largest request or response,
+// in bytes; more belongs on a connection of its own (see Dial).
+// MaxConcurrentCalls (64) is how many calls to one service run at once;
+// more wait for one to end.
 const (
-	MaxCall            = proc.MaxCall
+	MaxCallSize        = proc.MaxCallSize
 	MaxConcurrentCalls = proc.MaxConcurrentCalls
 )
 
@@ -54,14 +55,21 @@ var calling = access{"app.Call", callHandlerType, "HandleCall(context.Context, [
 
 // Call sends request to the process-mode service called name, in its child
 // of the moment, and returns the response of the service's HandleCall (see
-// CallHandler). ctx bounds the call, the wait for a turn among
-// MaxConcurrentCalls included; a call it cuts short returns ctx's error at
-// once, while HandleCall runs on in the child. A call that was under way
-// when the child ended fails with ErrNotRunning and is not repeated: only
-// the caller knows whether it is safe to call again.
+// CallHandler). A call costs one round trip on a private socket pair; the
+// app keeps the connections of finished calls for later ones.
 //
-// A call costs one round trip on a private socket pair. The app keeps the
-// connections of finished calls for later ones.
+// ctx bounds the call, the wait for a turn among MaxConcurrentCalls
+// included; a call it cuts short returns ctx's error at once, while
+// HandleCall runs on in the child. Give calls a deadline: a child that
+// stalls holds a call without one until it is killed as hung.
+//
+// The error is a *CallError when HandleCall returned one; it wraps
+// ErrNotCallable for a service that can never answer (no such service, one
+// in this process, or one without HandleCall), and ErrNotRunning, at once,
+// for one with no child running now. A call that was under way when the
+// child ended fails with ErrNotRunning and is not repeated: only the caller
+// knows whether it is safe to call again. A request over MaxCallSize is
+// refused.
 func (s *Supervisor) Call(ctx context.Context, name string, request []byte) ([]byte, error) {
 	return s.host.call(ctx, name, request)
 }
@@ -70,7 +78,7 @@ func (s *Supervisor) Call(ctx context.Context, name string, request []byte) ([]b
 // Supervisor.Call.
 func (a *App) Call(ctx context.Context, name string, request []byte) ([]byte, error) {
 	if a.host == nil {
-		return nil, fmt.Errorf("app.Call %q: %w", name, a.Err())
+		return nil, fmt.Errorf("app.Call: service %q: %w", name, a.Err())
 	}
 	return a.host.call(ctx, name, request)
 }

@@ -48,7 +48,7 @@ func (a *answering) HandleCall(ctx context.Context, request []byte) ([]byte, err
 	case "exit":
 		os.Exit(3)
 	case "big":
-		return make([]byte, app.MaxCall+1), nil
+		return make([]byte, app.MaxCallSize+1), nil
 	}
 	return nil, fmt.Errorf("unknown op %q", op)
 }
@@ -106,10 +106,10 @@ func TestCallReachesTheServiceInItsChild(t *testing.T) {
 
 		_, err = sup.Call(ctx, "answer", []byte("big:"))
 		require.ErrorAs(t, err, &callErr)
-		assert.Equal(t, fmt.Sprintf("response of %d bytes: at most %d", app.MaxCall+1, app.MaxCall), callErr.Message)
+		assert.Equal(t, fmt.Sprintf("response of %d bytes: at most %d", app.MaxCallSize+1, app.MaxCallSize), callErr.Message)
 
-		_, err = sup.Call(ctx, "answer", make([]byte, app.MaxCall+1))
-		assert.EqualError(t, err, fmt.Sprintf(`app.Call: service "answer": request of %d bytes: at most %d`, app.MaxCall+1, app.MaxCall))
+		_, err = sup.Call(ctx, "answer", make([]byte, app.MaxCallSize+1))
+		assert.EqualError(t, err, fmt.Sprintf(`app.Call: service "answer": request of %d bytes: at most %d`, app.MaxCallSize+1, app.MaxCallSize))
 
 		resp, err := sup.Call(ctx, "answer", []byte("echo:after them"))
 		require.NoError(t, err)
@@ -164,7 +164,7 @@ func TestCallReachesTheServiceInItsChild(t *testing.T) {
 	t.Run("a call reaches the child of the moment", func(t *testing.T) {
 		_, err := sup.Call(ctx, "answer", []byte("exit:"))
 		require.ErrorIs(t, err, app.ErrNotRunning)
-		assert.ErrorContains(t, err, `app.Call: service "answer": the child ended before it answered`)
+		assert.ErrorContains(t, err, `app.Call: service "answer": the child ended`)
 		restarted := waitFor[*lifecycle.Restarting](t, rec, "answer")
 		require.Equal(t, 1, restarted.Attempt)
 		var resp []byte

@@ -61,8 +61,8 @@ type childControl struct {
 	conn    *proc.Child
 	host    *host
 	stopReq chan struct{}
-	// calls is HandleCall's context, which ends at the parent's stop.
-	calls    context.Context
+	// callCtx is HandleCall's context, which ends at the parent's stop.
+	callCtx  context.Context
 	endCalls context.CancelFunc
 
 	mu     sync.Mutex
@@ -139,32 +139,36 @@ func (c *childControl) ping(seq uint64) {
 	pong()
 }
 
-// accept hands a connection the parent dialed to the service.
-func (c *childControl) accept(conn net.Conn) {
+// service returns the service this child runs.
+func (c *childControl) service() *supervisor.Service {
 	c.mu.Lock()
-	target := c.target
-	c.mu.Unlock()
-	if cs, ok := target.Instance.(ConnServer); ok {
+	defer c.mu.Unlock()
+	return c.target
+}
+
+// accept hands a connection the parent dialed to the service. The parent
+// checks that the service takes connections (and calls) before it dials;
+// closing one here is the last line of defence.
+func (c *childControl) accept(conn net.Conn) {
+	if cs, ok := c.service().Instance.(ConnServer); ok {
 		go cs.ServeConn(conn)
 		return
 	}
-	conn.Close() // the parent checks first; this is the last line of defence
+	conn.Close()
 }
 
 // acceptCalls answers the calls that come on a connection the parent made
 // for them.
 func (c *childControl) acceptCalls(conn net.Conn) {
-	c.mu.Lock()
-	target := c.target
-	c.mu.Unlock()
-	h, ok := target.Instance.(CallHandler)
+	svc := c.service()
+	h, ok := svc.Instance.(CallHandler)
 	if !ok {
-		conn.Close() // the parent checks first
+		conn.Close()
 		return
 	}
 	go func() {
-		if err := proc.ServeCalls(c.calls, conn, h.HandleCall); err != nil {
-			fmt.Fprintf(os.Stderr, "hostfx child %q: calls: %v\n", target.Name, err)
+		if err := proc.ServeCalls(c.callCtx, conn, h.HandleCall); err != nil {
+			fmt.Fprintf(os.Stderr, "hostfx child %q: calls: %v\n", svc.Name, err)
 		}
 	}()
 }

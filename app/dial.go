@@ -35,8 +35,10 @@ var ErrNotRunning = proc.ErrNotRunning
 // Dial connects to the process-mode service called name, in its child of the
 // moment: a private socket pair, handed to the child over the channel the
 // app supervises it by, so nothing else on the machine can connect. The
-// service must implement ConnServer. A connection ends with the child: after
-// a restart, dial again.
+// service must implement ConnServer. ctx bounds the handing over, which
+// fails at once, wrapping ErrNotRunning, while the child does not read its
+// channel. A connection ends with the child: after a restart, dial again.
+// Errors wrap ErrNotDialable and ErrNotRunning as Call's do.
 func (s *Supervisor) Dial(ctx context.Context, name string) (net.Conn, error) {
 	return s.host.dial(ctx, name)
 }
@@ -45,7 +47,7 @@ func (s *Supervisor) Dial(ctx context.Context, name string) (net.Conn, error) {
 // Supervisor.Dial.
 func (a *App) Dial(ctx context.Context, name string) (net.Conn, error) {
 	if a.host == nil {
-		return nil, fmt.Errorf("app.Dial %q: %w", name, a.Err())
+		return nil, fmt.Errorf("app.Dial: service %q: %w", name, a.Err())
 	}
 	return a.host.dial(ctx, name)
 }
@@ -77,7 +79,7 @@ var dialing = access{"app.Dial", connServerType, "ServeConn(net.Conn)", "takes n
 // called name, for a.
 func (h *host) reach(ctx context.Context, name string, a access) (*proc.Run, error) {
 	if err := ctx.Err(); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%s: service %q: %w", a.op, name, err)
 	}
 	h.mu.Lock()
 	d := h.names[name]
@@ -104,5 +106,5 @@ func (h *host) reach(ctx context.Context, name string, a access) (*proc.Run, err
 		}
 		break
 	}
-	return nil, fmt.Errorf("%s: service %q has not been built: is the app built and started?", a.op, name)
+	return nil, fmt.Errorf("%s: service %q has no child yet: start the app first: %w", a.op, name, ErrNotRunning)
 }

@@ -113,7 +113,7 @@ func newHost(p hostParams) (*host, error) {
 	}
 	if c := proc.Current(); c != nil {
 		h.child = &childControl{conn: c, host: h, stopReq: make(chan struct{}, 1)}
-		h.child.calls, h.child.endCalls = context.WithCancel(context.Background())
+		h.child.callCtx, h.child.endCalls = context.WithCancel(context.Background())
 	}
 	h.mainLoop = modes.NewEventLoop(modes.LoopConfig{Name: "main", OnStall: h.stalled})
 	return h, nil

@@ -2,7 +2,8 @@ package app
 
 import "github.com/hostfx/hostfx/lifecycle"
 
-// Supervisor reports on the app's services. Constructors may depend on
+// Supervisor reports on the app's services and reaches its process-mode
+// services in their children (Call, Dial). Constructors may depend on
 // *Supervisor, for example to serve a health endpoint.
 type Supervisor struct{ host *host }
 

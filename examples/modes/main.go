@@ -66,8 +66,12 @@ func (c *Cruncher) Run(ctx context.Context) error {
 		case <-tick.C:
 			c.rounds.Add(1)
 			// The worker starts after the cruncher and stops before it:
-			// between those times it answers.
-			if beats, err := c.sup.Call(ctx, "worker", []byte("beats")); err == nil {
+			// between those times it answers. A deadline keeps a stuck
+			// worker from holding the cruncher up.
+			call, cancel := context.WithTimeout(ctx, period/2)
+			beats, err := c.sup.Call(call, "worker", []byte("beats"))
+			cancel()
+			if err == nil {
 				beat(c.log, zap.ByteString("worker_beats", beats))
 			} else {
 				beat(c.log)

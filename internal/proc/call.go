@@ -26,10 +26,15 @@ import (
 // 4-byte length of what follows, a status byte (statusOK: the bytes are the
 // response; statusError: they are the handler's error) and the bytes.
 
-// MaxCall caps a request or response, so that garbage on a connection
-// cannot make either side allocate without bound. Larger payloads belong
-// on a connection of their own (Run.Dial).
-const MaxCall = 16 << 20
+// Limits of calls. MaxCallSize caps a request or response, so that garbage
+// on a connection cannot make either side allocate without bound; larger
+// payloads belong on a connection of their own (Run.Dial).
+// MaxConcurrentCalls is how many calls to one child run at once; more wait
+// for one of them to end.
+const (
+	MaxCallSize        = 16 << 20
+	MaxConcurrentCalls = 64
+)
 
 const (
 	statusOK    byte = 0
@@ -37,9 +42,6 @@ const (
 	// maxIdleCalls is how many idle call connections the parent keeps for
 	// a child; more are closed when their call ends.
 	maxIdleCalls = 8
-	// MaxConcurrentCalls is how many calls to one child run at once; more
-	// wait for one of them to end.
-	MaxConcurrentCalls = 64
 	// copyLimit is the largest payload copied into a frame buffer; a larger
 	// one is written after its header.
 	copyLimit = 64 << 10
@@ -54,13 +56,15 @@ func (e *HandlerError) Error() string { return e.Message }
 type CallHandler func(ctx context.Context, request []byte) ([]byte, error)
 
 // ServeCalls answers the calls that come on conn until the parent closes
-// it, then closes it. It returns nil at a clean end, the parent's closing
-// included, even in the middle of a call it gave up on, and otherwise why
-// the connection was dropped. A panic in handle is the call's error.
+// it, then closes it. It returns nil when the parent closes between calls
+// or while a call is answered (it gave up on it), and otherwise why the
+// connection was dropped: a parent that gives up while writing a request
+// leaves a truncated one, which is reported. A panic in handle is the
+// call's error.
 func ServeCalls(ctx context.Context, conn net.Conn, handle CallHandler) error {
 	defer conn.Close()
 	r := bufio.NewReader(conn)
-	head := make([]byte, 4, 5)
+	var head [5]byte // a request's length; a response's length and status
 	var out []byte
 	for {
 		if _, err := io.ReadFull(r, head[:4]); err != nil {
@@ -70,8 +74,8 @@ func ServeCalls(ctx context.Context, conn net.Conn, handle CallHandler) error {
 			return cleanEnd(err)
 		}
 		n := binary.BigEndian.Uint32(head[:4])
-		if n > MaxCall {
-			return fmt.Errorf("%w: call of %d bytes: at most %d", ErrProtocol, n, MaxCall)
+		if n > MaxCallSize {
+			return fmt.Errorf("%w: call of %d bytes: at most %d", ErrProtocol, n, MaxCallSize)
 		}
 		req := make([]byte, n)
 		if got, err := io.ReadFull(r, req); err != nil {
@@ -81,19 +85,19 @@ func ServeCalls(ctx context.Context, conn net.Conn, handle CallHandler) error {
 			return cleanEnd(err)
 		}
 		resp, failure, failed := answer(ctx, handle, req)
-		status := statusOK
-		if !failed && len(resp) > MaxCall {
-			failure, failed = fmt.Sprintf("response of %d bytes: at most %d", len(resp), MaxCall), true
+		if !failed && len(resp) > MaxCallSize {
+			failure, failed = fmt.Sprintf("response of %d bytes: at most %d", len(resp), MaxCallSize), true
 		}
+		head[4] = statusOK
 		if failed {
-			status, resp = statusError, []byte(failure)
-			if len(resp) > MaxCall {
-				resp = resp[:MaxCall]
+			head[4], resp = statusError, []byte(failure)
+			if len(resp) > MaxCallSize {
+				resp = resp[:MaxCallSize]
 			}
 		}
-		head := binary.BigEndian.AppendUint32(head[:0], uint32(1+len(resp)))
+		binary.BigEndian.PutUint32(head[:4], uint32(1+len(resp)))
 		var err error
-		if out, err = writeFrame(conn, out, append(head, status), resp); err != nil {
+		if out, err = writeFrame(conn, out, head[:], resp); err != nil {
 			return cleanEnd(err)
 		}
 	}
@@ -140,20 +144,119 @@ func writeFrame(w io.Writer, buf, head, payload []byte) ([]byte, error) {
 	return buf, err
 }
 
+// Call sends request to the child's service and returns its response. An
+// error the service's handler returned is a *HandlerError. ctx bounds the
+// whole call; a call it cuts short leaves the handler running in the child.
+func (r *Run) Call(ctx context.Context, request []byte) ([]byte, error) {
+	resp, err := r.call(ctx, request)
+	if _, answered := err.(*HandlerError); err != nil && !answered {
+		return nil, fmt.Errorf("service %q: %w", r.spec.Name, err)
+	}
+	return resp, err
+}
+
+func (r *Run) call(ctx context.Context, request []byte) ([]byte, error) {
+	if len(request) > MaxCallSize {
+		return nil, fmt.Errorf("request of %d bytes: at most %d", len(request), MaxCallSize)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	c, err := r.calls.get(ctx, func() (net.Conn, error) { return r.dial(ctx, KindCalls) })
+	if err != nil {
+		return nil, err
+	}
+	resp, reusable, err := c.call(ctx, request)
+	r.calls.put(c, reusable)
+	if _, answered := err.(*HandlerError); err == nil || answered {
+		return resp, err
+	}
+	return nil, connErr(ctx, err, r.calls.isClosed())
+}
+
+// connErr says why a call or dial failed on a read or write: because ctx
+// ended (a deadline met on the socket is ctx's, set there a moment before
+// ctx saw it), or because the child is gone.
+func connErr(ctx context.Context, err error, gone bool) error {
+	switch {
+	case ctx.Err() != nil:
+		return ctx.Err()
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		return context.DeadlineExceeded
+	case gone || ended(err):
+		return fmt.Errorf("the child ended (%v): %w", err, ErrNotRunning)
+	}
+	return err
+}
+
 // callConn is the parent's end of a call connection.
 type callConn struct {
 	conn     net.Conn
 	r        *bufio.Reader
 	buf      []byte
 	deadline bool // conn has a deadline set
-	poisoned bool // a cancelled context's wake-up may still hit conn
 }
 
 func newCallConn(conn net.Conn) *callConn { return &callConn{conn: conn, r: bufio.NewReader(conn)} }
 
-// calls holds a Run's call connections: at most MaxConcurrentCalls in use,
-// and a few idle ones.
-type calls struct {
+// past is a deadline that has passed: it wakes a blocked read or write.
+var past = time.Unix(1, 0)
+
+// call makes one call on c and reports whether c can carry another: not
+// after an error other than a *HandlerError, which leaves it in an unknown
+// state, nor when ctx's cancellation may still wake it.
+func (c *callConn) call(ctx context.Context, request []byte) (resp []byte, reusable bool, err error) {
+	if d, ok := ctx.Deadline(); ok {
+		_ = c.conn.SetDeadline(d)
+		c.deadline = true
+	} else if c.deadline {
+		_ = c.conn.SetDeadline(time.Time{})
+		c.deadline = false
+	}
+	if ctx.Done() != nil {
+		stop := context.AfterFunc(ctx, func() { _ = c.conn.SetDeadline(past) })
+		defer func() {
+			if !stop() { // the wake-up may still hit the connection
+				reusable = false
+			}
+		}()
+	}
+	resp, err = c.exchange(request)
+	_, answered := err.(*HandlerError)
+	return resp, err == nil || answered, err
+}
+
+// exchange writes request and reads its response.
+func (c *callConn) exchange(request []byte) ([]byte, error) {
+	var head [5]byte
+	var err error
+	binary.BigEndian.PutUint32(head[:4], uint32(len(request)))
+	if c.buf, err = writeFrame(c.conn, c.buf, head[:4], request); err != nil {
+		return nil, err
+	}
+	if _, err := io.ReadFull(c.r, head[:]); err != nil {
+		return nil, err
+	}
+	n := binary.BigEndian.Uint32(head[:4])
+	if n == 0 || n-1 > MaxCallSize {
+		return nil, fmt.Errorf("%w: response of %d bytes: want 1 to %d", ErrProtocol, n, MaxCallSize+1)
+	}
+	resp := make([]byte, n-1)
+	if _, err := io.ReadFull(c.r, resp); err != nil {
+		return nil, err
+	}
+	switch head[4] {
+	case statusOK:
+		return resp, nil
+	case statusError:
+		return nil, &HandlerError{Message: string(resp)}
+	}
+	return nil, fmt.Errorf("%w: response status %d: want %d or %d", ErrProtocol, head[4], statusOK, statusError)
+}
+
+// callPool holds a Run's call connections: at most MaxConcurrentCalls in
+// use, and a few idle ones.
+type callPool struct {
 	slots  chan struct{} // a token per call under way
 	mu     sync.Mutex
 	idle   []*callConn
@@ -161,18 +264,35 @@ type calls struct {
 	closed bool // the child has ended: every connection is closed
 }
 
-func newCalls() *calls {
-	return &calls{slots: make(chan struct{}, MaxConcurrentCalls), busy: make(map[*callConn]struct{})}
+func newCallPool() *callPool {
+	return &callPool{slots: make(chan struct{}, MaxConcurrentCalls), busy: make(map[*callConn]struct{})}
 }
 
-// take waits for a slot and returns an idle connection, or nil with the
-// slot held: then the caller dials one and adds it.
-func (p *calls) take(ctx context.Context) (*callConn, error) {
+// get waits for a turn within ctx and returns a connection for one call:
+// an idle one, or one it dials. The call ends with put.
+func (p *callPool) get(ctx context.Context, dial func() (net.Conn, error)) (*callConn, error) {
 	select {
 	case p.slots <- struct{}{}:
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
+	if c, err := p.take(); c != nil || err != nil {
+		return c, err
+	}
+	conn, err := dial()
+	if err != nil {
+		<-p.slots
+		return nil, err
+	}
+	c := newCallConn(conn)
+	if !p.add(c) {
+		return nil, ErrNotRunning
+	}
+	return c, nil
+}
+
+// take returns an idle connection, or nil, on a turn get holds.
+func (p *callPool) take() (*callConn, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.closed {
@@ -189,10 +309,10 @@ func (p *calls) take(ctx context.Context) (*callConn, error) {
 	return c, nil
 }
 
-// add makes c, freshly dialed on a slot take left held, a connection in
-// use; it reports false, having closed c and let the slot go, if the
-// child has ended meanwhile.
-func (p *calls) add(c *callConn) bool {
+// add makes c, freshly dialed on a turn get holds, a connection in use; it
+// reports false, having closed c and given the turn back, if the child has
+// ended meanwhile.
+func (p *callPool) add(c *callConn) bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.closed {
@@ -204,9 +324,9 @@ func (p *calls) add(c *callConn) bool {
 	return true
 }
 
-// done ends the call on c: c is kept for a later call if keep allows and
-// there is room, and closed otherwise.
-func (p *calls) done(c *callConn, keep bool) {
+// put ends the call on c and gives its turn back: c is kept for a later
+// call if keep allows and there is room, and closed otherwise.
+func (p *callPool) put(c *callConn, keep bool) {
 	p.mu.Lock()
 	delete(p.busy, c)
 	if keep && !p.closed && len(p.idle) < maxIdleCalls {
@@ -220,20 +340,16 @@ func (p *calls) done(c *callConn, keep bool) {
 	}
 }
 
-// giveBack lets go of the slot of a take that returned no connection and
-// dialed none.
-func (p *calls) giveBack() { <-p.slots }
-
 // isClosed reports whether the child has ended.
-func (p *calls) isClosed() bool {
+func (p *callPool) isClosed() bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.closed
 }
 
 // close closes every connection, idle or in use, and every one added or
-// given back from now on: the child has ended.
-func (p *calls) close() {
+// put back from now on: the child has ended.
+func (p *callPool) close() {
 	p.mu.Lock()
 	conns := p.idle
 	for c := range p.busy {
@@ -244,86 +360,4 @@ func (p *calls) close() {
 	for _, c := range conns {
 		c.conn.Close()
 	}
-}
-
-// Call sends request to the child's service and returns its response. An
-// error the service's handler returned is a *HandlerError. ctx bounds the
-// whole call; a call it cuts short leaves the handler running in the child.
-func (r *Run) Call(ctx context.Context, request []byte) ([]byte, error) {
-	if len(request) > MaxCall {
-		return nil, fmt.Errorf("service %q: request of %d bytes: at most %d", r.spec.Name, len(request), MaxCall)
-	}
-	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("service %q: %w", r.spec.Name, err)
-	}
-	c, err := r.calls.take(ctx)
-	if err == nil && c == nil {
-		var conn net.Conn
-		if conn, err = r.dial(ctx, KindCalls); err != nil {
-			r.calls.giveBack()
-		} else if c = newCallConn(conn); !r.calls.add(c) {
-			err = ErrNotRunning
-		}
-	}
-	if err != nil {
-		return nil, fmt.Errorf("service %q: %w", r.spec.Name, err)
-	}
-	resp, err := c.call(ctx, request)
-	var handlerErr *HandlerError
-	answered := err == nil || errors.As(err, &handlerErr)
-	r.calls.done(c, answered && !c.poisoned)
-	switch {
-	case answered:
-		return resp, err
-	case ctx.Err() != nil:
-		err = ctx.Err()
-	case errors.Is(err, os.ErrDeadlineExceeded): // ctx's deadline, a moment before ctx saw it
-		err = context.DeadlineExceeded
-	case ended(err) || r.calls.isClosed():
-		err = fmt.Errorf("the child ended before it answered (%v): %w", err, ErrNotRunning)
-	}
-	return nil, fmt.Errorf("service %q: %w", r.spec.Name, err)
-}
-
-// past is a deadline that has passed: it wakes a blocked read or write.
-var past = time.Unix(1, 0)
-
-// call makes one call on c. On an error other than a *HandlerError, c is in
-// an unknown state and must be closed.
-func (c *callConn) call(ctx context.Context, request []byte) ([]byte, error) {
-	if d, ok := ctx.Deadline(); ok {
-		_ = c.conn.SetDeadline(d)
-		c.deadline = true
-	} else if c.deadline {
-		_ = c.conn.SetDeadline(time.Time{})
-		c.deadline = false
-	}
-	if ctx.Done() != nil {
-		stop := context.AfterFunc(ctx, func() { _ = c.conn.SetDeadline(past) })
-		defer func() { c.poisoned = !stop() }()
-	}
-	var head [5]byte
-	var err error
-	binary.BigEndian.PutUint32(head[:], uint32(len(request)))
-	if c.buf, err = writeFrame(c.conn, c.buf, head[:4], request); err != nil {
-		return nil, err
-	}
-	if _, err := io.ReadFull(c.r, head[:]); err != nil {
-		return nil, err
-	}
-	n := binary.BigEndian.Uint32(head[:])
-	if n == 0 || n-1 > MaxCall {
-		return nil, fmt.Errorf("%w: response of %d bytes: want 1 to %d", ErrProtocol, n, MaxCall+1)
-	}
-	resp := make([]byte, n-1)
-	if _, err := io.ReadFull(c.r, resp); err != nil {
-		return nil, err
-	}
-	switch head[4] {
-	case statusOK:
-		return resp, nil
-	case statusError:
-		return nil, &HandlerError{Message: string(resp)}
-	}
-	return nil, fmt.Errorf("%w: response status %d: want %d or %d", ErrProtocol, head[4], statusOK, statusError)
 }

@@ -75,7 +75,7 @@ func (e Executor) Launch(spec executor.Spec) executor.Run {
 		stop:   make(chan struct{}),
 		done:   make(chan struct{}),
 		writes: make(chan struct{}, 1),
-		calls:  newCalls(),
+		calls:  newCallPool(),
 		// A relayed line keeps the child's caller, not ours.
 		log: e.Log.WithOptions(zap.WithCaller(false)).With(zap.String("service", spec.Name)),
 	}
@@ -113,7 +113,7 @@ type Run struct {
 	// deaf: a write to ctl found the child not reading for a heartbeat
 	// period, and no pong has come since; dials fail at once meanwhile.
 	deaf  atomic.Bool
-	calls *calls // connections for Call
+	calls *callPool // connections for Call
 }
 
 // report gathers what is known about how a child ended.
@@ -498,25 +498,19 @@ func (r *Run) dial(ctx context.Context, k Kind) (net.Conn, error) {
 		}()
 	}
 	conn, err := sendConn(ctl, k)
-	switch {
-	case err == nil:
-		return conn, nil
-	case ctx.Err() != nil:
-		return nil, ctx.Err()
-	case errors.Is(err, os.ErrDeadlineExceeded) && !ours: // ctx's, a moment before ctx saw it
-		return nil, context.DeadlineExceeded
-	case errors.Is(err, os.ErrDeadlineExceeded):
+	if ours && ctx.Err() == nil && errors.Is(err, os.ErrDeadlineExceeded) {
 		r.deaf.Store(true)
 		return nil, errDeaf
-	case ended(err):
-		return nil, fmt.Errorf("the child ended (%v): %w", err, ErrNotRunning)
 	}
-	return nil, err
+	if err != nil {
+		return nil, connErr(ctx, err, false)
+	}
+	return conn, nil
 }
 
 // errDeaf is dial's error while the child does not read its control
 // channel.
-var errDeaf = errors.New("the child is not reading its control channel: hung, or stopped")
+var errDeaf = fmt.Errorf("the child is not reading its control channel (hung, or stopped): %w", ErrNotRunning)
 
 // ended reports whether err says the other end of a socket is gone.
 func ended(err error) bool {

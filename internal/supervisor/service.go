@@ -343,15 +343,17 @@ func (s *Service) supervise(r *run) {
 		s.restarts++
 		s.mu.Unlock()
 		next, err := s.launch(context.Background())
+		cut := errors.Is(err, errStopped) || errors.Is(err, ErrAborted) // by a stop or the halt
 		switch {
-		case errors.Is(err, errStopped), errors.Is(err, ErrAborted):
-			if errors.Is(err, errDetached) {
-				// The restart ignored the stop or the halt that cut it
-				// short, and runs on: the stop says so.
-				s.mu.Lock()
-				s.stopErr = err
-				s.mu.Unlock()
-			}
+		case cut && errors.Is(err, errDetached):
+			// The restart ignored what cut it short, and runs on: the
+			// stop says so.
+			s.mu.Lock()
+			s.stopErr = err
+			s.mu.Unlock()
+			s.settle()
+			return
+		case cut:
 			s.settle()
 			return
 		case errors.Is(err, errDetached):
@@ -642,13 +644,10 @@ type stopping struct {
 // halt.
 func (s *Service) beginStop() *stopping {
 	s.mu.Lock()
-	switch s.state {
-	case lifecycle.StateRunning, lifecycle.StateBackoff, lifecycle.StateStarting:
-	default:
-		if !s.haltEnded {
-			s.mu.Unlock()
-			return nil
-		}
+	active := s.state == lifecycle.StateRunning || s.state == lifecycle.StateBackoff || s.state == lifecycle.StateStarting
+	if !active && !s.haltEnded {
+		s.mu.Unlock()
+		return nil
 	}
 	s.haltEnded = false
 	p := &stopping{s: s, finished: s.finished, starting: s.state == lifecycle.StateStarting}

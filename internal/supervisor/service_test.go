@@ -65,6 +65,18 @@ func (e *fakeExecutor) Launch(executor.Spec) executor.Run {
 	return r
 }
 
+// pending returns the next launched run, not ready.
+func (e *fakeExecutor) pending(t *testing.T) *fakeRun {
+	t.Helper()
+	select {
+	case r := <-e.launched:
+		return r
+	case <-t.Context().Done():
+		t.Fatal("no launch")
+		return nil
+	}
+}
+
 // next returns the next launched run, already ready.
 func (e *fakeExecutor) next(t *testing.T) *fakeRun {
 	t.Helper()
@@ -409,7 +421,7 @@ func TestHaltStopsRestarts(t *testing.T) {
 	assert.ErrorIs(t, f.svc.Start(t.Context()), ErrAborted)
 }
 
-func TestAHaltDuringBackoffIsReportedByTheStop(t *testing.T) {
+func TestARestartTheHaltDropsEndsInACleanStop(t *testing.T) {
 	f := newFixture(lifecycle.Restart(lifecycle.FixedBackoff(time.Hour)))
 	r := f.start(t)
 	r.end(errors.New("boom"))
@@ -420,6 +432,7 @@ func TestAHaltDuringBackoffIsReportedByTheStop(t *testing.T) {
 	require.NoError(t, f.svc.Stop(t.Context()), "the crash was reported before the backoff")
 	assert.Equal(t, 1, count[*lifecycle.Stopping](f.rec))
 	assert.NoError(t, only[*lifecycle.Stopped](t, f.rec).Err)
+	f.clock.Advance(time.Hour) // past the backoff that was dropped
 	assert.Empty(t, f.exec.launched, "no restart")
 }
 
@@ -440,7 +453,7 @@ func TestARestartThatIgnoresTheHaltIsReportedByTheStop(t *testing.T) {
 	r.end(errors.New("boom"))
 	waitFor[*lifecycle.Restarting](t, f.rec, 1)
 	f.advance(t, time.Second)   // the backoff
-	second := <-f.exec.launched // never ready, and deaf to its stop
+	second := f.exec.pending(t) // never ready, and deaf to its stop
 	defer second.end(nil)
 	close(f.halt)
 	require.NoError(t, f.clock.BlockUntilContext(t.Context(), 2)) // the start's timeout, and the abandoned run's stop

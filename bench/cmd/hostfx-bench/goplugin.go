@@ -74,7 +74,7 @@ func benchGoPlugin(p harness.Plan, rep *report) error {
 	if raw, ok := rep.results["proc_spawn_raw"]; ok {
 		rep.add(row{name: "goplugin_spawn_floor", hostfx: spread(raw), baseline: spread(peer.Start), ratio: ratio(raw, peer.Start)})
 	}
-	rep.add(row{name: "goplugin_over_exec", hostfx: spread(peer.Raw), baseline: spread(peer.Start), ratio: ratio(peer.Raw, peer.Start)})
+	rep.add(row{name: "goplugin_exec_share", hostfx: spread(peer.Raw), baseline: spread(peer.Start), ratio: ratio(peer.Raw, peer.Start)})
 	x = row{name: "vs_goplugin_rtt", hostfx: "-", baseline: spread(peer.Call), ratio: nan, goal: 0.5}
 	if haveCall {
 		x.hostfx, x.ratio = spread(call), ratio(call, peer.Call)
@@ -89,7 +89,7 @@ func benchGoPlugin(p harness.Plan, rep *report) error {
 	}
 	rep.note("go-plugin: its own binary (cmd/goplugin-peer), measured after hostfx: a start is NewClient+Client+Dispense+one "+
 		"net/rpc call; its Kill took %s more. goplugin_spawn_floor is proc_spawn's bare exec of this binary against "+
-		"go-plugin's start: the least vs_goplugin_spawn could be for a child that does nothing at all. goplugin_over_exec "+
+		"go-plugin's start: the least vs_goplugin_spawn could be for a child that does nothing at all. goplugin_exec_share "+
 		"is the bare exec of go-plugin's binary against its start.", dur(peer.Start.Aux))
 	return nil
 }
