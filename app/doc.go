@@ -33,10 +33,12 @@
 // the app dies. The child runs main again, and when [New] builds the graph
 // there it builds only that service and what it depends on; this process
 // never calls the service's constructor, and nothing here may depend on
-// its value (that is a build error). The app relays the child's log lines,
-// pings it ([ChildHeartbeat]) and kills it when it hangs, speaks garbage, or
-// does not stop within its stop timeout. In tests, pass [Test] so that a
-// child re-runs only the calling test.
+// its value (that is a build error): the parent reaches it with
+// [Supervisor.Call], answered by the service's HandleCall ([CallHandler]),
+// or with [Supervisor.Dial], for a protocol of its own ([ConnServer]). The
+// app relays the child's log lines, pings it ([ChildHeartbeat]) and kills it
+// when it hangs, speaks garbage, or does not stop within its stop timeout.
+// In tests, pass [Test] so that a child re-runs only the calling test.
 //
 // # Supervision
 //
