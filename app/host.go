@@ -146,12 +146,6 @@ func (h *host) register(d *decl, instance any, lc fx.Lifecycle) error {
 		return err
 	}
 	svc.Instance = instance
-	if svc.Mode == modes.MainEventLoopAsync && !svc.Settings.WaitForReady {
-		h.hookMainLoop(lc)
-		svc.Executor = executor.MainLoop{Loop: h.loop}
-		h.joinBatch(svc, lc)
-		return nil
-	}
 	switch svc.Mode {
 	case modes.MainEventLoopAsync, modes.SeparateProcessAsync:
 		// In its child, a SEPARATE_PROCESS_ASYNC service runs on the child's
@@ -165,6 +159,10 @@ func (h *host) register(d *decl, instance any, lc fx.Lifecycle) error {
 		svc.Executor = executor.Thread{Reserved: h.onMainThread}
 	case modes.SeparateThreadAsync:
 		svc.Executor = executor.ThreadLoop{}
+	}
+	if svc.Mode == modes.MainEventLoopAsync && !svc.Settings.WaitForReady {
+		h.joinBatch(svc, lc) // started and stopped with its neighbours on the loop
+		return nil
 	}
 	start := svc.Start
 	if d.mode.Process() {

@@ -120,8 +120,12 @@ func TestImmediateRestartsOnTheLoopGiveUp(t *testing.T) {
 		view, _ = c.current()
 		view.Exit(errCue)
 	}
-	sig := <-a.Wait()
-	assert.Equal(t, 1, sig.ExitCode)
+	select {
+	case sig := <-a.Wait():
+		assert.Equal(t, 1, sig.ExitCode)
+	case <-t.Context().Done():
+		t.Fatal("the app was not asked to stop")
+	}
 	gaveUp := waitFor[*lifecycle.GaveUp](t, rec, "cued")
 	assert.Equal(t, 3, gaveUp.Restarts)
 	assert.ErrorIs(t, gaveUp.Cause, errCue)

@@ -164,6 +164,9 @@ func TestChildrenSeeOnlyTheirOwnDescriptors(t *testing.T) {
 	require.Eventually(t, func() bool { return len(names(rec, succeeded)) == 8 }, time.Minute, time.Millisecond)
 	assert.Len(t, names[*lifecycle.Crashed](rec, nil), 4)
 
+	// A child's log line is relayed from its stderr, apart from its start
+	// report on the control channel, and may come after it.
+	require.Eventually(t, func() bool { return logs.FilterMessage("descriptors").Len() >= 8 }, time.Minute, time.Millisecond)
 	checks := logs.FilterMessage("descriptors").All()
 	require.Len(t, checks, 8)
 	for _, c := range checks {

@@ -91,7 +91,7 @@ func Service(name string, constructor any, mode modes.ExecutionMode, opts ...lif
 func (d *decl) elsewhere() any {
 	fn := reflect.FuncOf(nil, []reflect.Type{d.typ, errorType}, false)
 	err := d.errorf("it runs in a child process, so its value cannot be injected here; " +
-		"run the service that depends on it in the same child, or give it a ServeConn method and call it through app.Supervisor.Dial")
+		"run the service that depends on it in the same child, or give it a HandleCall method and call it with app.Supervisor.Call")
 	return reflect.MakeFunc(fn, func([]reflect.Value) []reflect.Value {
 		return []reflect.Value{reflect.Zero(d.typ), reflect.ValueOf(&err).Elem()}
 	}).Interface()

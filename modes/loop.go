@@ -24,7 +24,7 @@ type Loop struct {
 	cancel context.CancelFunc // cancels ctx when the view closes
 	done   chan struct{}      // made by Done, closed once confirmed; guarded by mu
 
-	mu        sync.Mutex // guards err, workers, idle, onClose, final and the closing of closed
+	mu        sync.Mutex // guards ctx, cancel, done and the fields below, and the closing of closed
 	err       error
 	workers   int           // Go work goroutines still running
 	idle      chan struct{} // closed when workers drops to 0
@@ -147,9 +147,10 @@ func (s *Loop) Exit(err error) { s.end(err) }
 // OnClose sets fn to run on the loop goroutine when the view closes, as
 // its last callback: after its timers are cancelled and before Done is
 // closed, so fn may still touch what the view's callbacks own, without
-// locks. A later call replaces an earlier fn. If Done is closed already,
-// fn runs at once on the calling goroutine. A panic in fn becomes the
-// view's Err, unless it already had one.
+// locks. A later call replaces an earlier fn. A panic in fn becomes the
+// view's Err, unless it already had one. Once the view's last callback has
+// begun, fn runs at once on the calling goroutine instead, and a panic in
+// it reaches the caller.
 func (s *Loop) OnClose(fn func()) {
 	s.mu.Lock()
 	if !s.final {

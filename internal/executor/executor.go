@@ -32,8 +32,8 @@ type Spec struct {
 	// StopTimeout is how long the entry point may take to stop; a run that
 	// can force an end (a child process) escalates after it.
 	StopTimeout time.Duration
-	// Enter, when set, is called just before the entry point, where the
-	// entry point runs; a run that a Gate holds back never calls it.
+	// Enter, when set, is called on the loop just before RunAsync (the
+	// loop executors only); a run that a Gate holds back never calls it.
 	Enter func()
 	// Gate, when set, holds the run back if a run launched before it with
 	// the same Gate failed to start.

@@ -7,7 +7,8 @@ import (
 )
 
 // Thread runs the blocking entry point on a goroutine locked to a fresh OS
-// thread for the run's whole life (modes.SeparateThread).
+// thread for the run's whole life (modes.SeparateThread), or on a thread
+// Reserved hands it.
 type Thread struct {
 	// Reserved, when set, may hand the run to a thread that is already
 	// locked and has nothing else to do, such as a child process's main

@@ -334,9 +334,7 @@ func (r *Run) control(conn net.Conn, pid int, exited <-chan struct{}) {
 			return
 		}
 		switch f.Kind {
-		case KindReady:
-			r.readyOnce.Do(func() { close(r.ready) })
-			lastPong = time.Now() // heartbeats count from here: the start timeout covers the start
+		case KindReady: // the reader has closed ready, and the next tick starts the heartbeat clock
 		case KindStartFailed:
 			r.note(func(rp *report) { rp.startFailed = f.Text })
 		case KindPong:

@@ -345,15 +345,14 @@ func (s *Service) supervise(r *run) {
 		next, err := s.launch(context.Background())
 		cut := errors.Is(err, errStopped) || errors.Is(err, ErrAborted) // by a stop or the halt
 		switch {
-		case cut && errors.Is(err, errDetached):
-			// The restart ignored what cut it short, and runs on: the
-			// stop says so.
-			s.mu.Lock()
-			s.stopErr = err
-			s.mu.Unlock()
-			s.settle()
-			return
 		case cut:
+			if errors.Is(err, errDetached) {
+				// The restart ignored what cut it short, and runs on: the
+				// stop says so.
+				s.mu.Lock()
+				s.stopErr = err
+				s.mu.Unlock()
+			}
 			s.settle()
 			return
 		case errors.Is(err, errDetached):
@@ -414,17 +413,13 @@ func (p inPlace) Entered(er executor.Run, err error) {
 			return // the first start's failure, or one confirm gave up on: confirm reports it
 		}
 	}
-	began := r.began
-	if restart {
-		began = r.restarted
-	}
 	now := s.Clock.Now()
 	if err != nil {
 		err = fmt.Errorf("service %q (%v): start: %w", s.Name, s.Mode, err)
 	} else {
 		s.running(now)
 	}
-	s.started(er, now.Sub(began), err)
+	s.started(er, now.Sub(r.since()), err)
 }
 
 func (p inPlace) Again(er executor.Run, err error) bool {
@@ -437,8 +432,8 @@ func (p inPlace) Again(er executor.Run, err error) bool {
 		r.decided = true
 		return false
 	}
-	// IMMEDIATE has no delay to wait out.
-	if chans.Closed(s.stop) || chans.Closed(s.halt()) || !s.enterAt(lifecycle.StateStarting, now) {
+	// IMMEDIATE has no delay to wait out: sleep(0) only looks for a stop.
+	if !s.sleep(0) || !s.enterAt(lifecycle.StateStarting, now) {
 		s.settle()
 		r.decided = true
 		return false
