@@ -73,12 +73,7 @@ func (a *App) Err() error {
 // Start starts every service in dependency order. It returns once all have
 // started, or stops the ones that had and returns why one did not. An app
 // that was stopped may be started again.
-func (a *App) Start(ctx context.Context) error {
-	if a.host != nil {
-		a.host.resume()
-	}
-	return a.fx.Start(ctx)
-}
+func (a *App) Start(ctx context.Context) error { return a.fx.Start(ctx) }
 
 // Stop stops every service in the reverse of their start order and returns
 // all the errors met on the way.
@@ -183,9 +178,10 @@ func (a *App) drive() int {
 	} else {
 		listening <- a.fx.Wait()
 	}
-	a.host.resume()
+	startCtx, cancel := a.phase(a.fx.StartTimeout())
+	defer cancel()
 	started := make(chan error, 1)
-	go func() { started <- a.fx.Start(context.Background()) }()
+	go func() { started <- a.fx.Start(startCtx) }()
 	wait := <-listening
 	var sig fx.ShutdownSignal
 	select {
@@ -214,11 +210,16 @@ func (a *App) drive() int {
 		}
 	}
 
+	if l := a.host.fxlog; l != nil {
+		l.LogEvent(&fxevent.Stopping{Signal: sig.Signal})
+	}
 	// Any signal from here on is a second one.
 	force := a.forceOnSignal()
 	defer signal.Stop(force)
+	stopCtx, cancel := a.phase(a.fx.StopTimeout())
+	defer cancel()
 	stopped := make(chan error, 1)
-	go func() { stopped <- a.fx.Stop(context.Background()) }()
+	go func() { stopped <- a.fx.Stop(stopCtx) }()
 
 	var err error
 	select {
@@ -239,6 +240,16 @@ func (a *App) drive() int {
 		c.stopped(err)
 	}
 	return code
+}
+
+// phase returns the context of a start or stop: bounded by fx's timeout,
+// as under fx's own Run, except in a child, whose parent owns its
+// deadlines and kills it when they pass.
+func (a *App) phase(timeout time.Duration) (context.Context, context.CancelFunc) {
+	if a.host.child != nil {
+		return context.WithCancel(context.Background())
+	}
+	return context.WithTimeout(context.Background(), timeout)
 }
 
 // forceOnSignal returns a channel of the signals that force an exit.

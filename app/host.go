@@ -11,12 +11,12 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/jonboulle/clockwork"
 	"go.uber.org/fx"
+	"go.uber.org/fx/fxevent"
 	"go.uber.org/zap"
 
 	"github.com/hostfx/hostfx/internal/executor"
@@ -50,16 +50,9 @@ type host struct {
 	// child is set when this process is a child for a process-mode service.
 	child *childControl
 
-	// appends counts the hooks appended through the fx.Lifecycle that
-	// constructors see, ours included.
-	appends *appendCount
-
 	mu       sync.Mutex
 	services []*supervisor.Service
 	names    map[string]*decl // registered services by name
-	// batch is the group of main-loop services the next one may join.
-	batch   *loopBatch
-	batched bool // a batch exists: the first one releases the loop
 	// mainHosted is set when App.Run runs the main loop on the main thread.
 	mainHosted bool
 	mainHooked bool
@@ -67,6 +60,7 @@ type host struct {
 	// keeps free in a child whose service needs no main loop.
 	mainRuns chan func()
 	failure  error
+	fxlog    fxevent.Logger // nil when fx logs to its default
 }
 
 type hostParams struct {
@@ -80,7 +74,10 @@ type hostParams struct {
 	ChildArgs  childArgs            `optional:"true"`
 	Heartbeat  childHeartbeat       `optional:"true"`
 	Config     ServiceConfig        `optional:"true"`
-	Appends    *appendCount
+	Lifecycle  fx.Lifecycle
+	// FxLog is the app's fx event logger when fx.WithLogger set one; Run
+	// reports its stop there, as fx's own Run does.
+	FxLog fxevent.Logger `optional:"true"`
 }
 
 func newHost(p hostParams) (*host, error) {
@@ -106,7 +103,6 @@ func newHost(p hostParams) (*host, error) {
 		childArgs:  os.Args[1:],
 		heartbeat:  time.Duration(p.Heartbeat),
 		config:     p.Config,
-		appends:    p.Appends,
 	}
 	if p.ChildArgs != nil {
 		h.childArgs, h.argsSet = p.ChildArgs, true
@@ -116,6 +112,11 @@ func newHost(p hostParams) (*host, error) {
 		h.child.callCtx, h.child.endCalls = context.WithCancel(context.Background())
 	}
 	h.mainLoop = modes.NewEventLoop(modes.LoopConfig{Name: "main", OnStall: h.stalled})
+	h.fxlog = p.FxLog
+	// The host's hook comes before every service's, since every service
+	// needs the host: its start lets services start again after a stop, as
+	// fx lets an app be started again.
+	p.Lifecycle.Append(fx.StartHook(h.resume))
 	return h, nil
 }
 
@@ -159,10 +160,6 @@ func (h *host) register(d *decl, instance any, lc fx.Lifecycle) error {
 		svc.Executor = executor.Thread{Reserved: h.onMainThread}
 	case modes.SeparateThreadAsync:
 		svc.Executor = executor.ThreadLoop{}
-	}
-	if svc.Mode == modes.MainEventLoopAsync && !svc.Settings.WaitForReady {
-		h.joinBatch(svc, lc) // started and stopped with its neighbours on the loop
-		return nil
 	}
 	start := svc.Start
 	if d.mode.Process() {
@@ -233,7 +230,6 @@ func (h *host) newService(d *decl) (*supervisor.Service, error) {
 func (h *host) adopt(svc *supervisor.Service, lc fx.Lifecycle, start func(context.Context) error) {
 	h.mu.Lock()
 	h.services = append(h.services, svc)
-	h.batch = nil
 	h.mu.Unlock()
 	lc.Append(fx.Hook{
 		OnStart: start,
@@ -244,87 +240,6 @@ func (h *host) adopt(svc *supervisor.Service, lc fx.Lifecycle, start func(contex
 			return svc.Stop(ctx)
 		},
 	})
-}
-
-// appendCount counts hook appends; see countingLifecycle.
-type appendCount struct{ atomic.Int64 }
-
-// countingLifecycle is the fx.Lifecycle every constructor sees: it counts
-// the hooks appended, so the host knows when nothing came between two
-// main-loop services and they may share one hook.
-type countingLifecycle struct {
-	fx.Lifecycle
-	count *appendCount
-}
-
-func (c countingLifecycle) Append(hook fx.Hook) {
-	c.count.Add(1)
-	c.Lifecycle.Append(hook)
-}
-
-func countAppends(count *appendCount, lc fx.Lifecycle) fx.Lifecycle {
-	return countingLifecycle{Lifecycle: lc, count: count}
-}
-
-// loopBatch is a run of main-loop services registered one after another
-// with no other hook appended between them. They share one hook, which
-// starts them all in one turn of the main loop and stops them in another,
-// instead of waking the loop's locked thread twice for every service.
-type loopBatch struct {
-	services []*supervisor.Service
-	seen     int64 // the append count when the last one joined
-}
-
-// joinBatch lists svc and adds it to the current batch, or starts a new
-// batch, with its hook, if any hook was appended since the last member.
-func (h *host) joinBatch(svc *supervisor.Service, lc fx.Lifecycle) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	h.services = append(h.services, svc)
-	if b := h.batch; b != nil && b.seen == h.appends.Load() {
-		b.services = append(b.services, svc)
-		return
-	}
-	b := &loopBatch{services: []*supervisor.Service{svc}}
-	h.batch = b
-	var release func()
-	if !h.batched {
-		// Batches stop in reverse, so the first stops last: only it can
-		// find the loop with nothing on it.
-		h.batched, release = true, h.releaseLoop
-	}
-	lc.Append(fx.Hook{
-		OnStart: func(ctx context.Context) error { return supervisor.StartAll(ctx, b.services) },
-		OnStop: func(ctx context.Context) error {
-			h.haltAll()
-			return supervisor.StopAll(ctx, b.services, release)
-		},
-	})
-	b.seen = h.appends.Load()
-}
-
-// releaseLoop stops a main loop that the app runs on a goroutine of its own
-// once no service on it is running any more, without waiting: the loop then
-// confirms the last services' stops as it ends, waking its locked thread
-// once instead of twice. The main loop's own hook still waits for it.
-func (h *host) releaseLoop() {
-	h.mu.Lock()
-	if h.mainHosted {
-		h.mu.Unlock()
-		return
-	}
-	services, loop := h.services, h.mainLoop
-	h.mu.Unlock()
-	for _, s := range services {
-		if _, onLoop := s.Executor.(executor.MainLoop); !onLoop {
-			continue
-		}
-		switch s.State() {
-		case lifecycle.StateRunning, lifecycle.StateStarting, lifecycle.StateBackoff:
-			return
-		}
-	}
-	loop.Stop()
 }
 
 // hookMainLoop makes the main loop start before the first service on it and

@@ -26,8 +26,7 @@ var Module = fx.Options(
 
 // framework is Module without its invoke: New has one of its own.
 var framework = fx.Options(
-	fx.Provide(newHost, NewLogger, newSupervisor, func() *appendCount { return new(appendCount) }),
-	fx.Decorate(countAppends),
+	fx.Provide(newHost, NewLogger, newSupervisor),
 )
 
 type serviceDefaults struct {

@@ -28,7 +28,7 @@ type Loop struct {
 	err       error
 	workers   int           // Go work goroutines still running
 	idle      chan struct{} // closed when workers drops to 0
-	onClose   func()
+	onClose   []func()
 	final     bool // onClose has run or is running: a later OnClose runs at once
 	confirmed bool // closing is finished: Done is (or would be) closed
 }
@@ -144,17 +144,19 @@ func (s *Loop) workDone() {
 // counts.
 func (s *Loop) Exit(err error) { s.end(err) }
 
-// OnClose sets fn to run on the loop goroutine when the view closes, as
-// its last callback: after its timers are cancelled and before Done is
+// OnClose adds fn to run on the loop goroutine when the view closes, among
+// its last callbacks: after its timers are cancelled and before Done is
 // closed, so fn may still touch what the view's callbacks own, without
-// locks. A later call replaces an earlier fn. A panic in fn becomes the
-// view's Err, unless it already had one. Once the view's last callback has
-// begun, fn runs at once on the calling goroutine instead, and a panic in
-// it reaches the caller.
+// locks. Functions added this way run in the reverse order of their adding,
+// as deferred calls do, so the framework's own, added first, runs last. A
+// panic in fn becomes the view's Err, unless it already had one, and the
+// next function still runs. Once the view's last callbacks have begun, fn
+// runs at once on the calling goroutine instead, and a panic in it reaches
+// the caller.
 func (s *Loop) OnClose(fn func()) {
 	s.mu.Lock()
 	if !s.final {
-		s.onClose = fn
+		s.onClose = append(s.onClose, fn)
 		s.mu.Unlock()
 		return
 	}
@@ -166,11 +168,11 @@ func (s *Loop) OnClose(fn func()) {
 // once, on the loop goroutine, or where Run finishes or Scope is refused.
 func (s *Loop) finishClose() {
 	s.mu.Lock()
-	fn := s.onClose
+	fns := s.onClose
 	s.onClose, s.final = nil, true
 	s.mu.Unlock()
-	if fn != nil {
-		s.callOnClose(fn)
+	for i := len(fns) - 1; i >= 0; i-- {
+		s.callOnClose(fns[i])
 	}
 	s.mu.Lock()
 	if s.done != nil {

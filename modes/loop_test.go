@@ -420,14 +420,16 @@ func TestOnCloseRunsOnTheLoopAfterTheLastCallback(t *testing.T) {
 	l := startLoop(t, modes.LoopConfig{})
 	s := l.Scope("svc")
 	var log []string // touched only on the loop
-	s.OnClose(func() { log = append(log, "first fn, replaced") })
+	s.OnClose(func() { log = append(log, "added first, runs last") })
+	s.OnClose(func() { panic("a panic does not keep the others from running") })
 	s.OnClose(func() { log = append(log, "closed") })
 	s.Post(func() { log = append(log, "callback") })
 	s.Post(func() { s.Exit(nil) })
 	s.Post(func() { log = append(log, "after exit") })
 	<-s.Done()
-	assert.Equal(t, []string{"callback", "closed"}, log)
-	assert.NoError(t, s.Err())
+	assert.Equal(t, []string{"callback", "closed", "added first, runs last"}, log)
+	var pe *modes.PanicError
+	require.ErrorAs(t, s.Err(), &pe)
 }
 
 func TestOnClosePanicBecomesErr(t *testing.T) {
