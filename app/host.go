@@ -70,7 +70,7 @@ type hostParams struct {
 	Shutdowner fx.Shutdowner
 	Observers  []lifecycle.Observer `group:"hostfx.observers"`
 	Defaults   []*serviceDefaults   `group:"hostfx.defaults"`
-	Invalid    []*decl              `group:"hostfx.invalid"`
+	Decls      []*decl              `group:"hostfx.services"`
 	ChildArgs  childArgs            `optional:"true"`
 	Heartbeat  childHeartbeat       `optional:"true"`
 	Config     ServiceConfig        `optional:"true"`
@@ -81,7 +81,10 @@ type hostParams struct {
 }
 
 func newHost(p hostParams) (*host, error) {
-	if err := invalid(p.Invalid); err != nil {
+	if err := invalid(p.Decls); err != nil {
+		return nil, err
+	}
+	if err := unknownSections(p.Config, p.Decls); err != nil {
 		return nil, err
 	}
 	slices.SortFunc(p.Defaults, func(a, b *serviceDefaults) int { return int(a.seq - b.seq) })
@@ -123,12 +126,43 @@ func newHost(p hostParams) (*host, error) {
 // invalid joins the errors of bad registrations, in registration order.
 func invalid(decls []*decl) error {
 	slices.SortFunc(decls, func(a, b *decl) int { return int(a.seq - b.seq) })
-	if len(decls) == 0 {
+	var errs []error
+	for _, d := range decls {
+		if d.err != nil {
+			errs = append(errs, d.err)
+		}
+	}
+	if len(errs) == 0 {
 		return nil
 	}
-	errs := make([]error, len(decls))
-	for i, d := range decls {
-		errs[i] = d.err
+	return &invalidServices{errors.Join(errs...)}
+}
+
+// unknownSections reports configuration sections for services that no
+// app.Service registers, most likely typos, which would otherwise set
+// nothing without a word. A child registers only its own service, so only
+// the app checks.
+func unknownSections(config ServiceConfig, decls []*decl) error {
+	if config == nil || proc.Current() != nil {
+		return nil
+	}
+	known := make([]string, 0, len(decls))
+	for _, d := range decls {
+		known = append(known, strings.ToLower(d.name))
+	}
+	var errs []error
+	for _, name := range config.Services() {
+		if slices.Contains(known, strings.ToLower(name)) {
+			continue
+		}
+		err := fmt.Errorf("%w: configuration section services.%s: no service is called %q", ErrInvalidService, name, name)
+		if len(known) > 0 {
+			err = fmt.Errorf("%w; the services are %s", err, strings.Join(known, ", "))
+		}
+		errs = append(errs, err)
+	}
+	if len(errs) == 0 {
+		return nil
 	}
 	return &invalidServices{errors.Join(errs...)}
 }

@@ -1,6 +1,7 @@
 package app
 
 import (
+	"fmt"
 	"time"
 
 	"go.uber.org/fx"
@@ -44,12 +45,18 @@ func ServiceDefaults(opts ...lifecycle.Option) fx.Option {
 
 // Observe adds an observer of every lifecycle event, next to the logger.
 func Observe(o lifecycle.Observer) fx.Option {
+	if o == nil {
+		return fx.Error(fmt.Errorf("app.Observe at %s: the observer is nil; pass a func(lifecycle.Event)", caller(2)))
+	}
 	return fx.Supply(fx.Annotated{Group: observerGroup, Target: o})
 }
 
 // Logger makes the app and its services log to log instead of the default
 // logger.
 func Logger(log *zap.Logger) fx.Option {
+	if log == nil {
+		return fx.Error(fmt.Errorf("app.Logger at %s: the logger is nil; pass a *zap.Logger, such as zap.NewNop() for none", caller(2)))
+	}
 	return fx.Decorate(func() *zap.Logger { return log })
 }
 
@@ -59,6 +66,9 @@ type childHeartbeat time.Duration
 // child that misses three pings in a row is hung and is killed, with its
 // goroutine dump in the crash report. The default is one second.
 func ChildHeartbeat(interval time.Duration) fx.Option {
+	if interval <= 0 {
+		return fx.Error(fmt.Errorf("app.ChildHeartbeat(%v) at %s: want a positive interval, such as time.Second", interval, caller(2)))
+	}
 	return fx.Supply(childHeartbeat(interval))
 }
 
@@ -69,4 +79,7 @@ func ChildHeartbeat(interval time.Duration) fx.Option {
 // keyed by setting name.
 type ServiceConfig interface {
 	ServiceOptions(name string) (modes.ExecutionMode, []lifecycle.Option, map[string]string)
+	// Services names the services the configuration has a section for;
+	// the app rejects a section for a service it does not register.
+	Services() []string
 }

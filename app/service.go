@@ -6,7 +6,9 @@ import (
 	"path/filepath"
 	"reflect"
 	"runtime"
+	"strings"
 	"sync/atomic"
+	"unicode"
 
 	"go.uber.org/fx"
 
@@ -19,9 +21,9 @@ import (
 // registration.
 var ErrInvalidService = errors.New("invalid service")
 
-// invalidGroup collects the registrations that failed their checks, so the
-// host reports them all at once.
-const invalidGroup = "hostfx.invalid"
+// declGroup collects every registration, so the host reports all the
+// invalid ones at once and knows every name the configuration may set.
+const declGroup = "hostfx.services"
 
 var (
 	errorType       = reflect.TypeOf((*error)(nil)).Elem()
@@ -62,9 +64,10 @@ type decl struct {
 // mode and the file:line of this call.
 func Service(name string, constructor any, mode modes.ExecutionMode, opts ...lifecycle.Option) fx.Option {
 	d := newDecl(name, constructor, mode, opts, caller(2))
+	declared := fx.Provide(fx.Annotated{Group: declGroup, Target: func() *decl { return d }})
 	if d.err != nil {
 		// The host reports every bad registration at once when it is built.
-		return fx.Provide(fx.Annotated{Group: invalidGroup, Target: func() *decl { return d }})
+		return declared
 	}
 	child := proc.Current()
 	switch {
@@ -75,12 +78,13 @@ func Service(name string, constructor any, mode modes.ExecutionMode, opts ...lif
 			// the parent, so it costs this child nothing to build.
 			return fx.Options()
 		}
-		return fx.Options(fx.Provide(d.elsewhere()), fx.Invoke(d.spawn()))
+		return fx.Options(declared, fx.Provide(d.elsewhere()), fx.Invoke(d.spawn()))
 	case child != nil && child.Service != d.name:
 		// A child builds only its service and what that depends on.
 		return fx.Provide(d.constructor())
 	}
 	return fx.Options(
+		declared,
 		fx.Provide(d.constructor()),
 		fx.Invoke(d.construct()),
 	)
@@ -113,6 +117,10 @@ func newDecl(name string, constructor any, mode modes.ExecutionMode, opts []life
 func (d *decl) check(constructor any) error {
 	if d.name == "" {
 		return fmt.Errorf("%w: app.Service at %s: the name is empty; give every service a unique name", ErrInvalidService, d.at)
+	}
+	if i := strings.IndexFunc(d.name, unicode.IsControl); i >= 0 {
+		return fmt.Errorf("%w: app.Service(%q) at %s: the name holds the control character %U; use letters, digits and punctuation",
+			ErrInvalidService, d.name, d.at, []rune(d.name[i:])[0])
 	}
 	if constructor == nil {
 		return d.errorf("the constructor is nil; pass a function that returns the service, such as NewWorker")

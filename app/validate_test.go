@@ -2,7 +2,9 @@ package app_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -11,6 +13,7 @@ import (
 	"github.com/hostfx/hostfx/app"
 	"github.com/hostfx/hostfx/lifecycle"
 	"github.com/hostfx/hostfx/modes"
+	"github.com/hostfx/hostfx/modules/config"
 )
 
 type onlyRun struct{}
@@ -58,6 +61,9 @@ func TestServiceValidation(t *testing.T) {
 		{"process mode without Run", func() (fx.Option, string) {
 			return app.Service("x", func() *onlyAsync { return nil }, modes.SeparateProcess), here()
 		}, []string{`service "x" (SEPARATE_PROCESS)`, "*app_test.onlyAsync has no method Run(context.Context) error"}},
+		{"control character in the name", func() (fx.Option, string) {
+			return app.Service("db\x00", leaf[[1]byte], modes.SeparateThread), here()
+		}, []string{`app.Service("db\x00")`, "the control character U+0000"}},
 		{"bad timeout", func() (fx.Option, string) {
 			return app.Service("x", leaf[[1]byte], modes.SeparateThread, lifecycle.StopTimeout(-1)), here()
 		}, []string{`service "x"`, "stop timeout -1ns: want a positive duration"}},
@@ -74,6 +80,47 @@ func TestServiceValidation(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestBadOptions(t *testing.T) {
+	tests := []struct {
+		name string
+		give func() (fx.Option, string)
+		want string
+	}{
+		{"nil logger", func() (fx.Option, string) { return app.Logger(nil), here() }, "app.Logger at %s: the logger is nil"},
+		{"nil observer", func() (fx.Option, string) { return app.Observe(nil), here() }, "app.Observe at %s: the observer is nil"},
+		{"zero heartbeat", func() (fx.Option, string) { return app.ChildHeartbeat(0), here() }, "app.ChildHeartbeat(0s) at %s: want a positive interval"},
+		{"negative heartbeat", func() (fx.Option, string) { return app.ChildHeartbeat(-time.Second), here() }, "app.ChildHeartbeat(-1s) at %s: want a positive interval"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			opt, at := tt.give()
+			err := app.New(fx.NopLogger, opt).Err()
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), fmt.Sprintf(tt.want, at))
+		})
+	}
+}
+
+// A services.<name> section for a service the app does not register is a
+// mistake, reported when the app is built.
+func TestUnknownServiceSection(t *testing.T) {
+	section := func(name string) config.Option {
+		return config.Args([]string{"--services." + name + ".mode=SEPARATE_THREAD"})
+	}
+	cfg, err := config.New(section("wroker"))
+	require.NoError(t, err)
+	a := app.New(quiet(), fx.NopLogger, config.Supply(cfg),
+		app.Service("worker", leaf[[1]byte], modes.SeparateThread))
+	require.Error(t, a.Err())
+	assert.ErrorIs(t, a.Err(), app.ErrInvalidService)
+	assert.Contains(t, a.Err().Error(), `configuration section services.wroker: no service is called "wroker"; the services are worker`)
+
+	cfg, err = config.New(section("worker"))
+	require.NoError(t, err)
+	require.NoError(t, app.New(quiet(), fx.NopLogger, config.Supply(cfg),
+		app.Service("worker", leaf[[1]byte], modes.SeparateThread)).Err())
 }
 
 func TestDuplicateNames(t *testing.T) {
