@@ -30,9 +30,10 @@ const mainLoopGrace = 2 * time.Second
 
 // App is an fx application that hosts services.
 type App struct {
-	fx   *fx.App
-	host *host
-	log  *zap.Logger
+	fx       *fx.App
+	host     *host
+	log      *zap.Logger
+	services []*spec
 }
 
 // New builds an app from fx options: services registered with Service,
@@ -50,13 +51,18 @@ func New(opts ...fx.Option) *App {
 		// fx's step-by-step log would only slow every child's start.
 		fxLogger = fx.NopLogger
 	}
+	graph, services, err := plan(opts)
+	if err != nil {
+		graph = []fx.Option{fx.Error(err)}
+	}
+	a.services = services
 	a.fx = fx.New(
 		framework,
 		// As Module's invoke does, this builds the host before any service;
 		// one invoke instead of two keeps New as quick as plain fx.
 		fx.Invoke(func(h *host, log *zap.Logger) { a.host, a.log = h, log }),
 		fxLogger,
-		fx.Options(opts...),
+		fx.Options(graph...),
 	)
 	return a
 }
@@ -67,7 +73,7 @@ func (a *App) Err() error {
 	if is := (*invalidServices)(nil); errors.As(err, &is) {
 		return is.error
 	}
-	return err
+	return buildFailure(err, a.services)
 }
 
 // Start starts every service in dependency order. It returns once all have

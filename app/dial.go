@@ -89,7 +89,7 @@ func (h *host) reach(ctx context.Context, name string, a access) (*proc.Run, err
 		return nil, fmt.Errorf("%s: no service is called %q: %w", a.op, name, a.errNot)
 	case !d.mode.Process():
 		return nil, fmt.Errorf("%s: service %q (%v) runs in this process; take it as a dependency instead: %w", a.op, name, d.mode, a.errNot)
-	case !d.typ.Implements(a.iface):
+	case d.typ.Kind() != reflect.Interface && !d.typ.Implements(a.iface):
 		return nil, fmt.Errorf("%s: service %q: %v has no method %s, so it %s: %w", a.op, name, d.typ, a.method, a.lacks, a.errNot)
 	case h.child != nil:
 		return nil, fmt.Errorf("%s: service %q: a child process cannot reach its siblings: %w", a.op, name, a.errNot)

@@ -52,7 +52,7 @@ type host struct {
 
 	mu       sync.Mutex
 	services []*supervisor.Service
-	names    map[string]*decl // registered services by name
+	names    map[string]*spec // registered services by name
 	// mainHosted is set when App.Run runs the main loop on the main thread.
 	mainHosted bool
 	mainHooked bool
@@ -70,7 +70,7 @@ type hostParams struct {
 	Shutdowner fx.Shutdowner
 	Observers  []lifecycle.Observer `group:"hostfx.observers"`
 	Defaults   []*serviceDefaults   `group:"hostfx.defaults"`
-	Decls      []*decl              `group:"hostfx.services"`
+	Decls      []*spec              `group:"hostfx.services"`
 	ChildArgs  childArgs            `optional:"true"`
 	Heartbeat  childHeartbeat       `optional:"true"`
 	Config     ServiceConfig        `optional:"true"`
@@ -102,7 +102,7 @@ func newHost(p hostParams) (*host, error) {
 		defaults:   defaults,
 		clock:      clockwork.NewRealClock(),
 		halt:       make(chan struct{}),
-		names:      make(map[string]*decl),
+		names:      make(map[string]*spec),
 		childArgs:  os.Args[1:],
 		heartbeat:  time.Duration(p.Heartbeat),
 		config:     p.Config,
@@ -124,8 +124,8 @@ func newHost(p hostParams) (*host, error) {
 }
 
 // invalid joins the errors of bad registrations, in registration order.
-func invalid(decls []*decl) error {
-	slices.SortFunc(decls, func(a, b *decl) int { return int(a.seq - b.seq) })
+func invalid(decls []*spec) error {
+	slices.SortFunc(decls, func(a, b *spec) int { return int(a.seq - b.seq) })
 	var errs []error
 	for _, d := range decls {
 		if d.err != nil {
@@ -142,7 +142,7 @@ func invalid(decls []*decl) error {
 // app.Service registers, most likely typos, which would otherwise set
 // nothing without a word. A child registers only its own service, so only
 // the app checks.
-func unknownSections(config ServiceConfig, decls []*decl) error {
+func unknownSections(config ServiceConfig, decls []*spec) error {
 	if config == nil || proc.Current() != nil {
 		return nil
 	}
@@ -175,7 +175,7 @@ func (e *invalidServices) Unwrap() error { return e.error }
 
 // register adopts a freshly constructed service. Its hook is appended now,
 // right after the hooks of everything it depends on.
-func (h *host) register(d *decl, instance any, lc fx.Lifecycle) error {
+func (h *host) register(d *spec, instance any, lc fx.Lifecycle) error {
 	svc, err := h.newService(d)
 	if err != nil {
 		return err
@@ -205,7 +205,7 @@ func (h *host) register(d *decl, instance any, lc fx.Lifecycle) error {
 
 // registerProcess adopts a process-mode service in the parent: each run of
 // it is a fresh child process.
-func (h *host) registerProcess(d *decl, lc fx.Lifecycle) error {
+func (h *host) registerProcess(d *spec, lc fx.Lifecycle) error {
 	if testing.Testing() && !h.argsSet {
 		// The test binary's own arguments would re-run every test.
 		return d.errorf("in a test, a child process must re-run only that test: pass app.Test(t) to the app")
@@ -219,7 +219,7 @@ func (h *host) registerProcess(d *decl, lc fx.Lifecycle) error {
 	return nil
 }
 
-func (h *host) newService(d *decl) (*supervisor.Service, error) {
+func (h *host) newService(d *spec) (*supervisor.Service, error) {
 	h.mu.Lock()
 	first, taken := h.names[d.name]
 	if !taken {
@@ -233,6 +233,7 @@ func (h *host) newService(d *decl) (*supervisor.Service, error) {
 		Name:     d.name,
 		Mode:     d.mode,
 		Settings: h.defaults.With(d.opts...),
+		Sources:  d.sources,
 		Observe:  h.observe,
 		OnGiveUp: h.gaveUp,
 		Clock:    h.clock,
@@ -241,21 +242,11 @@ func (h *host) newService(d *decl) (*supervisor.Service, error) {
 	if h.config == nil {
 		return svc, nil
 	}
-	// Configuration wins over code.
-	mode, opts, sources := h.config.ServiceOptions(d.name)
-	svc.Settings, svc.Sources = svc.Settings.With(opts...), sources
+	// Configuration wins over code; the app chose the mode already.
+	_, opts, _ := h.config.ServiceOptions(d.name)
+	svc.Settings = svc.Settings.With(opts...)
 	if err := svc.Settings.Validate(); err != nil {
 		return nil, d.errorf("configuration: %v", err)
-	}
-	if mode.Valid() && mode != d.mode {
-		if mode.Process() != d.mode.Process() {
-			return nil, d.errorf("configuration (%s) sets mode %v; moving a service into or out of a child process "+
-				"needs the mode when it registers: pass cfg.Mode(%q, %v) to app.Service", sources["mode"], mode, d.name, d.mode)
-		}
-		if want := entryPoint(mode); !d.typ.Implements(want) {
-			return nil, d.errorf("configuration (%s) sets mode %v, but %v has no %s method", sources["mode"], mode, d.typ, entryName(mode))
-		}
-		svc.Mode = mode
 	}
 	return svc, nil
 }

@@ -157,12 +157,12 @@ func TestServiceDefaultsApplyAndServiceOptionsWin(t *testing.T) {
 func TestFxtestAndModules(t *testing.T) {
 	rec := newRecorder()
 	fxapp := fxtest.New(t,
-		app.Module, quiet(), rec.option(),
-		fx.Module("payments",
-			app.Service("ledger", leaf[[1]byte], modes.SeparateThread),
-			app.Service("api", child[[2]byte, [1]byte], modes.MainEventLoopAsync),
-		),
-	)
+		app.Module(quiet(), rec.option(),
+			fx.Module("payments",
+				app.Service("ledger", leaf[[1]byte], modes.SeparateThread),
+				app.Service("api", child[[2]byte, [1]byte], modes.MainEventLoopAsync),
+			),
+		))
 	fxapp.RequireStart()
 	fxapp.RequireStop()
 	assert.Equal(t, []string{"ledger", "api"}, names(rec, succeeded))

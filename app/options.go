@@ -11,23 +11,31 @@ import (
 	"github.com/hostfx/hostfx/modes"
 )
 
-// Module is the framework itself as an fx.Option: the service host and a
-// default logger. New includes it; pass it yourself when building an app
-// with fx.New or fxtest.New.
+// Module is the app as an fx.Option, for fx.New or fxtest.New: the
+// framework (the service host and a default logger) and opts, with every
+// Service in them, at any depth of fx.Options and fx.Module, turned into
+// its part of the graph. New is fx.New of Module, with hostfx's logging.
 //
-// It is a plain set of options rather than an fx.Module: a module costs a
-// scope of its own, which is a noticeable part of building a small app, and
-// so of starting every child process.
-var Module = fx.Options(
-	framework,
-	// Building the host checks every registration, before any service is
-	// constructed, and reports all the mistakes at once.
-	fx.Invoke(func(*host) {}),
-)
+// The framework is a plain set of options rather than an fx.Module: a
+// module costs a scope of its own, which is a noticeable part of building
+// a small app, and so of starting every child process.
+func Module(opts ...fx.Option) fx.Option {
+	graph, _, err := plan(opts)
+	if err != nil {
+		return fx.Error(err)
+	}
+	return fx.Options(
+		framework,
+		// Building the host checks every registration, before any service
+		// is constructed, and reports all the mistakes at once.
+		fx.Invoke(func(*host) {}),
+		fx.Options(graph...),
+	)
+}
 
 // framework is Module without its invoke: New has one of its own.
 var framework = fx.Options(
-	fx.Provide(newHost, NewLogger, newSupervisor),
+	fx.Provide(newHost, appLogger, newSupervisor),
 )
 
 type serviceDefaults struct {
@@ -57,7 +65,23 @@ func Logger(log *zap.Logger) fx.Option {
 	if log == nil {
 		return fx.Error(fmt.Errorf("app.Logger at %s: the logger is nil; pass a *zap.Logger, such as zap.NewNop() for none", caller(2)))
 	}
-	return fx.Decorate(func() *zap.Logger { return log })
+	return fx.Supply(givenLogger{log})
+}
+
+// givenLogger is the logger given with Logger.
+type givenLogger struct{ *zap.Logger }
+
+type appLoggerParams struct {
+	fx.In
+	Given givenLogger `optional:"true"`
+}
+
+// appLogger is the app's logger: the one given with Logger, or the default.
+func appLogger(p appLoggerParams) (*zap.Logger, error) {
+	if p.Given.Logger != nil {
+		return p.Given.Logger, nil
+	}
+	return NewLogger()
 }
 
 type childHeartbeat time.Duration

@@ -33,11 +33,11 @@ import (
 func processApp(t *testing.T, opts ...fx.Option) (*fxtest.App, *recorder, *observer.ObservedLogs) {
 	core, logs := observer.New(zapcore.DebugLevel)
 	rec := newRecorder()
-	base := []fx.Option{app.Module, app.Test(t), fx.NopLogger, rec.option(), app.ChildHeartbeat(250 * time.Millisecond)}
+	base := []fx.Option{app.Test(t), fx.NopLogger, rec.option(), app.ChildHeartbeat(250 * time.Millisecond)}
 	if _, child := app.InChild(); !child {
 		base = append(base, app.Logger(zap.New(core)))
 	}
-	return fxtest.New(t, append(base, opts...)...), rec, logs
+	return fxtest.New(t, app.Module(append(base, opts...)...)), rec, logs
 }
 
 // childService misbehaves in the child as how says, once it gets SIGUSR1.

@@ -12,7 +12,6 @@ import (
 
 	"go.uber.org/fx"
 
-	"github.com/hostfx/hostfx/internal/proc"
 	"github.com/hostfx/hostfx/lifecycle"
 	"github.com/hostfx/hostfx/modes"
 )
@@ -21,100 +20,76 @@ import (
 // registration.
 var ErrInvalidService = errors.New("invalid service")
 
-// declGroup collects every registration, so the host reports all the
-// invalid ones at once and knows every name the configuration may set.
-const declGroup = "hostfx.services"
-
 var (
-	errorType       = reflect.TypeOf((*error)(nil)).Elem()
-	runnerType      = reflect.TypeOf((*modes.Runner)(nil)).Elem()
-	asyncRunnerType = reflect.TypeOf((*modes.AsyncRunner)(nil)).Elem()
-	hostType        = reflect.TypeOf((*host)(nil))
-	lifecycleType   = reflect.TypeOf((*fx.Lifecycle)(nil)).Elem()
+	errorType       = reflect.TypeFor[error]()
+	runnerType      = reflect.TypeFor[modes.Runner]()
+	asyncRunnerType = reflect.TypeFor[modes.AsyncRunner]()
+	fxInType        = reflect.TypeFor[fx.In]()
+	fxOutType       = reflect.TypeFor[fx.Out]()
 )
 
 // registrations numbers app.Service calls, so anything listing services
 // lists them in the order the program registered them.
 var registrations atomic.Int64
 
-// decl is one app.Service call.
+// decl is one app.Service call: what the program declared, before any app
+// reads it.
 type decl struct {
 	seq     int64
 	name    string
-	mode    modes.ExecutionMode
+	mode    modes.ExecutionMode // as registered; the configuration may override it
 	opts    []lifecycle.Option
-	ctor    reflect.Value
-	typ     reflect.Type // the service's type: the constructor's first result
-	hasErr  bool         // the constructor also returns an error
-	at      string       // file:line of the app.Service call
-	ctorDoc string       // the constructor's name and file:line
-	err     error        // why the registration is invalid, if it is
+	ctor    any
+	at      string // file:line of the app.Service call
+	ctorDoc string // the constructor's name and file:line
+	// The service among the constructor's results: its type, and the name
+	// tag it has there, if any.
+	typ reflect.Type
+	tag string
+	err error // why the registration is invalid, if it is
 }
 
-// Service registers a long-running service and returns it as an fx.Option.
+// registration is the option Service returns. New and Module read it and
+// put the service's part of the graph in its place; fx itself cannot, so
+// on its own it is an error that says what to do.
+type registration struct {
+	fx.Option
+	d *decl
+}
+
+// Service registers a long-running service under a name and returns it as
+// an fx.Option, to pass to New or Module, directly or inside fx.Options and
+// fx.Module.
 //
-// The constructor is an ordinary fx constructor: its parameters are
-// injected, and it returns the service, optionally with an error. The mode
-// picks the entry point: the *_ASYNC modes call RunAsync (modes.AsyncRunner),
-// the others call Run (modes.Runner). The constructed service is provided
-// to the graph as its own type, so other constructors may depend on it; a
-// service starts after everything it depends on and stops before it.
+// The constructor is an ordinary fx constructor, in any shape fx accepts:
+// a function, fx.Annotate of one, with fx.In parameters or fx.Out results,
+// with or without an error. It runs in a module of its own, where it may
+// also take the service's Identity and a *zap.Logger that names the
+// service. The service is the result whose type has the mode's entry point:
+// the *_ASYNC modes call RunAsync (modes.AsyncRunner), the others Run
+// (modes.Runner). Each registration builds its own instance, so one
+// constructor may run under many names.
+//
+// Other constructors reach the service by its name, with the fx name tag
+// `name:"<name>"`, or by its type where only one registration has that
+// type; a service starts after everything it depends on and stops before
+// it. A process-mode service's value lives in its child: this process
+// reaches it with Call or Dial.
 //
 // Mistakes are reported when the app is built, naming the service, its
 // mode and the file:line of this call.
 func Service(name string, constructor any, mode modes.ExecutionMode, opts ...lifecycle.Option) fx.Option {
-	d := newDecl(name, constructor, mode, opts, caller(2))
-	declared := fx.Provide(fx.Annotated{Group: declGroup, Target: func() *decl { return d }})
-	if d.err != nil {
-		// The host reports every bad registration at once when it is built.
-		return declared
+	d := &decl{seq: registrations.Add(1), name: name, mode: mode, opts: opts, ctor: constructor, at: caller(2)}
+	d.err = d.check()
+	return &registration{
+		Option: fx.Error(fmt.Errorf("app.Service(%q) at %s: pass it to app.New or app.Module, which build its part of the graph; "+
+			"fx.New and fxtest.New cannot", name, d.at)),
+		d: d,
 	}
-	child := proc.Current()
-	switch {
-	case d.mode.Process() && (child == nil || child.Service != d.name):
-		// The service runs in a child process: this process never builds it.
-		if child != nil {
-			// Another child's service: nothing here may depend on it, as in
-			// the parent, so it costs this child nothing to build.
-			return fx.Options()
-		}
-		return fx.Options(declared, fx.Provide(d.elsewhere()), fx.Invoke(d.spawn()))
-	case child != nil && child.Service != d.name:
-		// A child builds only its service and what that depends on.
-		return fx.Provide(d.constructor())
-	}
-	return fx.Options(
-		declared,
-		fx.Provide(d.constructor()),
-		fx.Invoke(d.construct()),
-	)
-}
-
-// elsewhere provides the service's type with a constructor that explains
-// why a process-mode service cannot be injected in this process.
-func (d *decl) elsewhere() any {
-	fn := reflect.FuncOf(nil, []reflect.Type{d.typ, errorType}, false)
-	err := d.errorf("it runs in a child process, so its value cannot be injected here; " +
-		"run the service that depends on it in the same child, or give it a HandleCall method and call it with app.Supervisor.Call")
-	return reflect.MakeFunc(fn, func([]reflect.Value) []reflect.Value {
-		return []reflect.Value{reflect.Zero(d.typ), reflect.ValueOf(&err).Elem()}
-	}).Interface()
-}
-
-// spawn returns an invoke that registers the child-process proxy of a
-// process-mode service, at its place in the registration order.
-func (d *decl) spawn() any {
-	return func(h *host, lc fx.Lifecycle) error { return h.registerProcess(d, lc) }
-}
-
-func newDecl(name string, constructor any, mode modes.ExecutionMode, opts []lifecycle.Option, at string) *decl {
-	d := &decl{seq: registrations.Add(1), name: name, mode: mode, opts: opts, at: at}
-	d.err = d.check(constructor)
-	return d
 }
 
 // check validates a registration and fills in what it learns.
-func (d *decl) check(constructor any) error {
+func (d *decl) check() error {
 	if d.name == "" {
 		return fmt.Errorf("%w: app.Service at %s: the name is empty; give every service a unique name", ErrInvalidService, d.at)
 	}
@@ -122,39 +97,30 @@ func (d *decl) check(constructor any) error {
 		return fmt.Errorf("%w: app.Service(%q) at %s: the name holds the control character %U; use letters, digits and punctuation",
 			ErrInvalidService, d.name, d.at, []rune(d.name[i:])[0])
 	}
-	if constructor == nil {
+	if strings.ContainsAny(d.name, "#") {
+		return fmt.Errorf("%w: app.Service(%q) at %s: the name holds '#', which names replicas; use letters, digits and other punctuation",
+			ErrInvalidService, d.name, d.at)
+	}
+	if d.ctor == nil {
 		return d.errorf("the constructor is nil; pass a function that returns the service, such as NewWorker")
 	}
-	d.ctor = reflect.ValueOf(constructor)
-	t := d.ctor.Type()
+	fn, err := builtConstructor(d.ctor)
+	if err != nil {
+		return d.errorf("%v", err)
+	}
+	t := fn.Type()
 	if t.Kind() != reflect.Func {
 		return d.errorf("the constructor is a %v, not a function; pass a function that returns the service", t)
 	}
-	if d.ctor.IsNil() {
+	if fn.IsNil() {
 		return d.errorf("the constructor is a nil %v; pass a function that returns the service", t)
 	}
-	d.ctorDoc = funcDoc(d.ctor)
-	if t.IsVariadic() {
-		return d.errorf("constructor %s is variadic; take a slice or a value group instead", d.ctorDoc)
-	}
-	switch {
-	case t.NumOut() == 1 && t.Out(0) != errorType:
-	case t.NumOut() == 2 && t.Out(0) != errorType && t.Out(1) == errorType:
-		d.hasErr = true
-	default:
-		return d.errorf("constructor %s returns %s; want (Service) or (Service, error)", d.ctorDoc, results(t))
-	}
-	d.typ = t.Out(0)
+	d.ctorDoc = funcDoc(d.ctor, fn)
 	if !d.mode.Valid() {
 		return d.errorf("%v", fmt.Errorf("%w %d: want one of %v", modes.ErrUnknownMode, uint8(d.mode), modes.Modes()))
 	}
-	if d.mode.Async() && !d.typ.Implements(asyncRunnerType) {
-		return d.errorf("%v has no method RunAsync(context.Context, *modes.Loop) error, which %v calls; add it, or pick %v, which calls Run",
-			d.typ, d.mode, modes.SeparateThread)
-	}
-	if !d.mode.Async() && !d.typ.Implements(runnerType) {
-		return d.errorf("%v has no method Run(context.Context) error, which %v calls; add it, or pick %v, which calls RunAsync",
-			d.typ, d.mode, modes.MainEventLoopAsync)
+	if d.typ, d.tag, err = serviceResult(t, entryPoint(d.mode)); err != nil {
+		return d.errorf("constructor %s %v; want one result with %s, which %v calls", d.ctorDoc, err, entryName(d.mode), d.mode)
 	}
 	if err := lifecycle.DefaultSettings().With(d.opts...).Validate(); err != nil {
 		return d.errorf("%v", err)
@@ -166,41 +132,86 @@ func (d *decl) errorf(format string, args ...any) error {
 	return fmt.Errorf("%w: service %q (%v) at %s: %s", ErrInvalidService, d.name, d.mode, d.at, fmt.Sprintf(format, args...))
 }
 
-// constructor wraps the user's constructor so the service is registered
-// with the host the moment fx builds it. fx builds constructors in
-// dependency order, so registration order is a valid start order, and the
-// hooks interleave correctly with the hooks of the service's dependencies.
-func (d *decl) constructor() any {
-	t := d.ctor.Type()
-	in := make([]reflect.Type, 0, t.NumIn()+2)
-	for i := range t.NumIn() {
-		in = append(in, t.In(i))
+// builtConstructor returns the function fx calls for ctor: ctor itself,
+// or, for fx.Annotate, the function fx builds from it (with fx.In and
+// fx.Out structs that carry the annotations). It builds a copy, so the
+// program's value is left as it was.
+func builtConstructor(ctor any) (reflect.Value, error) {
+	v := reflect.ValueOf(ctor)
+	if v.Kind() == reflect.Func {
+		return v, nil
 	}
-	in = append(in, hostType, lifecycleType)
-	// The wrapper always returns an error, so registration can fail cleanly
-	// even when the user's constructor cannot.
-	fn := reflect.FuncOf(in, []reflect.Type{d.typ, errorType}, false)
-	return reflect.MakeFunc(fn, func(args []reflect.Value) []reflect.Value {
-		n := len(args) - 2
-		h := args[n].Interface().(*host)
-		lc := args[n+1].Interface().(fx.Lifecycle)
-		res := d.ctor.Call(args[:n])
-		if d.hasErr && !res[1].IsNil() {
-			return res
-		}
-		errv := reflect.Zero(errorType)
-		if err := h.register(d, res[0].Interface(), lc); err != nil {
-			errv = reflect.ValueOf(&err).Elem()
-		}
-		return []reflect.Value{res[0], errv}
-	}).Interface()
+	cp := reflect.New(v.Type())
+	cp.Elem().Set(v)
+	b, ok := cp.Interface().(interface{ Build() (any, error) })
+	if !ok {
+		return v, nil
+	}
+	fn, err := b.Build()
+	if err != nil {
+		return reflect.Value{}, fmt.Errorf("the constructor's annotations: %w", err)
+	}
+	return reflect.ValueOf(fn), nil
 }
 
-// construct returns an invoke function that asks fx for the service, so it
-// is built even when nothing else depends on it.
-func (d *decl) construct() any {
-	fn := reflect.FuncOf([]reflect.Type{d.typ}, nil, false)
-	return reflect.MakeFunc(fn, func([]reflect.Value) []reflect.Value { return nil }).Interface()
+// serviceResult finds the service among a constructor's results: the one
+// result, or fx.Out field, whose type has entry. It returns its type and
+// its name tag.
+func serviceResult(t reflect.Type, entry reflect.Type) (reflect.Type, string, error) {
+	type found struct {
+		typ reflect.Type
+		tag string
+	}
+	var all, fit []found
+	for i := range t.NumOut() {
+		out := t.Out(i)
+		if out == errorType {
+			continue
+		}
+		if !embeds(out, fxOutType) {
+			all = append(all, found{typ: out})
+			continue
+		}
+		for j := range out.NumField() {
+			f := out.Field(j)
+			if f.Anonymous && f.Type == fxOutType || f.Tag.Get("group") != "" {
+				continue
+			}
+			all = append(all, found{typ: f.Type, tag: f.Tag.Get("name")})
+		}
+	}
+	for _, f := range all {
+		if f.typ.Implements(entry) {
+			fit = append(fit, f)
+		}
+	}
+	switch {
+	case len(all) == 0:
+		return nil, "", errors.New("returns nothing")
+	case len(fit) == 1:
+		return fit[0].typ, fit[0].tag, nil
+	case len(fit) > 1:
+		return nil, "", fmt.Errorf("returns %d results with that method", len(fit))
+	}
+	types := make([]string, len(all))
+	for i, f := range all {
+		types[i] = f.typ.String()
+	}
+	return nil, "", fmt.Errorf("returns %s, which has no such method", strings.Join(types, ", "))
+}
+
+// embeds reports whether t is a struct that embeds marker, as fx.In and
+// fx.Out structs do.
+func embeds(t, marker reflect.Type) bool {
+	if t.Kind() != reflect.Struct {
+		return false
+	}
+	for i := range t.NumField() {
+		if f := t.Field(i); f.Anonymous && f.Type == marker {
+			return true
+		}
+	}
+	return false
 }
 
 // caller returns the file:line skip frames up.
@@ -212,27 +223,23 @@ func caller(skip int) string {
 	return fmt.Sprintf("%s:%d", filepath.Base(file), line)
 }
 
-func funcDoc(fn reflect.Value) string {
+// funcDoc names the user's constructor and where it is: the function
+// itself, or the one fx.Annotate was given.
+func funcDoc(ctor any, built reflect.Value) string {
+	fn := built
+	if v := reflect.ValueOf(ctor); v.Kind() == reflect.Func {
+		fn = v
+	} else if target := v.FieldByName("Target"); target.IsValid() && target.CanInterface() {
+		if t := reflect.ValueOf(target.Interface()); t.Kind() == reflect.Func {
+			fn = t
+		}
+	}
 	f := runtime.FuncForPC(fn.Pointer())
 	if f == nil {
 		return fn.Type().String()
 	}
 	file, line := f.FileLine(f.Entry())
 	return fmt.Sprintf("%s (%s:%d)", f.Name(), filepath.Base(file), line)
-}
-
-func results(t reflect.Type) string {
-	if t.NumOut() == 0 {
-		return "nothing"
-	}
-	s := "("
-	for i := range t.NumOut() {
-		if i > 0 {
-			s += ", "
-		}
-		s += t.Out(i).String()
-	}
-	return s + ")"
 }
 
 // entryPoint is the interface the mode calls.

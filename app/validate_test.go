@@ -43,24 +43,24 @@ func TestServiceValidation(t *testing.T) {
 		{"not a function", func() (fx.Option, string) {
 			return app.Service("db", 42, modes.SeparateThread), here()
 		}, []string{`service "db"`, "the constructor is a int, not a function"}},
-		{"bad results", func() (fx.Option, string) {
-			return app.Service("db", func() (*onlyRun, int) { return nil, 0 }, modes.SeparateThread), here()
-		}, []string{`service "db"`, "returns (*app_test.onlyRun, int); want (Service) or (Service, error)"}},
+		{"two services in the results", func() (fx.Option, string) {
+			return app.Service("db", func() (*onlyRun, *onlyRun) { return nil, nil }, modes.SeparateThread), here()
+		}, []string{`service "db"`, "returns 2 results with that method; want one result with Run(context.Context) error"}},
 		{"no results", func() (fx.Option, string) {
 			return app.Service("db", func() {}, modes.SeparateThread), here()
 		}, []string{`service "db"`, "returns nothing"}},
 		{"missing RunAsync", func() (fx.Option, string) {
 			return app.Service("ui", func() *onlyRun { return nil }, modes.MainEventLoopAsync), here()
-		}, []string{`service "ui" (MAIN_EVENT_LOOP_ASYNC)`, "*app_test.onlyRun has no method RunAsync(context.Context, *modes.Loop) error"}},
+		}, []string{`service "ui" (MAIN_EVENT_LOOP_ASYNC)`, "returns *app_test.onlyRun, which has no such method; want one result with RunAsync(context.Context, *modes.Loop) error"}},
 		{"missing Run", func() (fx.Option, string) {
 			return app.Service("cpu", func() *onlyAsync { return nil }, modes.SeparateThread), here()
-		}, []string{`service "cpu" (SEPARATE_THREAD)`, "*app_test.onlyAsync has no method Run(context.Context) error"}},
+		}, []string{`service "cpu" (SEPARATE_THREAD)`, "returns *app_test.onlyAsync, which has no such method; want one result with Run(context.Context) error"}},
 		{"unknown mode", func() (fx.Option, string) {
 			return app.Service("x", leaf[[1]byte], modes.ExecutionMode(9)), here()
 		}, []string{`service "x" (ExecutionMode(9))`, "unknown execution mode 9"}},
 		{"process mode without Run", func() (fx.Option, string) {
 			return app.Service("x", func() *onlyAsync { return nil }, modes.SeparateProcess), here()
-		}, []string{`service "x" (SEPARATE_PROCESS)`, "*app_test.onlyAsync has no method Run(context.Context) error"}},
+		}, []string{`service "x" (SEPARATE_PROCESS)`, "returns *app_test.onlyAsync, which has no such method; want one result with Run(context.Context) error"}},
 		{"control character in the name", func() (fx.Option, string) {
 			return app.Service("db\x00", leaf[[1]byte], modes.SeparateThread), here()
 		}, []string{`app.Service("db\x00")`, "the control character U+0000"}},

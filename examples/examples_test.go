@@ -155,19 +155,19 @@ func (e *Echo) Run(ctx context.Context) error {
 func TestProcessServiceUnderFxtest(t *testing.T) {
 	started := make(chan *lifecycle.Started, 1)
 	fxapp := fxtest.New(t,
-		app.Module,
-		app.Test(t), // the child re-runs only this test, to rebuild this app
-		fx.NopLogger,
-		app.Observe(func(e lifecycle.Event) {
-			if s, ok := e.(*lifecycle.Started); ok && s.Service == "echo" {
-				select {
-				case started <- s:
-				default:
+		app.Module(
+			app.Test(t), // the child re-runs only this test, to rebuild this app
+			fx.NopLogger,
+			app.Observe(func(e lifecycle.Event) {
+				if s, ok := e.(*lifecycle.Started); ok && s.Service == "echo" {
+					select {
+					case started <- s:
+					default:
+					}
 				}
-			}
-		}),
-		app.Service("echo", NewEcho, modes.SeparateProcess),
-	)
+			}),
+			app.Service("echo", NewEcho, modes.SeparateProcess),
+		))
 	fxapp.RequireStart()
 	defer fxapp.RequireStop()
 

@@ -35,7 +35,7 @@ var (
 )
 
 func hosted(opts ...fx.Option) []fx.Option {
-	return append([]fx.Option{app.Module, quietHost}, opts...)
+	return []fx.Option{app.Module(append([]fx.Option{quietHost}, opts...)...)}
 }
 
 // trace records what a program does, in order.
@@ -71,7 +71,7 @@ func (l *events) option() fx.Option {
 }
 
 // hostfxNames are the packages whose functions are hostfx's additions.
-var hostfxNames = []string{"github.com/hostfx/hostfx/app.", "github.com/hostfx/hostfx/modules/"}
+var hostfxNames = []string{"github.com/hostfx/hostfx/app.", "github.com/hostfx/hostfx/modules/", "reflect.makeFuncStub", "stub(app."}
 
 func ours(names ...string) bool {
 	for _, n := range names {
@@ -97,8 +97,12 @@ func errText(err error) string {
 }
 
 // describe renders an event with the fields a program can observe, and
-// reports false for hostfx's own.
+// reports false for hostfx's own: those of its functions, and those in a
+// service's own module ("hostfx:<name>").
 func describe(e fxevent.Event) (string, bool) {
+	if m := reflect.ValueOf(e).Elem().FieldByName("ModuleName"); m.IsValid() && strings.HasPrefix(m.String(), "hostfx:") {
+		return "", false
+	}
 	switch e := e.(type) {
 	case *fxevent.OnStartExecuting:
 		return "OnStartExecuting " + e.FunctionName + " from " + e.CallerName, !ours(e.FunctionName, e.CallerName)
@@ -300,28 +304,33 @@ func program(tr *trace) []fx.Option {
 // same things and fx reports the same events, hostfx's own apart.
 func TestSameProgramSameEvents(t *testing.T) {
 	type outcome struct{ steps, events []string }
-	run := func(t *testing.T, opts ...fx.Option) outcome {
+	run := func(t *testing.T, host bool, opts ...fx.Option) outcome {
 		tr, log := &trace{}, &events{}
-		a := fx.New(append(append(program(tr), opts...), log.option())...)
+		all := append(append(program(tr), opts...), log.option())
+		if host {
+			all = withHost.build(all...)
+		}
+		a := fx.New(all...)
 		require.NoError(t, a.Err())
 		require.NoError(t, a.Start(t.Context()))
 		require.NoError(t, a.Stop(t.Context()))
 		return outcome{tr.get(), log.get()}
 	}
-	want := run(t)
+	want := run(t, false)
 	assert.Contains(t, want.steps, "root sees supplied replacement plain+decorated 2 members")
 	assert.Contains(t, want.steps, "inner sees private")
 
-	got := run(t, app.Module, quietHost)
+	got := run(t, true)
 	assert.Equal(t, want.steps, got.steps)
 	assert.Equal(t, want.events, got.events)
 
 	// A service adds its own steps and nothing else.
 	svc := &trace{}
-	withService := run(t, app.Module, quietHost,
+	withService := run(t, true,
 		app.Service("a", func() *serviceA { return &serviceA{&loopService{svc, "A"}} }, modes.MainEventLoopAsync))
 	assert.Equal(t, want.steps, withService.steps)
 	assert.Equal(t, []string{"start A", "stop A"}, svc.get())
+	assert.Equal(t, want.events, withService.events)
 }
 
 // The same mistakes give the same errors.

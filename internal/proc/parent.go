@@ -730,6 +730,9 @@ func (e noRestart) Is(target error) bool { return target == lifecycle.ErrNoResta
 // children, would promise them N times the memory.
 func childEnv() []string {
 	return slices.DeleteFunc(os.Environ(), func(kv string) bool {
-		return strings.HasPrefix(kv, "GOMEMLIMIT=") || strings.HasPrefix(kv, "GOGC=")
+		return strings.HasPrefix(kv, "GOMEMLIMIT=") || strings.HasPrefix(kv, "GOGC=") ||
+			// The service manager's socket is the app's: a child that
+			// notified it would speak for the whole app.
+			strings.HasPrefix(kv, "NOTIFY_SOCKET=")
 	})
 }

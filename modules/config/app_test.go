@@ -76,11 +76,11 @@ func TestServiceSettingsFromConfigReachTheExecutor(t *testing.T) {
 		"    intensity:\n      max_restarts: 9\napp:\n  text: hi\n"})
 	t.Setenv("CFG_SERVICES__WORKER__STOP_TIMEOUT", "3s")
 	ev := &events{}
-	fxapp := fxtest.New(t, app.Module, app.Logger(zap.NewNop()), fx.NopLogger, app.Observe(ev.observe),
+	fxapp := fxtest.New(t, app.Module(app.Logger(zap.NewNop()), fx.NopLogger, app.Observe(ev.observe),
 		config.Module(config.File("config.yaml"), config.Env("CFG")),
 		config.Provide[Greeting]("app"),
 		app.Service("worker", newWorker, modes.MainEventLoopAsync, lifecycle.StopTimeout(time.Second)),
-	)
+	))
 	fxapp.RequireStart()
 	starting := first[*lifecycle.Starting](t, ev)
 	assert.Equal(t, modes.SeparateThreadAsync, starting.Mode, "config wins over code")
@@ -97,16 +97,21 @@ func TestServiceSettingsFromConfigReachTheExecutor(t *testing.T) {
 	fxapp.RequireStop()
 }
 
-func TestMovingIntoAChildNeedsTheModeAtRegistration(t *testing.T) {
+// A section moves a service into a child process with no change to the
+// code that registers it: the app reads its configuration first.
+func TestConfigurationMovesAServiceIntoAChild(t *testing.T) {
 	inDir(t, map[string]string{"config.yaml": "services:\n  worker:\n    mode: SEPARATE_PROCESS\napp:\n  text: hi\n"})
-	a := app.New(app.Logger(zap.NewNop()), fx.NopLogger,
+	ev := &events{}
+	fxapp := fxtest.New(t, app.Module(app.Test(t), app.Logger(zap.NewNop()), fx.NopLogger, app.Observe(ev.observe),
 		config.Module(config.File("config.yaml")),
 		config.Provide[Greeting]("app"),
 		app.Service("worker", newWorker, modes.SeparateThread),
-	)
-	err := a.Err()
-	require.Error(t, err)
-	assert.ErrorContains(t, err, `configuration (config.yaml:3) sets mode SEPARATE_PROCESS; moving a service into or out of a child process needs the mode when it registers: pass cfg.Mode("worker", SEPARATE_THREAD) to app.Service`)
+	))
+	fxapp.RequireStart()
+	started := first[*lifecycle.Started](t, ev)
+	assert.Equal(t, modes.SeparateProcess, started.Mode)
+	assert.NotEqual(t, os.Getpid(), started.PID, "the worker runs in a child")
+	fxapp.RequireStop()
 }
 
 func TestEnvironmentOverrideReachesAChildProcess(t *testing.T) {
@@ -119,14 +124,14 @@ func TestEnvironmentOverrideReachesAChildProcess(t *testing.T) {
 
 	core, logs := observer.New(zapcore.InfoLevel)
 	ev := &events{}
-	opts := []fx.Option{app.Module, app.Test(t), fx.NopLogger, app.Observe(ev.observe),
+	opts := []fx.Option{app.Test(t), fx.NopLogger, app.Observe(ev.observe),
 		config.Supply(cfg), config.Provide[Greeting]("app"),
-		app.Service("worker", newWorker, cfg.Mode("worker", modes.SeparateThread)),
+		app.Service("worker", newWorker, modes.SeparateThread),
 	}
 	if proc.Current() == nil { // the parent; a child logs to stderr for the parent to relay
 		opts = append(opts, app.Logger(zap.New(core)))
 	}
-	fxapp := fxtest.New(t, opts...)
+	fxapp := fxtest.New(t, app.Module(opts...))
 	fxapp.RequireStart()
 	starting := first[*lifecycle.Starting](t, ev)
 	assert.Equal(t, lifecycle.FixedBackoff(5*time.Second), starting.Settings.Restart, "the parent restarts children as configured")

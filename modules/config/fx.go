@@ -10,6 +10,8 @@ import (
 	"go.uber.org/fx"
 
 	"github.com/hostfx/hostfx/app"
+	"github.com/hostfx/hostfx/lifecycle"
+	"github.com/hostfx/hostfx/modes"
 )
 
 // bindingsGroup collects every Provide, so the configuration is checked
@@ -27,12 +29,43 @@ type binding struct {
 // their problems at once, with keys that nothing binds; then, if the
 // command line asked for it (PrintConfigFlag), it prints the
 // configuration and exits.
+//
+// It loads the configuration when called, so that app.New and app.Module
+// can read each services.<name> section before they build the graph, and
+// a section can move a service into or out of a child process.
 func Module(opts ...Option) fx.Option {
-	return fx.Module("config",
-		fx.Provide(func() (*Config, error) { return New(opts...) }),
-		asServiceConfig,
-		fx.Invoke(check),
-	)
+	c, err := New(opts...)
+	return source{
+		Option: fx.Module("config",
+			fx.Provide(func() (*Config, error) { return c, err }),
+			asServiceConfig,
+			fx.Invoke(check),
+		),
+		cfg: c,
+	}
+}
+
+// source is the option of Module and Supply: fx options that the app reads
+// as its ServiceConfig before it builds the graph.
+type source struct {
+	fx.Option
+	cfg *Config // nil when loading failed: the graph reports why
+}
+
+// ServiceOptions makes source an app.ServiceConfig; see Config.ServiceOptions.
+func (s source) ServiceOptions(name string) (modes.ExecutionMode, []lifecycle.Option, map[string]string) {
+	if s.cfg == nil {
+		return 0, nil, nil
+	}
+	return s.cfg.ServiceOptions(name)
+}
+
+// Services makes source an app.ServiceConfig; see Config.Services.
+func (s source) Services() []string {
+	if s.cfg == nil {
+		return nil
+	}
+	return s.cfg.Services()
 }
 
 // asServiceConfig hands the services.<name> sections to the app, so they
@@ -43,7 +76,7 @@ var asServiceConfig = fx.Provide(func(c *Config) app.ServiceConfig { return c })
 // checks as Module. Use it when main reads the configuration before
 // building the app, such as to pick services' modes.
 func Supply(c *Config) fx.Option {
-	return fx.Module("config", fx.Supply(c), asServiceConfig, fx.Invoke(check))
+	return source{Option: fx.Module("config", fx.Supply(c), asServiceConfig, fx.Invoke(check)), cfg: c}
 }
 
 // Provide binds the section at path ("" for the root) to T, as Bind does,

@@ -1,0 +1,289 @@
+package app
+
+import (
+	"fmt"
+	"reflect"
+	"strings"
+
+	"go.uber.org/dig"
+	"go.uber.org/fx"
+	"go.uber.org/zap"
+
+	"github.com/hostfx/hostfx/internal/proc"
+	"github.com/hostfx/hostfx/modes"
+)
+
+// A registration travels one way: the program's declarations (decl) are
+// read from the options before fx builds anything, together with the
+// configuration; each becomes a service of this app (spec), with the mode
+// the configuration gives it; the specs become the graph: for each, its
+// constructor in a module of its own, and what the rest of the graph may
+// take from it. The host adopts each service as fx constructs it.
+
+// spec is a service of one app: its declaration with what this app decided.
+type spec struct {
+	*decl
+	mode    modes.ExecutionMode // the configuration's, or the registration's
+	sources map[string]string   // where settings came from, when not code
+	plain   bool                // the only service of its type: reachable by type
+}
+
+// EveryProcess marks options that a process-mode service's child keeps.
+// A child builds only its service and what that needs, and leaves out the
+// program's fx.Invoke calls, which set up the app itself (a server, a
+// signal, a registration with a service manager); an invoke wrapped here
+// runs in every child too, such as one that sets up tracing.
+func EveryProcess(opts ...fx.Option) fx.Option { return everyProcess{fx.Options(opts...)} }
+
+type everyProcess struct{ fx.Option }
+
+// plan reads the program's options: the registrations and the
+// configuration. It returns the options fx should build, with every
+// registration replaced by its part of the graph, and the app's services.
+func plan(opts []fx.Option) ([]fx.Option, []*spec, error) {
+	if treeShapeErr != nil {
+		return nil, nil, fmt.Errorf("app: this version of fx is not one hostfx can read: %w", treeShapeErr)
+	}
+	var decls []*decl
+	var config ServiceConfig
+	for _, o := range opts {
+		rewrite(o, func(o fx.Option) (fx.Option, bool) {
+			switch o := o.(type) {
+			case *registration:
+				decls = append(decls, o.d)
+			case ServiceConfig:
+				config = o
+			}
+			return nil, false
+		})
+	}
+	specs, byDecl := decide(decls, config)
+	child := proc.Current()
+	out := make([]fx.Option, 0, len(opts))
+	for _, o := range opts {
+		n, _ := rewrite(o, func(o fx.Option) (fx.Option, bool) {
+			switch o := o.(type) {
+			case *registration:
+				return byDecl[o.d].graph(child), true
+			case everyProcess:
+				return o.Option, true
+			}
+			if child != nil && isInvoke(o) {
+				return nil, true
+			}
+			return nil, false
+		})
+		if n != nil {
+			out = append(out, n)
+		}
+	}
+	return out, specs, nil
+}
+
+// decide gives each registration its mode from the configuration, and
+// finds the types that only one service has.
+func decide(decls []*decl, config ServiceConfig) ([]*spec, map[*decl]*spec) {
+	specs := make([]*spec, 0, len(decls))
+	byDecl := make(map[*decl]*spec, len(decls))
+	types := map[reflect.Type]int{}
+	names := map[string]*decl{}
+	for _, d := range decls {
+		s := &spec{decl: d, mode: d.mode}
+		if first, taken := names[d.name]; taken && d.err == nil {
+			cp := *d
+			cp.err = d.errorf("the name is already taken by the service registered at %s; service names must be unique", first.at)
+			s.decl = &cp
+		} else if !taken {
+			names[d.name] = d
+		}
+		if config != nil && d.err == nil {
+			mode, _, sources := config.ServiceOptions(d.name)
+			s.sources = sources
+			if mode.Valid() && mode != d.mode {
+				s.retarget(mode)
+			}
+		}
+		if s.err == nil {
+			types[s.typ]++
+		}
+		specs = append(specs, s)
+		byDecl[d] = s
+	}
+	for _, s := range specs {
+		s.plain = s.err == nil && types[s.typ] == 1
+	}
+	return specs, byDecl
+}
+
+// retarget moves the service to the mode the configuration sets, which
+// may call another entry point.
+func (s *spec) retarget(mode modes.ExecutionMode) {
+	d := *s.decl
+	fn, _ := builtConstructor(d.ctor)
+	typ, tag, err := serviceResult(fn.Type(), entryPoint(mode))
+	if err != nil {
+		d.err = d.errorf("the configuration (%s) sets mode %v, but constructor %s %v; want one result with %s",
+			s.sources["mode"], mode, d.ctorDoc, err, entryName(mode))
+	}
+	d.typ, d.tag, d.mode = typ, tag, mode
+	s.decl, s.mode = &d, mode
+}
+
+// graph is the service's part of the graph in this process.
+func (s *spec) graph(child *proc.Child) fx.Option {
+	switch {
+	case s.err != nil:
+		// The host reports every bad registration at once when it is built.
+		return s.declared()
+	case s.mode.Process() && child == nil:
+		// It runs in a child process: this one never builds it.
+		return fx.Options(s.declared(), s.elsewhere(), fx.Invoke(func(h *host, lc fx.Lifecycle) error {
+			return h.registerProcess(s, lc)
+		}))
+	case child != nil && s.mode.Process() && child.Service != s.name:
+		// Another child's service.
+		return nil
+	case child != nil && child.Service != s.name:
+		// A child builds only its service and what that depends on.
+		return fx.Options(s.declared(), s.here())
+	}
+	return fx.Options(s.declared(), s.here(), fx.Invoke(fx.Annotate(func(*adopted) {}, fx.ParamTags(s.adoptedTag()))))
+}
+
+// declared lists the service with the host.
+func (s *spec) declared() fx.Option {
+	return fx.Provide(fx.Annotated{Group: declGroup, Target: func() *spec { return s }})
+}
+
+// declGroup collects every service, so the host reports all the invalid
+// ones at once and knows every name the configuration may set.
+const declGroup = "hostfx.services"
+
+// adopted is a service the host has adopted: its hook is appended.
+type adopted struct{ service reflect.Value }
+
+func (s *spec) adoptedTag() string { return fmt.Sprintf(`name:"hostfx/%s"`, s.name) }
+
+// here builds the service in this process: its constructor, its identity
+// and its logger in a module of its own, and, for the rest of the graph,
+// the service under its name, and under its type if it is the only one.
+// Anything that takes the service makes the host adopt it first, so its
+// hook comes before the hooks of what depends on it, as in plain fx.
+//
+// What the module exports takes only the adopted service, never the
+// service's own type: a provider of the type at the root would otherwise
+// stand between the module and its own constructor.
+func (s *spec) here() fx.Option {
+	adopt := makeFunc(
+		[]reflect.StructField{
+			{Name: "Service", Type: s.typ, Tag: reflect.StructTag(tagOf(s.tag))},
+			{Name: "Host", Type: reflect.TypeFor[*host]()},
+			{Name: "Lifecycle", Type: reflect.TypeFor[fx.Lifecycle]()}},
+		[]reflect.StructField{{Name: "Adopted", Type: reflect.TypeFor[*adopted]()}},
+		func(in reflect.Value) ([]reflect.Value, error) {
+			svc := in.FieldByName("Service")
+			h := in.FieldByName("Host").Interface().(*host)
+			lc := in.FieldByName("Lifecycle").Interface().(fx.Lifecycle)
+			if err := h.register(s, svc.Interface(), lc); err != nil {
+				return nil, err
+			}
+			return []reflect.Value{reflect.ValueOf(&adopted{service: svc})}, nil
+		})
+	opts := []fx.Option{
+		fx.Provide(s.ctor, fx.Private),
+		fx.Supply(Identity{Name: s.name}, fx.Private),
+		fx.Provide(func(h *host) *zap.Logger { return h.log.With(zap.String("service", s.name)) }, fx.Private),
+		fx.Provide(adopt, fx.Private),
+		fx.Provide(fx.Annotate(func(a *adopted) *adopted { return a }, fx.ResultTags(s.adoptedTag()))),
+		fx.Provide(s.export(fmt.Sprintf(`name:%q`, s.name))),
+	}
+	if s.plain {
+		opts = append(opts, fx.Provide(s.export("")))
+	}
+	return fx.Module("hostfx:"+s.name, opts...)
+}
+
+// export provides the adopted service to the rest of the graph with tag.
+func (s *spec) export(tag string) any {
+	out := reflect.StructField{Name: "Service", Type: s.typ, Tag: reflect.StructTag(tag)}
+	in := reflect.StructField{Name: "Adopted", Type: reflect.TypeFor[*adopted]()}
+	return makeFunc([]reflect.StructField{in}, []reflect.StructField{out},
+		func(v reflect.Value) ([]reflect.Value, error) {
+			return []reflect.Value{v.Field(1).Interface().(*adopted).service}, nil
+		})
+}
+
+// elsewhere provides, under the service's name and type, an error that
+// says why a process-mode service cannot be injected in this process.
+func (s *spec) elsewhere() fx.Option {
+	err := s.errorf("it runs in a child process, so its value cannot be injected here; " +
+		"run the service that depends on it in the same child, or give it a HandleCall method and call it with app.Call")
+	fail := func(tag string) any {
+		out := reflect.StructField{Name: "Service", Type: s.typ, Tag: reflect.StructTag(tag)}
+		return makeFunc(nil, []reflect.StructField{out}, func(reflect.Value) ([]reflect.Value, error) { return nil, err })
+	}
+	opts := []fx.Option{fx.Provide(fail(fmt.Sprintf(`name:%q`, s.name)))}
+	if s.plain {
+		opts = append(opts, fx.Provide(fail("")))
+	}
+	return fx.Options(opts...)
+}
+
+// BuildError is a service that could not be built: its constructor failed
+// or lacks a dependency. Err is fx's error, whose root cause Error shows.
+type BuildError struct {
+	Service     string
+	Mode        modes.ExecutionMode
+	At          string // file:line of the app.Service call
+	Constructor string // the constructor and its file:line
+	Err         error
+}
+
+func (e *BuildError) Error() string {
+	return fmt.Sprintf("service %q (%v) at %s: constructor %s: %v", e.Service, e.Mode, e.At, e.Constructor, dig.RootCause(e.Err))
+}
+
+func (e *BuildError) Unwrap() error { return e.Err }
+
+// buildFailure names the service whose construction err is about, when it
+// is one: fx names the value it failed to build, and each service's
+// adoption has a name of its own.
+func buildFailure(err error, services []*spec) error {
+	if err == nil {
+		return nil
+	}
+	text := err.Error()
+	for _, s := range services {
+		if strings.Contains(text, fmt.Sprintf(`[name="hostfx/%s"]`, s.name)) {
+			return &BuildError{Service: s.name, Mode: s.mode, At: s.at, Constructor: s.ctorDoc, Err: err}
+		}
+	}
+	return err
+}
+
+func tagOf(name string) string {
+	if name == "" {
+		return ""
+	}
+	return fmt.Sprintf(`name:%q`, name)
+}
+
+// makeFunc makes a constructor that takes an fx.In struct of in and
+// returns an fx.Out struct of out and an error. body gets the fx.In value
+// and returns out's field values, or an error.
+func makeFunc(in, out []reflect.StructField, body func(reflect.Value) ([]reflect.Value, error)) any {
+	inT := reflect.StructOf(append([]reflect.StructField{{Name: "In", Type: fxInType, Anonymous: true}}, in...))
+	outT := reflect.StructOf(append([]reflect.StructField{{Name: "Out", Type: fxOutType, Anonymous: true}}, out...))
+	fn := reflect.FuncOf([]reflect.Type{inT}, []reflect.Type{outT, errorType}, false)
+	return reflect.MakeFunc(fn, func(args []reflect.Value) []reflect.Value {
+		res := reflect.New(outT).Elem()
+		vals, err := body(args[0])
+		if err != nil {
+			return []reflect.Value{res, reflect.ValueOf(&err).Elem()}
+		}
+		for i, v := range vals {
+			res.Field(i + 1).Set(v)
+		}
+		return []reflect.Value{res, reflect.Zero(errorType)}
+	}).Interface()
+}
