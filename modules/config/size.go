@@ -49,7 +49,7 @@ func (e *sizeError) Error() string { return fmt.Sprintf("size %q: %s", e.text, e
 // ParseSize reads a size such as "64KiB" or "10MB".
 func ParseSize(s string) (Size, error) {
 	t := strings.TrimSpace(s)
-	i := strings.IndexFunc(t, func(r rune) bool { return !('0' <= r && r <= '9' || r == '.') })
+	i := strings.IndexFunc(t, func(r rune) bool { return (r < '0' || r > '9') && r != '.' })
 	if i < 0 {
 		i = len(t)
 	}
