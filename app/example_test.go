@@ -189,7 +189,11 @@ func ExampleSupervisor_Dial() {
 		fmt.Println(err)
 		return
 	}
-	defer a.Stop(ctx)
+	defer func() {
+		if err := a.Stop(ctx); err != nil {
+			fmt.Println(err)
+		}
+	}()
 
 	conn, err := sup.Dial(ctx, "greeter")
 	if err != nil {
@@ -197,7 +201,11 @@ func ExampleSupervisor_Dial() {
 		return
 	}
 	client := rpc.NewClient(conn)
-	defer client.Close()
+	defer func() {
+		if err := client.Close(); err != nil {
+			fmt.Println(err)
+		}
+	}()
 	var reply string
 	if err := client.Call("Greetings.Hello", "gopher", &reply); err != nil {
 		fmt.Println(err)
@@ -236,7 +244,11 @@ func ExampleSupervisor_Call() {
 		fmt.Println(err)
 		return
 	}
-	defer a.Stop(ctx)
+	defer func() {
+		if err := a.Stop(ctx); err != nil {
+			fmt.Println(err)
+		}
+	}()
 
 	response, err := sup.Call(ctx, "shouter", []byte("hello"))
 	fmt.Printf("%s %v\n", response, err)

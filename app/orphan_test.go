@@ -53,7 +53,7 @@ func childPID(t *testing.T, p *helperProc, service string) int {
 func TestChildDiesWithItsParent(t *testing.T) {
 	// Orphans are re-parented to this process, so it can reap them.
 	require.NoError(t, unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0))
-	defer unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0)
+	t.Cleanup(func() { assert.NoError(t, unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0)) })
 
 	for _, tt := range []struct {
 		name string

@@ -3,11 +3,12 @@ package modes
 import (
 	"context"
 	"fmt"
-	"github.com/hostfx/hostfx/internal/chans"
 	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/hostfx/hostfx/internal/chans"
 )
 
 // Loop is one service's view of an EventLoop. Everything the service

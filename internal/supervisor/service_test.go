@@ -59,7 +59,11 @@ func (e *fakeExecutor) Launch(executor.Spec) executor.Run {
 	r := newFakeRun()
 	r.live = &e.live
 	n := e.live.Add(1)
-	for m := e.maxLive.Load(); n > m && !e.maxLive.CompareAndSwap(m, n); m = e.maxLive.Load() {
+	for {
+		m := e.maxLive.Load()
+		if n <= m || e.maxLive.CompareAndSwap(m, n) {
+			break
+		}
 	}
 	e.launched <- r
 	return r

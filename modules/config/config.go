@@ -129,7 +129,7 @@ func validProfile(s string) bool {
 	}
 	for i := range len(s) {
 		c := s[i]
-		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_' || c == '-' || c == '.') {
+		if !isAlnum(c) && c != '_' && c != '-' && c != '.' {
 			return false
 		}
 	}

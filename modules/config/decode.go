@@ -12,6 +12,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/hostfx/hostfx/lifecycle"
+	"github.com/hostfx/hostfx/modes"
 )
 
 // sourceDefaultTag is the source of values taken from `default` tags.
@@ -145,11 +148,23 @@ func (b *binder) text(key, src string, secret bool, raw any, v reflect.Value) {
 	}
 	if err := v.Addr().Interface().(encoding.TextUnmarshaler).UnmarshalText([]byte(s)); err != nil {
 		reason := err.Error()
-		if !strings.Contains(reason, "want") {
+		if !saysWhatItWants(err) {
 			reason = fmt.Sprintf("want a valid %v: %v", v.Type(), err)
 		}
 		b.fail(key, src, secret, raw, reason, err)
 	}
+}
+
+// saysWhatItWants reports whether err comes from one of hostfx's own text
+// types, whose errors already name the value and what would be accepted.
+// Errors of other types, such as time.Time's, get the type they were
+// decoding to and a "want" in front.
+func saysWhatItWants(err error) bool {
+	var se *sizeError
+	return errors.As(err, &se) ||
+		errors.Is(err, modes.ErrUnknownMode) ||
+		errors.Is(err, lifecycle.ErrUnknownStrategy) ||
+		errors.Is(err, lifecycle.ErrUnknownPolicy)
 }
 
 func (b *binder) duration(key, src string, secret bool, raw any, v reflect.Value) {

@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/hostfx/hostfx/lifecycle"
 	"github.com/hostfx/hostfx/modes"
 	"github.com/hostfx/hostfx/modules/config"
 )
@@ -24,6 +25,9 @@ type Kinds struct {
 	Duration time.Duration
 	Size     config.Size
 	Mode     modes.ExecutionMode
+	Restart  lifecycle.Strategy
+	Policy   lifecycle.Policy
+	Fruit    Fruit
 	Strings  []string
 	Ints     []int
 	Array    [2]int
@@ -40,6 +44,19 @@ type Kinds struct {
 
 // Level is a string type of the user's own.
 type Level string
+
+// Fruit is a text type of the user's own whose errors happen to say
+// "want": binding still names the type it was decoding to, since only
+// hostfx's own text types are known to say what they accept.
+type Fruit string
+
+func (f *Fruit) UnmarshalText(text []byte) error {
+	if string(text) != "apple" {
+		return errors.New("want apple")
+	}
+	*f = Fruit(text)
+	return nil
+}
 
 // bindEnv binds section k with one variable set.
 func bindEnv(t *testing.T, name, value string) (Kinds, error) {
@@ -79,6 +96,9 @@ func TestConvertStrings(t *testing.T) {
 		{give: "CFG_K__MODE=SEPARATE_THREAD", want: Kinds{Mode: modes.SeparateThread}},
 		{give: "CFG_K__MODE=separate-thread-async", want: Kinds{Mode: modes.SeparateThreadAsync}},
 		{give: "CFG_K__MODE=mainEventLoopAsync", want: Kinds{Mode: modes.MainEventLoopAsync}},
+		{give: "CFG_K__RESTART=immediate", want: Kinds{Restart: lifecycle.Immediate()}},
+		{give: "CFG_K__POLICY=never", want: Kinds{Policy: lifecycle.Never}},
+		{give: "CFG_K__FRUIT=apple", want: Kinds{Fruit: "apple"}},
 		{give: "CFG_K__STRINGS=a, b ,c", want: Kinds{Strings: []string{"a", "b", "c"}}},
 		{give: "CFG_K__STRINGS=", want: Kinds{Strings: []string{}}},
 		{give: "CFG_K__INTS=1,2,3", want: Kinds{Ints: []int{1, 2, 3}}},
@@ -122,6 +142,9 @@ func TestConvertStringsErrors(t *testing.T) {
 		{give: "CFG_K__SIZE=12 parsecs", wantErr: `config: k.size = "12 parsecs" (env CFG_K__SIZE): size "12 parsecs": want a byte size such as 512KiB or 10MB`},
 		{give: "CFG_K__SIZE=1.5B", wantErr: `config: k.size = "1.5B" (env CFG_K__SIZE): size "1.5B": want a whole number of bytes`},
 		{give: "CFG_K__MODE=threaded", wantErr: `config: k.mode = "threaded" (env CFG_K__MODE): unknown execution mode "threaded": want one of MAIN_EVENT_LOOP_ASYNC, SEPARATE_THREAD, SEPARATE_THREAD_ASYNC, SEPARATE_PROCESS, SEPARATE_PROCESS_ASYNC`},
+		{give: "CFG_K__RESTART=soon", wantErr: `config: k.restart = "soon" (env CFG_K__RESTART): unknown restart strategy "soon": want one of IMMEDIATE, FIXED_BACKOFF, EXPONENTIAL_BACKOFF, LINEAR_BACKOFF`},
+		{give: "CFG_K__POLICY=sometimes", wantErr: `config: k.policy = "sometimes" (env CFG_K__POLICY): unknown restart policy "sometimes": want one of ON_FAILURE, ALWAYS, NEVER`},
+		{give: "CFG_K__FRUIT=pear", wantErr: `config: k.fruit = "pear" (env CFG_K__FRUIT): want a valid config_test.Fruit: want apple`},
 		{give: "CFG_K__INTS=1,x,3", wantErr: `config: k.ints[1] = "x" (env CFG_K__INTS): want an integer`},
 		{give: "CFG_K__ARRAY=1", wantErr: `config: k.array = "1" (env CFG_K__ARRAY): want a list of 2 items`},
 		{give: "CFG_K__MAP=a", wantErr: `config: k.map = "a" (env CFG_K__MAP): want a section, or key=value pairs separated by commas`},

@@ -128,15 +128,15 @@ func (c *Config) ServiceOptions(name string) (modes.ExecutionMode, []lifecycle.O
 		opts = append(opts, lifecycle.RestartPolicy(s.Policy))
 	}
 	if set("intensity.max_restarts") || set("intensity.window") {
-		max, window := s.Intensity.MaxRestarts, s.Intensity.Window
+		maxRestarts, window := s.Intensity.MaxRestarts, s.Intensity.Window
 		def := lifecycle.DefaultSettings()
 		if !set("intensity.max_restarts") {
-			max = def.MaxRestarts
+			maxRestarts = def.MaxRestarts
 		}
 		if !set("intensity.window") {
 			window = def.Window
 		}
-		opts = append(opts, lifecycle.Intensity(max, window))
+		opts = append(opts, lifecycle.Intensity(maxRestarts, window))
 	}
 	return s.Mode, opts, s.Sources
 }

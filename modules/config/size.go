@@ -38,10 +38,18 @@ var sizeUnits = []struct {
 
 const wantSize = "want a byte size such as 512KiB or 10MB"
 
+// sizeError is the error ParseSize returns: its text says what was given
+// and what would be accepted, so configuration shows it as it is.
+type sizeError struct {
+	text, want string
+}
+
+func (e *sizeError) Error() string { return fmt.Sprintf("size %q: %s", e.text, e.want) }
+
 // ParseSize reads a size such as "64KiB" or "10MB".
 func ParseSize(s string) (Size, error) {
 	t := strings.TrimSpace(s)
-	i := strings.IndexFunc(t, func(r rune) bool { return !('0' <= r && r <= '9' || r == '.') })
+	i := strings.IndexFunc(t, func(r rune) bool { return (r < '0' || r > '9') && r != '.' })
 	if i < 0 {
 		i = len(t)
 	}
@@ -56,9 +64,9 @@ func ParseSize(s string) (Size, error) {
 		}
 	}
 	if num == "" || mult == 0 {
-		return 0, fmt.Errorf("size %q: %s", s, wantSize)
+		return 0, &sizeError{s, wantSize}
 	}
-	tooBig := fmt.Errorf("size %q: want at most %v", s, Size(math.MaxInt64))
+	tooBig := &sizeError{s, fmt.Sprintf("want at most %v", Size(math.MaxInt64))}
 	if !strings.Contains(num, ".") {
 		// Whole numbers stay integers, so large sizes are exact.
 		n, err := strconv.ParseInt(num, 10, 64)
@@ -69,11 +77,11 @@ func ParseSize(s string) (Size, error) {
 	}
 	n, err := strconv.ParseFloat(num, 64)
 	if err != nil {
-		return 0, fmt.Errorf("size %q: %s", s, wantSize)
+		return 0, &sizeError{s, wantSize}
 	}
 	bytes := n * float64(mult)
 	if bytes != math.Trunc(bytes) {
-		return 0, fmt.Errorf("size %q: want a whole number of bytes", s)
+		return 0, &sizeError{s, "want a whole number of bytes"}
 	}
 	if bytes >= math.MaxInt64 {
 		return 0, tooBig

@@ -158,13 +158,13 @@ func rawStarts(n int) (took, _ time.Duration, err error) {
 		cmd.ExtraFiles = []*os.File{w}
 		begin := time.Now()
 		err = cmd.Start()
-		w.Close()
+		_ = w.Close() // the child has its own copy
 		if err == nil {
 			_, err = io.ReadFull(r, make([]byte, 1))
 			took += time.Since(begin)
 			err = errors.Join(err, cmd.Wait())
 		}
-		r.Close()
+		_ = r.Close()
 		if err != nil {
 			return 0, 0, fmt.Errorf("bare exec: %w", err)
 		}

@@ -28,7 +28,7 @@ func runPeer(slow, fast harness.Plan, rssSamples int) (peerResults, error) {
 	if err != nil {
 		return res, err
 	}
-	defer os.RemoveAll(dir)
+	defer func() { _ = os.RemoveAll(dir) }()
 	bin := filepath.Join(dir, "goplugin-peer")
 	build := exec.Command("go", "build", "-o", bin, peerPackage)
 	build.Stderr = os.Stderr
@@ -44,7 +44,7 @@ func runPeer(slow, fast harness.Plan, rssSamples int) (peerResults, error) {
 	var out, stderr bytes.Buffer
 	peer.Stdout, peer.Stderr = &out, &stderr
 	if err := peer.Run(); err != nil {
-		os.Stderr.Write(stderr.Bytes())
+		_, _ = os.Stderr.Write(stderr.Bytes())
 		return res, fmt.Errorf("goplugin-peer: %w", err)
 	}
 	return res, json.Unmarshal(out.Bytes(), &res)

@@ -128,7 +128,10 @@ func run(quick bool, filter *regexp.Regexp) int {
 		fmt.Fprintf(os.Stderr, "%s\n", time.Since(t).Round(time.Millisecond))
 	}
 	fmt.Fprintf(os.Stderr, "all done in %s\n\n", time.Since(begin).Round(time.Second))
-	rep.write(os.Stdout)
+	if err := rep.write(os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "hostfx-bench: writing the report:", err)
+		return 1
+	}
 	if failed {
 		return 1
 	}

@@ -45,9 +45,9 @@ func spawnRaw(role string) (*rawChild, error) {
 	}
 	parentEnd, childEnd := os.NewFile(uintptr(fds[0]), "control"), os.NewFile(uintptr(fds[1]), "control")
 	conn, err := net.FileConn(parentEnd)
-	parentEnd.Close()
+	_ = parentEnd.Close() // conn has a duplicate of it
 	if err != nil {
-		childEnd.Close()
+		_ = childEnd.Close()
 		return nil, err
 	}
 	cmd := exec.Command(self)
@@ -55,9 +55,9 @@ func spawnRaw(role string) (*rawChild, error) {
 	cmd.ExtraFiles = []*os.File{childEnd}
 	cmd.Stderr = os.Stderr
 	err = cmd.Start()
-	childEnd.Close()
+	_ = childEnd.Close() // the child has its own copy
 	if err != nil {
-		conn.Close()
+		_ = conn.Close()
 		return nil, err
 	}
 	c := &rawChild{cmd: cmd, conn: conn}
@@ -71,9 +71,10 @@ func spawnRaw(role string) (*rawChild, error) {
 	return c, nil
 }
 
-// stop closes the socket, which ends the child, and waits for it.
+// stop closes the socket, which ends the child, and waits for it; the
+// child's exit says how it went.
 func (c *rawChild) stop() error {
-	c.conn.Close()
+	_ = c.conn.Close()
 	return c.cmd.Wait()
 }
 
@@ -199,7 +200,7 @@ func (r *rttLocked) ServeConn(conn net.Conn) { r.conns <- conn }
 func (r *rttLocked) Run(ctx context.Context) error {
 	select {
 	case conn := <-r.conns:
-		defer context.AfterFunc(ctx, func() { conn.Close() })()
+		defer context.AfterFunc(ctx, func() { _ = conn.Close() })()
 		echo(conn)
 	case <-ctx.Done():
 	}
@@ -275,7 +276,7 @@ func startRTT(service string) (*app.App, net.Conn, func(), error) {
 		_ = a.Stop(context.Background())
 		return nil, nil, nil, err
 	}
-	return a, conn, func() { conn.Close(); _ = a.Stop(context.Background()) }, nil
+	return a, conn, func() { _ = conn.Close(); _ = a.Stop(context.Background()) }, nil
 }
 
 // calls makes n calls of Plugin.Echo with app.Call.
@@ -322,7 +323,7 @@ func benchProcRTT(p harness.Plan, rep *report) error {
 	}
 	defer stopRPC()
 	client := rpc.NewClient(rpcConn)
-	defer client.Close()
+	defer func() { _ = client.Close() }()
 	raw, err := spawnRaw(roleRawEcho)
 	if err != nil {
 		return err

@@ -94,36 +94,46 @@ func (r *report) note(format string, args ...any) {
 }
 
 // write prints the table, the notes and the ratios line.
-func (r *report) write(w io.Writer) {
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "measure\thostfx\tbaseline\tratio\tgoal\tverdict")
+func (r *report) write(w io.Writer) error {
+	var table, b strings.Builder
+	fmt.Fprintln(&table, "measure\thostfx\tbaseline\tratio\tgoal\tverdict")
 	for _, x := range r.rows {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", x.name, x.hostfx, x.baseline, ratioText(x.ratio), x.goalColumn(), x.verdict())
+		fmt.Fprintf(&table, "%s\t%s\t%s\t%s\t%s\t%s\n", x.name, x.hostfx, x.baseline, ratioText(x.ratio), x.goalColumn(), x.verdict())
 	}
-	tw.Flush()
+	b.WriteString(tabulate(table.String()))
 	for _, x := range r.rows {
 		if x.why != "" {
-			fmt.Fprintf(w, "\n%s: %s", x.name, x.why)
+			fmt.Fprintf(&b, "\n%s: %s", x.name, x.why)
 		}
 	}
 	if len(r.scale) > 0 {
-		fmt.Fprintln(w)
-		fmt.Fprintln(w)
-		r.writeScale(w)
+		b.WriteString("\n\n")
+		r.writeScale(&b)
 	}
 	if len(r.notes) > 0 {
-		fmt.Fprintln(w)
+		b.WriteString("\n")
 	}
 	for _, n := range r.notes {
-		fmt.Fprintf(w, "\n%s", n)
+		fmt.Fprintf(&b, "\n%s", n)
 	}
-	fmt.Fprintln(w)
-	fmt.Fprintln(w)
+	b.WriteString("\n\n")
 	parts := make([]string, len(r.keys))
 	for i, k := range r.keys {
 		parts[i] = k + "=" + r.values[k]
 	}
-	fmt.Fprintf(w, "ratios: %s\n", strings.Join(parts, " "))
+	fmt.Fprintf(&b, "ratios: %s\n", strings.Join(parts, " "))
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// tabulate lines up the tab-separated cells of text in columns.
+func tabulate(text string) string {
+	var b strings.Builder
+	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
+	// A strings.Builder takes every write, so neither call can fail.
+	_, _ = io.WriteString(tw, text)
+	_ = tw.Flush()
+	return b.String()
 }
 
 // dur prints a duration with three significant digits.
@@ -158,9 +168,9 @@ func boolp(b bool) *bool { return &b }
 
 // writeScale prints the scale table: each app at a tenth of its size and
 // at full size, and how its per-service time and memory grew between them.
-func (r *report) writeScale(w io.Writer) {
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "scale\tservices\tNew\tStart\tStop\ttotal per service\tpeak RSS per service\tgrowth ×10: time, RSS per service")
+func (r *report) writeScale(b *strings.Builder) {
+	var table strings.Builder
+	fmt.Fprintln(&table, "scale\tservices\tNew\tStart\tStop\ttotal per service\tpeak RSS per service\tgrowth ×10: time, RSS per service")
 	for _, l := range r.scale {
 		for _, x := range []scaleResult{l.small, l.big} {
 			growth := "-"
@@ -168,14 +178,14 @@ func (r *report) writeScale(w io.Writer) {
 				growth = fmt.Sprintf("%.2f, %.2f", (float64(x.total())/float64(x.N))/(float64(l.small.total())/float64(l.small.N)),
 					x.perService()/l.small.perService())
 			}
-			fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\n", scaleKinds[x.Kind], x.N, dur(x.Build), dur(x.Start), dur(x.Stop),
+			fmt.Fprintf(&table, "%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\n", scaleKinds[x.Kind], x.N, dur(x.Build), dur(x.Start), dur(x.Stop),
 				dur(x.total()/time.Duration(x.N)), kib(int64(x.perService())), growth)
 		}
 	}
-	tw.Flush()
+	b.WriteString(tabulate(table.String()))
 	for _, l := range r.scale {
 		if l.big.Children > 0 {
-			fmt.Fprintf(w, "%s: %d children, %s of them in all by VmHWM, which counts the binary's shared pages in "+
+			fmt.Fprintf(b, "%s: %d children, %s of them in all by VmHWM, which counts the binary's shared pages in "+
 				"every child; %s by Pss (%s a child); the parent grew by %s.\n",
 				scaleKinds[l.big.Kind], l.big.Children, kib(l.big.ChildrenKB), kib(l.big.ChildrenPssKB),
 				kib(l.big.ChildrenPssKB/int64(l.big.Children)), kib(l.big.PeakKB-l.big.BaseKB))

@@ -34,7 +34,9 @@ func TestRatiosLine(t *testing.T) {
 	rep.add(row{name: "b", ratio: 0.5, goal: 1, why: "x"}) // not measurable
 	rep.set("c", "7")
 	var out bytes.Buffer
-	rep.write(&out)
+	if err := rep.write(&out); err != nil {
+		t.Fatal(err)
+	}
 	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
 	if got, want := lines[len(lines)-1], "ratios: a=1.23 b=na c=7"; got != want {
 		t.Errorf("last line %q, want %q", got, want)

@@ -106,7 +106,9 @@ func sutureRestarts(n int) (time.Duration, time.Duration, error) {
 	ended := sup.ServeBackground(ctx)
 	err := harness.Wait(f.done, time.Minute, "suture restarts")
 	cancel()
-	<-ended
+	if serveErr := <-ended; serveErr != nil && !errors.Is(serveErr, context.Canceled) {
+		err = errors.Join(err, fmt.Errorf("suture: %w", serveErr))
+	}
 	return f.took(), 0, err
 }
 

@@ -88,7 +88,7 @@ func runRawChild(role string) int {
 			fmt.Fprintln(os.Stderr, "raw child:", err)
 			return 2
 		}
-		control.Close()
+		_ = control.Close() // conn has a duplicate of it
 		// On a fresh goroutine: main's goroutine is locked to the main
 		// thread by the app package, and a raw child would not be.
 		done := make(chan struct{})

@@ -1,8 +1,8 @@
 package main
 
 import (
-	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -64,29 +64,30 @@ func (t *childTrace) write(kind string, times ...time.Time) {
 	if t.path == "" {
 		return
 	}
-	f, err := os.OpenFile(t.path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o600)
-	if err != nil {
-		return
-	}
-	defer f.Close()
 	line := kind
 	for _, x := range times {
 		line += fmt.Sprintf(" %d", x.UnixNano())
 	}
-	fmt.Fprintln(f, line)
+	f, err := os.OpenFile(t.path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o600)
+	if err == nil {
+		_, err = fmt.Fprintln(f, line)
+		err = errors.Join(err, f.Close())
+	}
+	if err != nil {
+		// The parent finds the line missing and says so; this says why.
+		fmt.Fprintln(os.Stderr, "spawn trace:", err)
+	}
 }
 
 // readTrace returns the children's lines of kind, oldest first.
 func readTrace(path, kind string) ([][]time.Time, error) {
-	f, err := os.Open(path)
+	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
 	var out [][]time.Time
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		fields := strings.Fields(sc.Text())
+	for line := range strings.Lines(string(data)) {
+		fields := strings.Fields(line)
 		if len(fields) == 0 || fields[0] != kind {
 			continue
 		}
@@ -100,7 +101,7 @@ func readTrace(path, kind string) ([][]time.Time, error) {
 		}
 		out = append(out, ts)
 	}
-	return out, sc.Err()
+	return out, nil
 }
 
 // spawnBreakdown splits the spawn-to-ready time of hostfx and of the raw
@@ -110,10 +111,10 @@ func spawnBreakdown(n int) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	defer os.RemoveAll(dir)
+	defer func() { _ = os.RemoveAll(dir) }()
 	path := filepath.Join(dir, "trace")
 	_ = os.Setenv(spawnTraceEnv, path)
-	defer os.Unsetenv(spawnTraceEnv)
+	defer func() { _ = os.Unsetenv(spawnTraceEnv) }()
 
 	type mark struct{ begin, built, ready time.Time }
 	var hostfx, raw []mark
