@@ -89,7 +89,7 @@ func (h *host) call(ctx context.Context, name string, request []byte) ([]byte, e
 		return nil, err
 	}
 	resp, err := run.Call(ctx, request)
-	if he, ok := err.(*proc.HandlerError); ok {
+	if he := (*proc.HandlerError)(nil); errors.As(err, &he) {
 		return nil, &CallError{Service: name, Message: he.Message}
 	}
 	if err != nil {

@@ -154,7 +154,7 @@ func (c *childControl) accept(conn net.Conn) {
 		go cs.ServeConn(conn)
 		return
 	}
-	conn.Close()
+	_ = conn.Close() // nothing to tell: the parent sees the connection end
 }
 
 // acceptCalls answers the calls that come on a connection the parent made
@@ -163,7 +163,7 @@ func (c *childControl) acceptCalls(conn net.Conn) {
 	svc := c.service()
 	h, ok := svc.Instance.(CallHandler)
 	if !ok {
-		conn.Close()
+		_ = conn.Close() // as in accept
 		return
 	}
 	go func() {

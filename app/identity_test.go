@@ -71,7 +71,7 @@ func TestOneConstructorUnderTwoNames(t *testing.T) {
 type (
 	annotatedDep struct{ v string }
 	outService   struct{ dep string }
-	sideValue    struct{ v string }
+	sideValue    struct{}
 )
 
 func (*outService) Run(ctx context.Context) error { <-ctx.Done(); return nil }

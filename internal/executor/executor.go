@@ -145,7 +145,7 @@ type run struct {
 	tid       atomic.Int64
 }
 
-func newRun(spec Spec) *run {
+func newRun(_ Spec) *run {
 	r := &run{ready: make(chan struct{})}
 	ctx, cancel := context.WithCancel(context.Background())
 	r.ctx = lifecycle.WithReady(ctx, r.markReady)

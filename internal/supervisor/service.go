@@ -9,7 +9,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/hostfx/hostfx/internal/chans"
 	"math/rand/v2"
 	"sync"
 	"sync/atomic"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/jonboulle/clockwork"
 
+	"github.com/hostfx/hostfx/internal/chans"
 	"github.com/hostfx/hostfx/internal/executor"
 	"github.com/hostfx/hostfx/lifecycle"
 	"github.com/hostfx/hostfx/modes"
@@ -525,7 +525,7 @@ func (s *Service) restartAfter(r executor.Run, err error, now time.Time) bool {
 // child's goroutine dump. It walks the chain itself, since errors.As
 // reflects on its target and a crash loop calls this on every restart.
 func stackOf(err error) []byte {
-	switch e := err.(type) {
+	switch e := err.(type) { //nolint:errorlint // this walks the chain, as errors.As would, without reflection
 	case nil:
 		return nil
 	case *modes.PanicError:
