@@ -41,8 +41,8 @@ type App struct {
 // options. Errors are held until Run, Start or Err.
 func New(opts ...fx.Option) *App {
 	a := &App{}
-	fxLogger := fx.WithLogger(func(log *zap.Logger) fxevent.Logger {
-		l := &fxevent.ZapLogger{Logger: log}
+	fxLogger := fx.WithLogger(func(log hostLog) fxevent.Logger {
+		l := &fxevent.ZapLogger{Logger: log.Logger}
 		l.UseLogLevel(zapcore.DebugLevel) // fx's own steps are detail; errors still log as errors
 		return l
 	})
@@ -60,7 +60,7 @@ func New(opts ...fx.Option) *App {
 		framework,
 		// As Module's invoke does, this builds the host before any service;
 		// one invoke instead of two keeps New as quick as plain fx.
-		fx.Invoke(func(h *host, log *zap.Logger) { a.host, a.log = h, log }),
+		fx.Invoke(func(h *host) { a.host, a.log = h, h.log }),
 		fxLogger,
 		fx.Options(graph...),
 	)

@@ -10,6 +10,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/hostfx/hostfx/internal/proc"
+	"github.com/hostfx/hostfx/lifecycle"
 	"github.com/hostfx/hostfx/modes"
 )
 
@@ -21,11 +22,15 @@ import (
 // take from it. The host adopts each service as fx constructs it.
 
 // spec is a service of one app: its declaration with what this app decided.
+// A registration with replicas is a spec for each.
 type spec struct {
 	*decl
+	name    string              // the service's name: the registration's, or with replicas worker#2
+	replica int                 // 1 to n with replicas, 0 without
 	mode    modes.ExecutionMode // the configuration's, or the registration's
 	sources map[string]string   // where settings came from, when not code
 	plain   bool                // the only service of its type: reachable by type
+	group   []*spec             // a registration's replicas, in the spec byDecl gives for it
 }
 
 // EveryProcess marks options that a process-mode service's child keeps.
@@ -64,7 +69,7 @@ func plan(opts []fx.Option) ([]fx.Option, []*spec, error) {
 		n, _ := rewrite(o, func(o fx.Option) (fx.Option, bool) {
 			switch o := o.(type) {
 			case *registration:
-				return byDecl[o.d].graph(child), true
+				return byDecl[o.d].graphs(child), true
 			case everyProcess:
 				return o.Option, true
 			}
@@ -88,7 +93,7 @@ func decide(decls []*decl, config ServiceConfig) ([]*spec, map[*decl]*spec) {
 	types := map[reflect.Type]int{}
 	names := map[string]*decl{}
 	for _, d := range decls {
-		s := &spec{decl: d, mode: d.mode}
+		s := &spec{decl: d, name: d.name, mode: d.mode}
 		if first, taken := names[d.name]; taken && d.err == nil {
 			cp := *d
 			cp.err = d.errorf("the name is already taken by the service registered at %s; service names must be unique", first.at)
@@ -96,18 +101,35 @@ func decide(decls []*decl, config ServiceConfig) ([]*spec, map[*decl]*spec) {
 		} else if !taken {
 			names[d.name] = d
 		}
-		if config != nil && d.err == nil {
-			mode, _, sources := config.ServiceOptions(d.name)
-			s.sources = sources
-			if mode.Valid() && mode != d.mode {
-				s.retarget(mode)
+		replicas := 1
+		if s.err == nil {
+			var opts []lifecycle.Option
+			if config != nil {
+				var mode modes.ExecutionMode
+				mode, opts, s.sources = config.ServiceOptions(d.name)
+				if mode.Valid() && mode != d.mode {
+					s.retarget(mode)
+				}
 			}
+			replicas = lifecycle.DefaultSettings().With(d.opts...).With(opts...).Replicas
 		}
+		byDecl[d] = s
+		if replicas <= 1 {
+			specs = append(specs, s)
+			continue
+		}
+		s.group = make([]*spec, replicas)
+		for i := range replicas {
+			r := *s
+			r.name, r.replica, r.group = fmt.Sprintf("%s#%d", d.name, i+1), i+1, nil
+			s.group[i] = &r
+			specs = append(specs, &r)
+		}
+	}
+	for _, s := range specs {
 		if s.err == nil {
 			types[s.typ]++
 		}
-		specs = append(specs, s)
-		byDecl[d] = s
 	}
 	for _, s := range specs {
 		s.plain = s.err == nil && types[s.typ] == 1
@@ -129,17 +151,36 @@ func (s *spec) retarget(mode modes.ExecutionMode) {
 	s.decl, s.mode = &d, mode
 }
 
+// graphs is the registration's part of the graph in this process: each
+// replica's, and the Client that reaches them all.
+func (s *spec) graphs(child *proc.Child) fx.Option {
+	instances := s.group
+	if len(instances) == 0 {
+		instances = []*spec{s}
+	}
+	opts := make([]fx.Option, 0, len(instances)+1)
+	for _, r := range instances {
+		if g := r.graph(child); g != nil {
+			opts = append(opts, g)
+		}
+	}
+	if s.err == nil && len(opts) == len(instances) && (child == nil || !s.mode.Process()) {
+		opts = append(opts, fx.Provide(s.client(instances)))
+	}
+	return fx.Options(opts...)
+}
+
 // graph is the service's part of the graph in this process.
 func (s *spec) graph(child *proc.Child) fx.Option {
+	adopt := fx.Invoke(fx.Annotate(func(*adopted) {}, fx.ParamTags(s.adoptedTag())))
 	switch {
 	case s.err != nil:
 		// The host reports every bad registration at once when it is built.
 		return s.declared()
 	case s.mode.Process() && child == nil:
 		// It runs in a child process: this one never builds it.
-		return fx.Options(s.declared(), s.elsewhere(), fx.Invoke(func(h *host, lc fx.Lifecycle) error {
-			return h.registerProcess(s, lc)
-		}))
+		register := func(h *host, lc fx.Lifecycle) (*adopted, error) { return new(adopted), h.registerProcess(s, lc) }
+		return fx.Options(s.declared(), s.elsewhere(), fx.Provide(fx.Annotate(register, fx.ResultTags(s.adoptedTag()))), adopt)
 	case child != nil && s.mode.Process() && child.Service != s.name:
 		// Another child's service.
 		return nil
@@ -147,7 +188,21 @@ func (s *spec) graph(child *proc.Child) fx.Option {
 		// A child builds only its service and what that depends on.
 		return fx.Options(s.declared(), s.here())
 	}
-	return fx.Options(s.declared(), s.here(), fx.Invoke(fx.Annotate(func(*adopted) {}, fx.ParamTags(s.adoptedTag()))))
+	return fx.Options(s.declared(), s.here(), adopt)
+}
+
+// client provides the registration's Client under its name, once every
+// instance is adopted: a constructor that takes it comes after them all.
+func (s *spec) client(instances []*spec) any {
+	in := []reflect.StructField{{Name: "Host", Type: reflect.TypeFor[*host]()}}
+	for i, r := range instances {
+		in = append(in, reflect.StructField{Name: fmt.Sprintf("Adopted%d", i), Type: reflect.TypeFor[*adopted](), Tag: reflect.StructTag(r.adoptedTag())})
+	}
+	out := []reflect.StructField{{Name: "Client", Type: reflect.TypeFor[*Client](), Tag: reflect.StructTag(fmt.Sprintf(`name:%q`, s.decl.name))}}
+	return makeFunc(in, out, func(v reflect.Value) ([]reflect.Value, error) {
+		h := v.FieldByName("Host").Interface().(*host)
+		return []reflect.Value{reflect.ValueOf(&Client{host: h, name: s.decl.name})}, nil
+	})
 }
 
 // declared lists the service with the host.
@@ -191,7 +246,7 @@ func (s *spec) here() fx.Option {
 		})
 	opts := []fx.Option{
 		fx.Provide(s.ctor, fx.Private),
-		fx.Supply(Identity{Name: s.name}, fx.Private),
+		fx.Supply(Identity{Name: s.decl.name, Replica: s.replica, Service: s.name}, fx.Private),
 		fx.Provide(func(h *host) *zap.Logger { return h.log.With(zap.String("service", s.name)) }, fx.Private),
 		fx.Provide(adopt, fx.Private),
 		fx.Provide(fx.Annotate(func(a *adopted) *adopted { return a }, fx.ResultTags(s.adoptedTag()))),

@@ -84,13 +84,13 @@ func (a *App) Call(ctx context.Context, name string, request []byte) ([]byte, er
 }
 
 func (h *host) call(ctx context.Context, name string, request []byte) ([]byte, error) {
-	run, err := h.reach(ctx, name, calling)
+	m, err := h.route(ctx, name, calling)
 	if err != nil {
 		return nil, err
 	}
-	resp, err := run.Call(ctx, request)
+	resp, err := m.call(ctx, h, request)
 	if he := (*proc.HandlerError)(nil); errors.As(err, &he) {
-		return nil, &CallError{Service: name, Message: he.Message}
+		return nil, &CallError{Service: m.spec.name, Message: he.Message}
 	}
 	if err != nil {
 		return nil, fmt.Errorf("app.Call: %w", err)

@@ -156,7 +156,7 @@ func TestCallReachesTheServiceInItsChild(t *testing.T) {
 		assert.ErrorContains(t, err, `service "closed": app_test.closed has no method HandleCall`)
 		_, err = sup.Call(ctx, "local", nil)
 		assert.ErrorIs(t, err, app.ErrNotCallable)
-		assert.ErrorContains(t, err, `service "local" (SEPARATE_THREAD) runs in this process`)
+		assert.ErrorContains(t, err, `service "local": *app_test.node[[2]uint8] has no method HandleCall`)
 		_, err = sup.Call(ctx, "nobody", nil)
 		assert.ErrorIs(t, err, app.ErrNotCallable)
 	})

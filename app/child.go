@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -61,9 +62,6 @@ type childControl struct {
 	conn    *proc.Child
 	host    *host
 	stopReq chan struct{}
-	// callCtx is HandleCall's context, which ends at the parent's stop.
-	callCtx  context.Context
-	endCalls context.CancelFunc
 
 	mu     sync.Mutex
 	target *supervisor.Service
@@ -166,15 +164,17 @@ func (c *childControl) acceptCalls(conn net.Conn) {
 		_ = conn.Close() // as in accept
 		return
 	}
+	m := c.host.memberOf(svc)
 	go func() {
-		if err := proc.ServeCalls(c.callCtx, conn, h.HandleCall); err != nil {
+		// The member gives each call its context, which ends once the
+		// calls under way have finished at the stop.
+		if err := proc.ServeCalls(context.Background(), conn, m.handler(h)); err != nil {
 			fmt.Fprintf(os.Stderr, "hostfx child %q: calls: %v\n", svc.Name, err)
 		}
 	}()
 }
 
 func (c *childControl) stop(time.Duration) {
-	c.endCalls()
 	select {
 	case c.stopReq <- struct{}{}:
 	default:
@@ -195,11 +195,14 @@ func (c *childControl) stopAlone() {
 	<-c.stopReq
 	c.host.haltAll()
 	c.host.mu.Lock()
-	services := append([]*supervisor.Service(nil), c.host.services...)
+	members := slices.Clone(c.host.members)
 	c.host.mu.Unlock()
 	var errs []error
-	for i := len(services) - 1; i >= 0; i-- {
-		errs = append(errs, services[i].Stop(context.Background()))
+	for _, m := range slices.Backward(members) {
+		ctx, cancel := context.WithTimeout(context.Background(), m.svc.Settings.StopTimeout)
+		m.stopping(ctx) // calls under way finish first, as under App.Run
+		cancel()
+		errs = append(errs, m.svc.Stop(context.Background()))
 	}
 	c.host.loop().Stop()
 	c.stopped(errors.Join(errs...))

@@ -8,7 +8,6 @@ import (
 	"reflect"
 
 	"github.com/hostfx/hostfx/internal/proc"
-	"github.com/hostfx/hostfx/lifecycle"
 )
 
 // ConnServer is implemented by a process-mode service that takes
@@ -53,11 +52,11 @@ func (a *App) Dial(ctx context.Context, name string) (net.Conn, error) {
 }
 
 func (h *host) dial(ctx context.Context, name string) (net.Conn, error) {
-	run, err := h.reach(ctx, name, dialing)
+	m, err := h.route(ctx, name, dialing)
 	if err != nil {
 		return nil, err
 	}
-	conn, err := run.Dial(ctx)
+	conn, err := m.dial(ctx, h)
 	if err != nil {
 		return nil, fmt.Errorf("app.Dial: %w", err)
 	}
@@ -74,37 +73,3 @@ type access struct {
 }
 
 var dialing = access{"app.Dial", connServerType, "ServeConn(net.Conn)", "takes no connections", ErrNotDialable}
-
-// reach returns the child process now running the process-mode service
-// called name, for a.
-func (h *host) reach(ctx context.Context, name string, a access) (*proc.Run, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("%s: service %q: %w", a.op, name, err)
-	}
-	h.mu.Lock()
-	d := h.names[name]
-	h.mu.Unlock()
-	switch {
-	case d == nil:
-		return nil, fmt.Errorf("%s: no service is called %q: %w", a.op, name, a.errNot)
-	case !d.mode.Process():
-		return nil, fmt.Errorf("%s: service %q (%v) runs in this process; take it as a dependency instead: %w", a.op, name, d.mode, a.errNot)
-	case d.typ.Kind() != reflect.Interface && !d.typ.Implements(a.iface):
-		return nil, fmt.Errorf("%s: service %q: %v has no method %s, so it %s: %w", a.op, name, d.typ, a.method, a.lacks, a.errNot)
-	case h.child != nil:
-		return nil, fmt.Errorf("%s: service %q: a child process cannot reach its siblings: %w", a.op, name, a.errNot)
-	}
-	for _, s := range h.supervised() {
-		if s.Name != name {
-			continue
-		}
-		if st := s.State(); st != lifecycle.StateRunning {
-			return nil, fmt.Errorf("%s: service %q is %v, %w", a.op, name, st, ErrNotRunning)
-		}
-		if run, ok := s.Current().(*proc.Run); ok {
-			return run, nil
-		}
-		break
-	}
-	return nil, fmt.Errorf("%s: service %q has no child yet: start the app first: %w", a.op, name, ErrNotRunning)
-}

@@ -75,7 +75,7 @@ func TestDialReachesTheServiceInItsChild(t *testing.T) {
 	assert.ErrorContains(t, err, `service "closed": app_test.closed has no method ServeConn(net.Conn)`)
 	_, err = sup.Dial(t.Context(), "local")
 	assert.ErrorIs(t, err, app.ErrNotDialable)
-	assert.ErrorContains(t, err, `service "local" (SEPARATE_THREAD) runs in this process`)
+	assert.ErrorContains(t, err, `service "local": *app_test.node[[1]uint8] has no method ServeConn`)
 	_, err = sup.Dial(t.Context(), "nobody")
 	assert.ErrorIs(t, err, app.ErrNotDialable)
 	ctx, cancel := context.WithCancel(t.Context())

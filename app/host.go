@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -53,6 +54,9 @@ type host struct {
 	mu       sync.Mutex
 	services []*supervisor.Service
 	names    map[string]*spec // registered services by name
+	routes   map[string][]*member
+	members  []*member     // in registration order, as services
+	turn     atomic.Uint32 // where the router's next search begins
 	// mainHosted is set when App.Run runs the main loop on the main thread.
 	mainHosted bool
 	mainHooked bool
@@ -66,7 +70,7 @@ type host struct {
 type hostParams struct {
 	fx.In
 
-	Log        *zap.Logger
+	Log        hostLog
 	Shutdowner fx.Shutdowner
 	Observers  []lifecycle.Observer `group:"hostfx.observers"`
 	Defaults   []*serviceDefaults   `group:"hostfx.defaults"`
@@ -81,6 +85,7 @@ type hostParams struct {
 }
 
 func newHost(p hostParams) (*host, error) {
+	log := p.Log.Logger
 	if err := invalid(p.Decls); err != nil {
 		return nil, err
 	}
@@ -96,13 +101,14 @@ func newHost(p hostParams) (*host, error) {
 		return nil, fmt.Errorf("app.ServiceDefaults: %w", err)
 	}
 	h := &host{
-		log:        p.Log,
+		log:        log,
 		shutdowner: p.Shutdowner,
-		observers:  append([]lifecycle.Observer{logEvents(p.Log)}, p.Observers...),
+		observers:  append([]lifecycle.Observer{logEvents(log)}, p.Observers...),
 		defaults:   defaults,
 		clock:      clockwork.NewRealClock(),
 		halt:       make(chan struct{}),
 		names:      make(map[string]*spec),
+		routes:     make(map[string][]*member),
 		childArgs:  os.Args[1:],
 		heartbeat:  time.Duration(p.Heartbeat),
 		config:     p.Config,
@@ -112,7 +118,6 @@ func newHost(p hostParams) (*host, error) {
 	}
 	if c := proc.Current(); c != nil {
 		h.child = &childControl{conn: c, host: h, stopReq: make(chan struct{}, 1)}
-		h.child.callCtx, h.child.endCalls = context.WithCancel(context.Background())
 	}
 	h.mainLoop = modes.NewEventLoop(modes.LoopConfig{Name: "main", OnStall: h.stalled})
 	h.fxlog = p.FxLog
@@ -148,7 +153,7 @@ func unknownSections(config ServiceConfig, decls []*spec) error {
 	}
 	known := make([]string, 0, len(decls))
 	for _, d := range decls {
-		known = append(known, strings.ToLower(d.name))
+		known = append(known, strings.ToLower(d.decl.name))
 	}
 	var errs []error
 	for _, name := range config.Services() {
@@ -199,7 +204,7 @@ func (h *host) register(d *spec, instance any, lc fx.Lifecycle) error {
 	if d.mode.Process() {
 		start = h.child.adopt(svc)
 	}
-	h.adopt(svc, lc, start)
+	h.adopt(newMember(d, svc), lc, start)
 	return nil
 }
 
@@ -215,7 +220,7 @@ func (h *host) registerProcess(d *spec, lc fx.Lifecycle) error {
 		return err
 	}
 	svc.Executor = proc.Executor{Log: h.log, Args: h.childArgs, App: filepath.Base(os.Args[0]), Heartbeat: h.heartbeat}
-	h.adopt(svc, lc, svc.Start)
+	h.adopt(newMember(d, svc), lc, svc.Start)
 	return nil
 }
 
@@ -243,7 +248,7 @@ func (h *host) newService(d *spec) (*supervisor.Service, error) {
 		return svc, nil
 	}
 	// Configuration wins over code; the app chose the mode already.
-	_, opts, _ := h.config.ServiceOptions(d.name)
+	_, opts, _ := h.config.ServiceOptions(d.decl.name)
 	svc.Settings = svc.Settings.With(opts...)
 	if err := svc.Settings.Validate(); err != nil {
 		return nil, d.errorf("configuration: %v", err)
@@ -252,17 +257,23 @@ func (h *host) newService(d *spec) (*supervisor.Service, error) {
 }
 
 // adopt lists svc and appends its hook.
-func (h *host) adopt(svc *supervisor.Service, lc fx.Lifecycle, start func(context.Context) error) {
+func (h *host) adopt(m *member, lc fx.Lifecycle, start func(context.Context) error) {
 	h.mu.Lock()
-	h.services = append(h.services, svc)
+	h.services = append(h.services, m.svc)
+	h.members = append(h.members, m)
 	h.mu.Unlock()
+	h.join(m)
 	lc.Append(fx.Hook{
-		OnStart: start,
+		OnStart: func(ctx context.Context) error {
+			m.starting()
+			return start(ctx)
+		},
 		OnStop: func(ctx context.Context) error {
 			// The first service to stop halts them all, so nothing restarts
 			// while the app is going down.
 			h.haltAll()
-			return svc.Stop(ctx)
+			m.stopping(ctx)
+			return m.svc.Stop(ctx)
 		},
 	})
 }

@@ -6,4 +6,10 @@ package app
 type Identity struct {
 	// Name is the name the service was registered under.
 	Name string
+	// Replica numbers the replicas of a service registered with
+	// lifecycle.Replicas, from 1; it is 0 for a service without replicas.
+	Replica int
+	// Service is the name the service runs under: Name, or with replicas
+	// Name#Replica, as in its events, Status and log lines.
+	Service string
 }

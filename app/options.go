@@ -35,7 +35,7 @@ func Module(opts ...fx.Option) fx.Option {
 
 // framework is Module without its invoke: New has one of its own.
 var framework = fx.Options(
-	fx.Provide(newHost, appLogger, newSupervisor),
+	fx.Provide(newHost, newHostLog, newSupervisor),
 )
 
 type serviceDefaults struct {
@@ -71,17 +71,27 @@ func Logger(log *zap.Logger) fx.Option {
 // givenLogger is the logger given with Logger.
 type givenLogger struct{ *zap.Logger }
 
-type appLoggerParams struct {
+// hostLog is the logger hostfx logs to: the one given with Logger, else
+// the program's own *zap.Logger, if it provides one, else the default.
+// hostfx provides no *zap.Logger itself, so an app that has its own keeps
+// it; a service's constructor gets one that names the service.
+type hostLog struct{ *zap.Logger }
+
+type hostLogParams struct {
 	fx.In
-	Given givenLogger `optional:"true"`
+	Given   givenLogger `optional:"true"`
+	Program *zap.Logger `optional:"true"`
 }
 
-// appLogger is the app's logger: the one given with Logger, or the default.
-func appLogger(p appLoggerParams) (*zap.Logger, error) {
-	if p.Given.Logger != nil {
-		return p.Given.Logger, nil
+func newHostLog(p hostLogParams) (hostLog, error) {
+	switch {
+	case p.Given.Logger != nil:
+		return hostLog{p.Given.Logger}, nil
+	case p.Program != nil:
+		return hostLog{p.Program}, nil
 	}
-	return NewLogger()
+	log, err := NewLogger()
+	return hostLog{log}, err
 }
 
 type childHeartbeat time.Duration

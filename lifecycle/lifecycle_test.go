@@ -32,6 +32,7 @@ func TestOptionString(t *testing.T) {
 		{lifecycle.Intensity(5, time.Minute), "lifecycle.Intensity(5, 1m0s)"},
 		{lifecycle.StableAfter(time.Second), "lifecycle.StableAfter(1s)"},
 		{lifecycle.FailAlone(), "lifecycle.FailAlone()"},
+		{lifecycle.Replicas(4), "lifecycle.Replicas(4)"},
 	}
 	for _, tt := range tests {
 		assert.Equal(t, tt.want, tt.give.String())
@@ -43,7 +44,7 @@ func TestSettingsWith(t *testing.T) {
 	assert.Equal(t, lifecycle.Settings{
 		StartTimeout: 15 * time.Second, StopTimeout: 15 * time.Second,
 		Restart: lifecycle.ExponentialBackoff(time.Second, time.Minute, 5*time.Second),
-		Policy:  lifecycle.OnFailure, MaxRestarts: 5, Window: time.Minute,
+		Policy:  lifecycle.OnFailure, MaxRestarts: 5, Window: time.Minute, Replicas: 1,
 	}, s)
 	assert.Equal(t, time.Minute, s.Stable(), "the stable period follows the window")
 	got := s.With(lifecycle.StartTimeout(time.Second), nil, lifecycle.WaitForReady(), lifecycle.StartTimeout(2*time.Second),
@@ -71,6 +72,8 @@ func TestSettingsValidate(t *testing.T) {
 		{lifecycle.Restart(lifecycle.FixedBackoff(-time.Second)), "restart strategy FIXED_BACKOFF(-1s): delays must not be negative"},
 		{lifecycle.RestartPolicy(9), "unknown restart policy: Policy(9)"},
 		{lifecycle.Restart(lifecycle.LinearBackoff(time.Second, 0)), "restart strategy LINEAR_BACKOFF(1s, 0s): the cap must be at least the first delay"},
+		{lifecycle.Replicas(0), "replicas 0: want 1 to 1024"},
+		{lifecycle.Replicas(1025), "replicas 1025: want 1 to 1024"},
 	}
 	for _, tt := range tests {
 		assert.EqualError(t, lifecycle.DefaultSettings().With(tt.give).Validate(), tt.want)

@@ -34,6 +34,9 @@ type Settings struct {
 	// FailAlone leaves a service that gave up failed while the rest of the
 	// app keeps running, instead of stopping the app.
 	FailAlone bool
+	// Replicas is how many instances of the service run, each supervised
+	// on its own; calls to the service are spread over the ready ones.
+	Replicas int
 }
 
 // DefaultSettings returns the settings of a service that sets nothing.
@@ -45,6 +48,7 @@ func DefaultSettings() Settings {
 		Policy:       OnFailure,
 		MaxRestarts:  DefaultMaxRestarts,
 		Window:       DefaultWindow,
+		Replicas:     1,
 	}
 }
 
@@ -88,6 +92,9 @@ func (s Settings) Validate() error {
 	}
 	if s.StableAfter < 0 {
 		return fmt.Errorf("stable period %v: want a positive duration", s.StableAfter)
+	}
+	if s.Replicas < 1 || s.Replicas > MaxReplicas {
+		return fmt.Errorf("replicas %d: want 1 to %d", s.Replicas, MaxReplicas)
 	}
 	return nil
 }
@@ -181,3 +188,17 @@ type failAloneOption struct{}
 
 func (failAloneOption) apply(s *Settings) { s.FailAlone = true }
 func (failAloneOption) String() string    { return "lifecycle.FailAlone()" }
+
+// MaxReplicas is the most replicas a service may have.
+const MaxReplicas = 1024
+
+// Replicas runs n instances of the service, in any mode: each is built by
+// the service's constructor, supervised on its own, and named after the
+// service with its number, as worker#2. Calls to the service go to the
+// ready replica with the fewest calls under way.
+func Replicas(n int) Option { return replicasOption(n) }
+
+type replicasOption int
+
+func (o replicasOption) apply(s *Settings) { s.Replicas = int(o) }
+func (o replicasOption) String() string    { return fmt.Sprintf("lifecycle.Replicas(%d)", int(o)) }

@@ -183,3 +183,12 @@ var ended = func() context.Context {
 	cancel()
 	return ctx
 }()
+
+// Post runs fn on the run's loop, among the service's own callbacks; it
+// reports false, and drops fn, when the run's view is closed.
+func (r *loopRun) Post(fn func()) bool {
+	r.mu.Lock()
+	v := r.view
+	r.mu.Unlock()
+	return v.Post(fn)
+}

@@ -15,6 +15,8 @@ import (
 	"go.uber.org/fx/fxevent"
 	"go.uber.org/fx/fxtest"
 	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/hostfx/hostfx/app"
 	"github.com/hostfx/hostfx/modes"
@@ -37,6 +39,9 @@ var (
 func hosted(opts ...fx.Option) []fx.Option {
 	return []fx.Option{app.Module(append([]fx.Option{quietHost}, opts...)...)}
 }
+
+// hostedWithLogs is hosted, logging to the program's own logger if it has one.
+func hostedWithLogs(opts ...fx.Option) []fx.Option { return []fx.Option{app.Module(opts...)} }
 
 // trace records what a program does, in order.
 type trace struct {
@@ -406,4 +411,40 @@ func TestStartFailureRollsBack(t *testing.T) {
 	}
 	assert.Equal(t, errs[0], errs[1])
 	assert.Equal(t, got[0], got[1])
+}
+
+// loggingService logs once from its constructor's logger.
+type loggingService struct{ log *zap.Logger }
+
+func (s *loggingService) Run(ctx context.Context) error {
+	s.log.Info("running")
+	<-ctx.Done()
+	return nil
+}
+
+// A program with its own *zap.Logger, which fx's own logger uses too,
+// keeps it: hostfx provides none of its own, logs to the program's, and
+// gives each service one that names it.
+func TestProgramsOwnLogger(t *testing.T) {
+	core, logs := observer.New(zapcore.InfoLevel)
+	opts := []fx.Option{
+		fx.Supply(zap.New(core)),
+		fx.WithLogger(func(l *zap.Logger) fxevent.Logger { return &fxevent.ZapLogger{Logger: l} }),
+		fx.Invoke(func(l *zap.Logger) { l.Info("the program's own") }),
+	}
+	for _, v := range []variant{plain, {"fx+app.Module", true, hostedWithLogs}} {
+		t.Run(v.name, func(t *testing.T) {
+			all := opts
+			if v.hosted {
+				all = append(all, app.Service("svc", func(l *zap.Logger) *loggingService { return &loggingService{l} }, modes.SeparateThread))
+			}
+			a := fx.New(v.build(all...)...)
+			require.NoError(t, a.Err())
+			require.NoError(t, a.Start(t.Context()))
+			require.NoError(t, a.Stop(t.Context()))
+			assert.Positive(t, logs.FilterMessage("the program's own").Len())
+		})
+	}
+	require.Positive(t, logs.FilterMessage("running").Len(), "the service logged to the program's logger")
+	assert.Equal(t, "svc", logs.FilterMessage("running").All()[0].ContextMap()["service"])
 }

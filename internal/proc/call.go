@@ -84,7 +84,7 @@ func ServeCalls(ctx context.Context, conn net.Conn, handle CallHandler) error {
 			}
 			return cleanEnd(err)
 		}
-		resp, failure, failed := answer(ctx, handle, req)
+		resp, failure, failed := Answer(ctx, handle, req)
 		if !failed && len(resp) > MaxCallSize {
 			failure, failed = fmt.Sprintf("response of %d bytes: at most %d", len(resp), MaxCallSize), true
 		}
@@ -112,10 +112,10 @@ func cleanEnd(err error) error {
 	return err
 }
 
-// answer runs handle and gives its response, or the text of its error or
+// Answer runs handle and gives its response, or the text of its error or
 // panic. The text is made here, under the recover: an Error method can
 // panic too.
-func answer(ctx context.Context, handle CallHandler, req []byte) (resp []byte, failure string, failed bool) {
+func Answer(ctx context.Context, handle CallHandler, req []byte) (resp []byte, failure string, failed bool) {
 	defer func() {
 		if p := recover(); p != nil {
 			fmt.Fprintf(os.Stderr, "hostfx: call handler panicked: %v\n%s", p, debug.Stack())

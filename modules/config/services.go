@@ -30,6 +30,8 @@ type ServiceSettings struct {
 	Policy lifecycle.Policy `config:"policy"`
 	// Intensity bounds restarts before the supervisor gives up.
 	Intensity Intensity `config:"intensity"`
+	// Replicas is how many instances of the service run.
+	Replicas int `config:"replicas" validate:"gte=0"`
 	// Sources maps each key that was set, relative to the section (such
 	// as "mode" or "intensity.window"), to where its value came from.
 	Sources map[string]string `config:"-"`
@@ -126,6 +128,9 @@ func (c *Config) ServiceOptions(name string) (modes.ExecutionMode, []lifecycle.O
 	}
 	if set("policy") {
 		opts = append(opts, lifecycle.RestartPolicy(s.Policy))
+	}
+	if set("replicas") {
+		opts = append(opts, lifecycle.Replicas(s.Replicas))
 	}
 	if set("intensity.max_restarts") || set("intensity.window") {
 		maxRestarts, window := s.Intensity.MaxRestarts, s.Intensity.Window

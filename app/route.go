@@ -1,0 +1,257 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"reflect"
+	"sync"
+	"sync/atomic"
+
+	"github.com/hostfx/hostfx/internal/proc"
+	"github.com/hostfx/hostfx/internal/supervisor"
+	"github.com/hostfx/hostfx/lifecycle"
+)
+
+// A call or a connection goes to a service by its name, the same way in
+// every mode: the router picks the service, or among replicas the running
+// one with the fewest calls under way, and reaches it where it runs: in
+// its child over the control channel, on its loop for a loop service, or
+// on the caller's goroutine for a thread service.
+
+// member is a service the router can send to.
+type member struct {
+	spec  *spec
+	svc   *supervisor.Service
+	calls atomic.Int64 // calls under way
+
+	mu       sync.Mutex
+	ctx      context.Context // HandleCall's in this process: ends when the service is asked to stop
+	cancel   context.CancelFunc
+	handling int           // HandleCall calls running in this process
+	drained  chan struct{} // closed when handling drops to 0, while a stop waits for that
+}
+
+func newMember(s *spec, svc *supervisor.Service) *member {
+	m := &member{spec: s, svc: svc}
+	m.ctx, m.cancel = context.WithCancel(context.Background())
+	return m
+}
+
+// starting gives the member a fresh context, for a start after a stop.
+func (m *member) starting() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.ctx.Err() != nil {
+		m.ctx, m.cancel = context.WithCancel(context.Background())
+	}
+}
+
+// stopping lets the calls running in this process finish, within ctx,
+// and then ends their context: a service's callers stop before it, so
+// what they asked is answered.
+func (m *member) stopping(ctx context.Context) {
+	m.mu.Lock()
+	var drained chan struct{}
+	if m.handling > 0 {
+		m.drained = make(chan struct{})
+		drained = m.drained
+	}
+	m.mu.Unlock()
+	if drained != nil {
+		select {
+		case <-drained:
+		case <-ctx.Done():
+		}
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.cancel()
+}
+
+// handler wraps the service's HandleCall so that each call runs with the
+// member's context and is counted, for a stop to wait for it.
+func (m *member) handler(h CallHandler) func(context.Context, []byte) ([]byte, error) {
+	return func(_ context.Context, request []byte) ([]byte, error) {
+		m.mu.Lock()
+		m.handling++
+		ctx := m.ctx
+		m.mu.Unlock()
+		defer func() {
+			m.mu.Lock()
+			if m.handling--; m.handling == 0 && m.drained != nil {
+				close(m.drained)
+				m.drained = nil
+			}
+			m.mu.Unlock()
+		}()
+		return h.HandleCall(ctx, request)
+	}
+}
+
+// join lists m under its name and, for a replica, under its
+// registration's name.
+func (h *host) join(m *member) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.routes[m.spec.name] = append(h.routes[m.spec.name], m)
+	if m.spec.replica > 0 {
+		h.routes[m.spec.decl.name] = append(h.routes[m.spec.decl.name], m)
+	}
+}
+
+// route picks the member to reach for a.
+func (h *host) route(ctx context.Context, name string, a access) (*member, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("%s: service %q: %w", a.op, name, err)
+	}
+	h.mu.Lock()
+	members := h.routes[name]
+	h.mu.Unlock()
+	if len(members) == 0 {
+		return nil, fmt.Errorf("%s: no service is called %q: %w", a.op, name, a.errNot)
+	}
+	s := members[0].spec
+	switch {
+	case s.typ.Kind() != reflect.Interface && !s.typ.Implements(a.iface):
+		return nil, fmt.Errorf("%s: service %q: %v has no method %s, so it %s: %w", a.op, name, s.typ, a.method, a.lacks, a.errNot)
+	case h.child != nil && s.mode.Process():
+		return nil, fmt.Errorf("%s: service %q: a child process cannot reach its siblings: %w", a.op, name, a.errNot)
+	}
+	// The running member with the fewest calls under way; ties go round,
+	// so calls one after another spread too.
+	var best *member
+	first := int(h.turn.Add(1))
+	for i := range members {
+		m := members[(first+i)%len(members)]
+		if m.svc.State() == lifecycle.StateRunning && (best == nil || m.calls.Load() < best.calls.Load()) {
+			best = m
+		}
+	}
+	if best == nil {
+		return nil, fmt.Errorf("%s: service %q is %v, %w", a.op, name, members[0].svc.State(), ErrNotRunning)
+	}
+	return best, nil
+}
+
+// call sends request to the member where it runs.
+func (m *member) call(ctx context.Context, h *host, request []byte) ([]byte, error) {
+	m.calls.Add(1)
+	defer m.calls.Add(-1)
+	if m.spec.mode.Process() && h.child == nil {
+		run, ok := m.svc.Current().(*proc.Run)
+		if !ok {
+			return nil, fmt.Errorf("service %q has no child yet: %w", m.spec.name, ErrNotRunning)
+		}
+		return run.Call(ctx, request)
+	}
+	if len(request) > MaxCallSize {
+		return nil, fmt.Errorf("service %q: request of %d bytes: at most %d", m.spec.name, len(request), MaxCallSize)
+	}
+	handler, ok := m.svc.Instance.(CallHandler)
+	if !ok {
+		return nil, fmt.Errorf("service %q answers no calls: %w", m.spec.name, ErrNotCallable)
+	}
+	handle := m.handler(handler)
+	answer := func() ([]byte, error) {
+		resp, failure, failed := proc.Answer(context.Background(), handle, request)
+		if !failed && len(resp) > MaxCallSize {
+			failure, failed = fmt.Sprintf("response of %d bytes: at most %d", len(resp), MaxCallSize), true
+		}
+		if failed {
+			return nil, &proc.HandlerError{Message: failure}
+		}
+		return resp, nil
+	}
+	// A loop service answers on its loop, among its own callbacks.
+	if loop, ok := m.svc.Current().(interface{ Post(func()) bool }); ok {
+		return await(ctx, func(done func([]byte, error)) bool {
+			return loop.Post(func() { done(answer()) })
+		}, m.spec.name)
+	}
+	if ctx.Done() == nil {
+		return answer() // nothing can cut it short: no goroutine needed
+	}
+	return await(ctx, func(done func([]byte, error)) bool {
+		go func() { done(answer()) }()
+		return true
+	}, m.spec.name)
+}
+
+// await runs start, which hands done to whatever answers, and waits for
+// the answer or for ctx, whichever comes first; an answer that comes
+// after ctx is dropped.
+func await(ctx context.Context, start func(done func([]byte, error)) bool, name string) ([]byte, error) {
+	type result struct {
+		resp []byte
+		err  error
+	}
+	answered := make(chan result, 1)
+	if !start(func(resp []byte, err error) { answered <- result{resp, err} }) {
+		return nil, fmt.Errorf("service %q: its loop is closed: %w", name, ErrNotRunning)
+	}
+	select {
+	case r := <-answered:
+		return r.resp, r.err
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// dial makes a connection to the member where it runs.
+func (m *member) dial(ctx context.Context, h *host) (net.Conn, error) {
+	if m.spec.mode.Process() && h.child == nil {
+		run, ok := m.svc.Current().(*proc.Run)
+		if !ok {
+			return nil, fmt.Errorf("service %q has no child yet: %w", m.spec.name, ErrNotRunning)
+		}
+		return run.Dial(ctx)
+	}
+	server, ok := m.svc.Instance.(ConnServer)
+	if !ok {
+		return nil, fmt.Errorf("service %q takes no connections: %w", m.spec.name, ErrNotDialable)
+	}
+	client, end := net.Pipe()
+	go server.ServeConn(end)
+	return client, nil
+}
+
+// Client reaches one service by its name, in whatever mode it runs: the
+// same calls, errors, deadlines and limits whether the service runs on a
+// loop, on a thread or in a child process. With replicas, each call goes
+// to the running replica with the fewest calls under way.
+//
+// A constructor takes a Client with the service's name tag, such as
+//
+//	fx.Annotate(NewCruncher, fx.ParamTags(`name:"worker"`))
+//
+// and that makes the service start before the constructor's own service
+// and stop after it, as any dependency does.
+type Client struct {
+	host *host
+	name string
+}
+
+// Name is the name of the service the client reaches.
+func (c *Client) Name() string { return c.name }
+
+// Call sends request to the service and returns its response; see
+// Supervisor.Call.
+func (c *Client) Call(ctx context.Context, request []byte) ([]byte, error) {
+	return c.host.call(ctx, c.name, request)
+}
+
+// Dial connects to the service; see Supervisor.Dial.
+func (c *Client) Dial(ctx context.Context) (net.Conn, error) { return c.host.dial(ctx, c.name) }
+
+// memberOf returns the member of svc.
+func (h *host) memberOf(svc *supervisor.Service) *member {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, m := range h.members {
+		if m.svc == svc {
+			return m
+		}
+	}
+	return nil
+}
