@@ -3,6 +3,7 @@ package app
 import (
 	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 
 	"go.uber.org/dig"
@@ -172,7 +173,7 @@ func (s *spec) graphs(child *proc.Child) fx.Option {
 
 // graph is the service's part of the graph in this process.
 func (s *spec) graph(child *proc.Child) fx.Option {
-	adopt := fx.Invoke(fx.Annotate(func(*adopted) {}, fx.ParamTags(s.adoptedTag())))
+	adopt := fx.Invoke(s.construct())
 	switch {
 	case s.err != nil:
 		// The host reports every bad registration at once when it is built.
@@ -186,9 +187,9 @@ func (s *spec) graph(child *proc.Child) fx.Option {
 		return nil
 	case child != nil && child.Service != s.name:
 		// A child builds only its service and what that depends on.
-		return fx.Options(s.declared(), s.here())
+		return s.here()
 	}
-	return fx.Options(s.declared(), s.here(), adopt)
+	return fx.Options(s.here(), adopt)
 }
 
 // client provides the registration's Client under its name, once every
@@ -206,8 +207,19 @@ func (s *spec) client(instances []*spec) any {
 }
 
 // declared lists the service with the host.
-func (s *spec) declared() fx.Option {
-	return fx.Provide(fx.Annotated{Group: declGroup, Target: func() *spec { return s }})
+func (s *spec) declared() fx.Option { return fx.Provide(s.declaration()) }
+
+func (s *spec) declaration() any {
+	return fx.Annotated{Group: declGroup, Target: func() *spec { return s }}
+}
+
+// construct is the invoke that makes fx build the service, at the place
+// of its registration among the program's invokes.
+func (s *spec) construct() any {
+	in := reflect.StructField{Name: "Adopted", Type: reflect.TypeFor[*adopted](), Tag: reflect.StructTag(s.adoptedTag())}
+	inT := reflect.StructOf([]reflect.StructField{{Name: "In", Type: fxInType, Anonymous: true}, in})
+	return reflect.MakeFunc(reflect.FuncOf([]reflect.Type{inT}, nil, false),
+		func([]reflect.Value) []reflect.Value { return nil }).Interface()
 }
 
 // declGroup collects every service, so the host reports all the invalid
@@ -219,53 +231,149 @@ type adopted struct{ service reflect.Value }
 
 func (s *spec) adoptedTag() string { return fmt.Sprintf(`name:"hostfx/%s"`, s.name) }
 
-// here builds the service in this process: its constructor, its identity
-// and its logger in a module of its own, and, for the rest of the graph,
-// the service under its name, and under its type if it is the only one.
-// Anything that takes the service makes the host adopt it first, so its
-// hook comes before the hooks of what depends on it, as in plain fx.
+// here builds the service in this process: its constructor, with the
+// service's identity and a logger that names it, and, for the rest of the
+// graph, the service under its name, and under its type if it is the only
+// one. Anything that takes the service makes the host adopt it first, so
+// its hook comes before the hooks of what depends on it, as in plain fx.
 //
-// What the module exports takes only the adopted service, never the
-// service's own type: a provider of the type at the root would otherwise
-// stand between the module and its own constructor.
+// A plain function is provided as it is, with name tags that are the
+// service's own on its identity and logger parameters and on its results,
+// so that two registrations of it never meet. Other constructors
+// (fx.Annotate, fx.In or fx.Out structs) run in a module of their own,
+// whose private scope does the same; a module per service would cost every
+// provider of the app a copy in each scope, so it is the exception.
+//
+// Each fx.Provide records its caller's stack, so the constructors of a
+// service go into as few as possible.
 func (s *spec) here() fx.Option {
-	adopt := makeFunc(
-		[]reflect.StructField{
-			{Name: "Service", Type: s.typ, Tag: reflect.StructTag(tagOf(s.tag))},
-			{Name: "Host", Type: reflect.TypeFor[*host]()},
-			{Name: "Lifecycle", Type: reflect.TypeFor[fx.Lifecycle]()}},
-		[]reflect.StructField{{Name: "Adopted", Type: reflect.TypeFor[*adopted]()}},
-		func(in reflect.Value) ([]reflect.Value, error) {
-			svc := in.FieldByName("Service")
-			h := in.FieldByName("Host").Interface().(*host)
-			lc := in.FieldByName("Lifecycle").Interface().(fx.Lifecycle)
-			if err := h.register(s, svc.Interface(), lc); err != nil {
-				return nil, err
-			}
-			return []reflect.Value{reflect.ValueOf(&adopted{service: svc})}, nil
-		})
-	opts := []fx.Option{
-		fx.Provide(s.ctor, fx.Private),
-		fx.Supply(Identity{Name: s.decl.name, Replica: s.replica, Service: s.name}, fx.Private),
-		fx.Provide(func(h *host) *zap.Logger { return h.log.With(zap.String("service", s.name)) }, fx.Private),
-		fx.Provide(adopt, fx.Private),
-		fx.Provide(fx.Annotate(func(a *adopted) *adopted { return a }, fx.ResultTags(s.adoptedTag()))),
-		fx.Provide(s.export(fmt.Sprintf(`name:%q`, s.name))),
+	if ctors, ok := s.flat(); ok {
+		return fx.Provide(append([]any{s.declaration()}, ctors...)...)
 	}
-	if s.plain {
-		opts = append(opts, fx.Provide(s.export("")))
-	}
-	return fx.Module("hostfx:"+s.name, opts...)
+	svc := reflect.StructField{Name: "Service", Type: s.typ, Tag: reflect.StructTag(tagOf(s.tag))}
+	return fx.Options(
+		fx.Provide(s.declaration()),
+		fx.Module("hostfx:"+s.name,
+			fx.Provide(s.ctor, func() Identity { return s.identity() }, s.logger, s.adopt(svc, ""), fx.Private),
+			fx.Provide(append([]any{fx.Annotate(func(a *adopted) *adopted { return a }, fx.ResultTags(s.adoptedTag()))},
+				s.exports("")...)...),
+		),
+	)
 }
 
-// export provides the adopted service to the rest of the graph with tag.
-func (s *spec) export(tag string) any {
-	out := reflect.StructField{Name: "Service", Type: s.typ, Tag: reflect.StructTag(tag)}
-	in := reflect.StructField{Name: "Adopted", Type: reflect.TypeFor[*adopted]()}
-	return makeFunc([]reflect.StructField{in}, []reflect.StructField{out},
-		func(v reflect.Value) ([]reflect.Value, error) {
-			return []reflect.Value{v.Field(1).Interface().(*adopted).service}, nil
+// flat provides a plain function constructor with the service's own tags,
+// and reports false for any other.
+func (s *spec) flat() ([]any, bool) {
+	fn := reflect.ValueOf(s.ctor)
+	if fn.Kind() != reflect.Func || s.tag != "" {
+		return nil, false
+	}
+	t := fn.Type()
+	identityTag := fmt.Sprintf(`name:"hostfx.identity/%s"`, s.name)
+	loggerTag := fmt.Sprintf(`name:"hostfx.log/%s"`, s.name)
+	var params, results []string
+	var ctors []any
+	for i := range t.NumIn() {
+		switch in := t.In(i); {
+		case embeds(in, fxInType):
+			return nil, false
+		case in == reflect.TypeFor[Identity]():
+			params = append(params, identityTag)
+		case in == reflect.TypeFor[*zap.Logger]():
+			params = append(params, loggerTag)
+		default:
+			params = append(params, "")
+		}
+	}
+	svcTag := fmt.Sprintf(`name:"hostfx.service/%s"`, s.name)
+	for i := range t.NumOut() {
+		switch out := t.Out(i); {
+		case out == errorType:
+		case embeds(out, fxOutType):
+			return nil, false
+		case out == s.typ:
+			results = append(results, svcTag)
+		default:
+			results = append(results, fmt.Sprintf(`name:"hostfx.result/%s/%d"`, s.name, i))
+		}
+	}
+	if slices.Contains(params, identityTag) {
+		ctors = append(ctors, fx.Annotated{Name: "hostfx.identity/" + s.name, Target: func() Identity { return s.identity() }})
+	}
+	if slices.Contains(params, loggerTag) {
+		ctors = append(ctors, fx.Annotated{Name: "hostfx.log/" + s.name, Target: s.logger})
+	}
+	svc := reflect.StructField{Name: "Service", Type: s.typ, Tag: reflect.StructTag(svcTag)}
+	return append(ctors,
+		fx.Annotate(s.ctor, fx.ParamTags(params...), fx.ResultTags(results...)),
+		s.adopt(svc, s.adoptedTag(), s.exportTags()...),
+	), true
+}
+
+// exportTags are the tags the rest of the graph finds the service by: its
+// name, and no tag, for its type, if it is the only one of its type.
+func (s *spec) exportTags() []string {
+	if s.plain {
+		return []string{fmt.Sprintf(`name:%q`, s.name), ""}
+	}
+	return []string{fmt.Sprintf(`name:%q`, s.name)}
+}
+
+func (s *spec) identity() Identity {
+	return Identity{Name: s.decl.name, Replica: s.replica, Service: s.name}
+}
+
+// logger is the service's logger: the app's, with the service's name.
+func (s *spec) logger(h *host) *zap.Logger { return h.log.With(zap.String("service", s.name)) }
+
+// adopt makes the host adopt the service, given as svc, and provides the
+// adopted service with tag, and the service itself with each of exports.
+// One constructor does it all: each costs the graph a node, and a struct
+// type made at run time.
+func (s *spec) adopt(svc reflect.StructField, tag string, exports ...string) any {
+	out := []reflect.StructField{{Name: "Adopted", Type: reflect.TypeFor[*adopted](), Tag: reflect.StructTag(tag)}}
+	for i, t := range exports {
+		out = append(out, reflect.StructField{Name: fmt.Sprintf("Service%d", i), Type: s.typ, Tag: reflect.StructTag(t)})
+	}
+	return makeFunc(
+		[]reflect.StructField{svc,
+			{Name: "Host", Type: reflect.TypeFor[*host]()},
+			{Name: "Lifecycle", Type: reflect.TypeFor[fx.Lifecycle]()}},
+		out,
+		func(in reflect.Value) ([]reflect.Value, error) {
+			v := in.Field(1)
+			h := in.Field(2).Interface().(*host)
+			lc := in.Field(3).Interface().(fx.Lifecycle)
+			if err := h.register(s, v.Interface(), lc); err != nil {
+				return nil, err
+			}
+			vals := []reflect.Value{reflect.ValueOf(&adopted{service: v})}
+			for range exports {
+				vals = append(vals, v)
+			}
+			return vals, nil
 		})
+}
+
+// exports provide the adopted service, found with token, to the rest of
+// the graph: under its name, and under its type if it is the only one.
+// They take only the adopted service, never the service's own type: a
+// provider of the type at the root would otherwise stand between a
+// service's module and its own constructor.
+func (s *spec) exports(token string) []any {
+	export := func(tag string) any {
+		out := reflect.StructField{Name: "Service", Type: s.typ, Tag: reflect.StructTag(tag)}
+		in := reflect.StructField{Name: "Adopted", Type: reflect.TypeFor[*adopted](), Tag: reflect.StructTag(token)}
+		return makeFunc([]reflect.StructField{in}, []reflect.StructField{out},
+			func(v reflect.Value) ([]reflect.Value, error) {
+				return []reflect.Value{v.Field(1).Interface().(*adopted).service}, nil
+			})
+	}
+	opts := []any{export(fmt.Sprintf(`name:%q`, s.name))}
+	if s.plain {
+		opts = append(opts, export(""))
+	}
+	return opts
 }
 
 // elsewhere provides, under the service's name and type, an error that

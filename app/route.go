@@ -164,30 +164,34 @@ func (m *member) call(ctx context.Context, h *host, request []byte) ([]byte, err
 		return resp, nil
 	}
 	// A loop service answers on its loop, among its own callbacks.
-	if loop, ok := m.svc.Current().(interface{ Post(func()) bool }); ok {
-		return await(ctx, func(done func([]byte, error)) bool {
+	if loop, ok := m.svc.Current().(interface {
+		Post(func()) (<-chan struct{}, bool)
+	}); ok {
+		return await(ctx, func(done func([]byte, error)) (<-chan struct{}, bool) {
 			return loop.Post(func() { done(answer()) })
 		}, m.spec.name)
 	}
 	if ctx.Done() == nil {
 		return answer() // nothing can cut it short: no goroutine needed
 	}
-	return await(ctx, func(done func([]byte, error)) bool {
+	return await(ctx, func(done func([]byte, error)) (<-chan struct{}, bool) {
 		go func() { done(answer()) }()
-		return true
+		return nil, true
 	}, m.spec.name)
 }
 
 // await runs start, which hands done to whatever answers, and waits for
-// the answer or for ctx, whichever comes first; an answer that comes
-// after ctx is dropped.
-func await(ctx context.Context, start func(done func([]byte, error)) bool, name string) ([]byte, error) {
+// the answer, for ctx, or for the end of the run that was to answer (the
+// channel start returns), whichever comes first. An answer that comes after
+// ctx is dropped; a run that ended before it answered did not run the call.
+func await(ctx context.Context, start func(done func([]byte, error)) (<-chan struct{}, bool), name string) ([]byte, error) {
 	type result struct {
 		resp []byte
 		err  error
 	}
 	answered := make(chan result, 1)
-	if !start(func(resp []byte, err error) { answered <- result{resp, err} }) {
+	ended, ok := start(func(resp []byte, err error) { answered <- result{resp, err} })
+	if !ok {
 		return nil, fmt.Errorf("service %q: its loop is closed: %w", name, ErrNotRunning)
 	}
 	select {
@@ -195,6 +199,13 @@ func await(ctx context.Context, start func(done func([]byte, error)) bool, name 
 		return r.resp, r.err
 	case <-ctx.Done():
 		return nil, ctx.Err()
+	case <-ended:
+		select {
+		case r := <-answered: // it answered as its last callback
+			return r.resp, r.err
+		default:
+			return nil, fmt.Errorf("service %q ended before it took the call: %w", name, ErrNotRunning)
+		}
 	}
 }
 

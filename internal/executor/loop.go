@@ -184,11 +184,12 @@ var ended = func() context.Context {
 	return ctx
 }()
 
-// Post runs fn on the run's loop, among the service's own callbacks; it
-// reports false, and drops fn, when the run's view is closed.
-func (r *loopRun) Post(fn func()) bool {
+// Post runs fn on the run's loop, among the service's own callbacks. It
+// returns the view's Done: a view that closes drops what was posted to it
+// and has not run. It reports false, and drops fn, when the view is closed.
+func (r *loopRun) Post(fn func()) (<-chan struct{}, bool) {
 	r.mu.Lock()
 	v := r.view
 	r.mu.Unlock()
-	return v.Post(fn)
+	return v.Done(), v.Post(fn)
 }

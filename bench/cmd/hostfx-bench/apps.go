@@ -90,7 +90,7 @@ func rawThread(n int) (time.Duration, time.Duration, error) {
 }
 
 func benchThread(p harness.Plan, rep *report) error {
-	service := catalog.Service("t0", 0, modes.SeparateThread)
+	service := catalog.Service("t0", modes.SeparateThread)
 	// The smallest public path: start and stop a built app again and again.
 	a := app.New(quiet(), service)
 	if err := a.Err(); err != nil {
@@ -123,8 +123,8 @@ func benchApp1000(p harness.Plan, rep *report) error {
 		return err
 	}
 	rep.add(row{name: "app_1000", hostfx: spread(rs[0]), baseline: spread(rs[1]), ratio: ratio(rs[0], rs[1]), goal: 1.5})
-	rep.note("app_1000: New+Start+Stop of 1000 MAIN_EVENT_LOOP_ASYNC services, against fx with 1000 providers of distinct "+
-		"types, each appending a hook, and an invoke of each (the graph hostfx builds). Means: hostfx %s; fx %s.",
+	rep.note("app_1000: New+Start+Stop of 1000 MAIN_EVENT_LOOP_ASYNC services of one constructor, against fx with 1000 "+
+		"providers of one type told apart by name tags, each appending a hook, and an invoke of each. Means: hostfx %s; fx %s.",
 		&hostfxPhases, &fxPhases)
 	return nil
 }

@@ -95,7 +95,7 @@ func childPID(a *app.App, service string) int {
 const spawnService = "spawn"
 
 func spawnApp() fx.Option {
-	return fx.Options(app.ChildArgs(spawnAppName), catalog.Service(spawnService, 0, modes.SeparateProcess))
+	return fx.Options(app.ChildArgs(spawnAppName), catalog.Service(spawnService, modes.SeparateProcess))
 }
 
 func benchProcSpawn(p harness.Plan, rep *report) error {
