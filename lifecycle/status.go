@@ -21,8 +21,12 @@ const (
 	StateFailed                // failed and will not be restarted
 )
 
-var stateNames = [...]string{"idle", "starting", "running", "backoff", "stopping", "stopped", "exited", "failed"}
+// stateNames read as plain English in messages: "start while waiting to
+// restart", not "start while backoff".
+var stateNames = [...]string{"idle", "starting", "running", "waiting to restart", "stopping", "stopped", "exited", "failed"}
 
+// String names the state in plain English, as messages and Status's JSON
+// show it.
 func (s State) String() string {
 	if int(s) < len(stateNames) {
 		return stateNames[s]
