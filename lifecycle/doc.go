@@ -45,5 +45,9 @@
 // # Errors
 //
 // Every timeout is a *[TimeoutError] naming the service and the phase, and
-// wraps [ErrTimeout], so errors.Is and errors.As work through wrapping.
+// wraps [ErrTimeout], so errors.Is and errors.As work through wrapping. A
+// process-mode service whose child ends badly fails with a
+// *[ChildExitError]: its exit code or signal, whether the app killed it
+// and why, and the head and tail of its stderr, where a panic or a fatal
+// error shows.
 package lifecycle

@@ -1,7 +1,10 @@
 package proc
 
 import (
+	"fmt"
+	"log"
 	"os"
+	"sync"
 	"testing"
 
 	"go.uber.org/goleak"
@@ -25,6 +28,38 @@ func TestMain(m *testing.M) {
 	case "stray-frame":
 		_ = Write(control, Frame{Kind: KindHello, Version: Version, PID: uint32(os.Getpid())})
 		_ = Write(control, Frame{Kind: KindStop})
+	default:
+		crash(how, control)
 	}
 	select {} // the parent must kill it
 }
+
+// crash makes a fake child that says hello die as how says.
+func crash(how string, control *os.File) {
+	hello := func() { _ = Write(control, Frame{Kind: KindHello, Version: Version, PID: uint32(os.Getpid())}) }
+	ready := func() { hello(); _ = Write(control, Frame{Kind: KindReady}) }
+	fmt.Fprintln(os.Stderr, "an ordinary log line before the end")
+	switch how {
+	case "panic":
+		ready()
+		done := make(chan struct{})
+		go func() { // a goroutine of the service's own: nothing recovers it
+			defer close(done)
+			panic("boom in a goroutine")
+		}()
+		<-done
+	case "log-fatal":
+		ready()
+		log.Fatal("cannot reach the database")
+	case "fatal-error":
+		ready()
+		var mu sync.Mutex
+		mu.Unlock() // a fatal error of the runtime: nothing can recover it
+	case "constructor-panic":
+		hello()
+		_ = newDatabase() // before the service is ready, as an app builds its graph
+	}
+}
+
+// newDatabase stands for a user's constructor that panics.
+func newDatabase() any { panic("no database configured") }

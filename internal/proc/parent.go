@@ -1,13 +1,10 @@
 package proc
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"maps"
 	"net"
 	"os"
 	"os/exec"
@@ -20,12 +17,10 @@ import (
 	"time"
 
 	"go.uber.org/zap"
-	"go.uber.org/zap/zapcore"
 	"golang.org/x/sys/unix"
 
 	"github.com/hostfx/hostfx/internal/chans"
 	"github.com/hostfx/hostfx/internal/executor"
-	"github.com/hostfx/hostfx/lifecycle"
 )
 
 // Environment of a child. EnvChild marks the child and names its service;
@@ -103,6 +98,7 @@ type Run struct {
 	err       error
 	pid       atomic.Int64
 	tail      tail
+	head      crashHead
 
 	mu     sync.Mutex
 	report report        // what the child or the watch said about the end
@@ -124,6 +120,7 @@ type report struct {
 	noRestart   bool
 	exitText    string
 	fatal       string
+	protocol    string // what the child got wrong on its control channel
 	killedFor   string // why the parent killed it
 }
 
@@ -515,215 +512,6 @@ func ended(err error) bool {
 	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, unix.EPIPE) ||
 		errors.Is(err, unix.ECONNRESET) || errors.Is(err, net.ErrClosed)
 }
-
-// result turns how the child ended into the run's error: nil for a clean
-// stop or exit, an *ExitError otherwise.
-func (r *Run) result(state *os.ProcessState, waitErr error) error {
-	r.mu.Lock()
-	rp := r.report
-	r.mu.Unlock()
-	clean := state != nil && state.Success() && rp.killedFor == ""
-	switch {
-	case clean && rp.stopped != nil && *rp.stopped == "":
-		return nil
-	case clean && rp.stopped != nil:
-		return errors.New(*rp.stopped)
-	case clean && rp.exited && rp.noRestart:
-		return noRestart(rp.exitText)
-	case clean && rp.exited:
-		return nil
-	}
-	e := &ExitError{Service: r.spec.Name, PID: r.TID(), Stderr: r.tail.bytes()}
-	if state != nil {
-		e.Status = state.String()
-	} else if waitErr != nil {
-		e.Status = waitErr.Error()
-	}
-	switch {
-	case rp.killedFor != "":
-		e.Reason = rp.killedFor
-	case rp.fatal != "":
-		e.Reason = rp.fatal
-	case rp.startFailed != "":
-		e.Reason = rp.startFailed
-	case rp.stopped != nil && *rp.stopped != "":
-		e.Reason = *rp.stopped
-	case state != nil && state.ExitCode() == raceExitCode:
-		e.Reason = "data race (the race detector's report is in the stderr tail)"
-	case state != nil && state.Success():
-		e.Reason = "exited without saying why"
-	}
-	return e
-}
-
-// ExitError reports a child process that ended badly.
-type ExitError struct {
-	Service string
-	PID     int
-	Status  string // as the OS tells it: "exit status 3", "signal: killed"
-	Reason  string // the child's last fatal message, or why the parent killed it
-	Stderr  []byte // the last 64 KiB the child wrote to stderr
-}
-
-func (e *ExitError) Error() string {
-	msg := fmt.Sprintf("child %d %s", e.PID, e.Status)
-	if e.Reason != "" {
-		msg += ": " + e.Reason
-	}
-	return msg
-}
-
-// Trace returns the stderr tail, which holds a panic's or a hung child's
-// goroutine dump.
-func (e *ExitError) Trace() []byte { return e.Stderr }
-
-// stderrSink receives the child's stderr from exec's copying goroutine. It
-// keeps the tail and hands whole lines to a relay goroutine, and never
-// waits on the logger: lines that do not fit the queue are counted and
-// dropped, so a flooding child cannot stall exec or the parent.
-type stderrSink struct {
-	r       *Run
-	lines   chan []byte
-	relayed sync.WaitGroup
-	pending []byte // the start of a line not ended yet
-	long    bool   // the current line outgrew tailSize; its rest is dropped
-	dropped int
-}
-
-func (r *Run) newStderr() *stderrSink {
-	return &stderrSink{r: r, lines: make(chan []byte, logQueue)}
-}
-
-// start relays lines to log, which names the child's service and PID;
-// lines written before are queued.
-func (s *stderrSink) start(log *zap.Logger) {
-	s.relayed.Go(func() {
-		for line := range s.lines {
-			relay(log, line)
-		}
-	})
-}
-
-// Write is called by one goroutine, exec's.
-func (s *stderrSink) Write(p []byte) (int, error) {
-	s.r.tail.write(p)
-	chunk := p
-	for len(chunk) > 0 {
-		i := bytes.IndexByte(chunk, '\n')
-		if i < 0 {
-			s.add(chunk)
-			break
-		}
-		s.add(chunk[:i])
-		s.emit()
-		chunk = chunk[i+1:]
-	}
-	return len(p), nil
-}
-
-func (s *stderrSink) add(b []byte) {
-	if len(s.pending)+len(b) > tailSize {
-		s.long = true // keep the line's start; its rest is in the tail only
-		b = b[:max(0, tailSize-len(s.pending))]
-	}
-	s.pending = append(s.pending, b...)
-}
-
-func (s *stderrSink) emit() {
-	line := bytes.Clone(s.pending)
-	if s.long {
-		line = append(line, " [line cut at 64 KiB]"...)
-	}
-	s.pending, s.long = s.pending[:0], false
-	select {
-	case s.lines <- line:
-	default:
-		s.dropped++
-	}
-}
-
-// close relays what is left and waits for the relay to finish.
-func (s *stderrSink) close() {
-	if len(s.pending) > 0 {
-		s.emit()
-	}
-	close(s.lines)
-	s.relayed.Wait()
-	if s.dropped > 0 {
-		s.r.log.Warn("child log lines dropped: the child wrote faster than they could be logged", zap.Int("dropped", s.dropped))
-	}
-}
-
-// relay logs one line of the child's stderr through log at its original
-// level, or as a plain warning when it is not a log line.
-func relay(log *zap.Logger, line []byte) {
-	var entry map[string]any
-	dec := json.NewDecoder(bytes.NewReader(line))
-	dec.UseNumber() // keep integers integers
-	if len(line) == 0 || line[0] != '{' || dec.Decode(&entry) != nil {
-		log.Warn(string(line), zap.String("stream", "stderr"))
-		return
-	}
-	level := zapcore.InfoLevel
-	if s, ok := entry["level"].(string); ok {
-		_ = level.UnmarshalText([]byte(s))
-	}
-	if level > zapcore.ErrorLevel {
-		// A child's fatal or panic line must not end the parent: zap acts on
-		// those levels when it writes them.
-		entry["child_level"], level = level.String(), zapcore.ErrorLevel
-	}
-	msg, _ := entry["msg"].(string)
-	ce := log.Check(level, msg)
-	if ce == nil {
-		return
-	}
-	delete(entry, "level")
-	delete(entry, "msg")
-	delete(entry, "ts")
-	delete(entry, "service") // the relaying logger names it
-	delete(entry, "pid")
-	fields := make([]zap.Field, 0, len(entry))
-	for _, k := range slices.Sorted(maps.Keys(entry)) {
-		v := entry[k]
-		if n, ok := v.(json.Number); ok {
-			if i, err := n.Int64(); err == nil {
-				v = i
-			} else if f, err := n.Float64(); err == nil {
-				v = f
-			}
-		}
-		fields = append(fields, zap.Any(k, v))
-	}
-	ce.Write(fields...)
-}
-
-// tail keeps the last tailSize bytes written to it.
-type tail struct {
-	mu  sync.Mutex
-	buf []byte
-}
-
-func (t *tail) write(p []byte) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.buf = append(t.buf, p...)
-	if over := len(t.buf) - tailSize; over > 0 {
-		t.buf = append(t.buf[:0], t.buf[over:]...)
-	}
-}
-
-func (t *tail) bytes() []byte {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return bytes.Clone(t.buf)
-}
-
-// noRestart is a child's own "do not restart me", told in its words.
-type noRestart string
-
-func (e noRestart) Error() string        { return string(e) }
-func (e noRestart) Is(target error) bool { return target == lifecycle.ErrNoRestart }
 
 // childEnv is this process's environment minus the Go runtime's memory
 // settings: a memory limit meant for this process, copied into each of N

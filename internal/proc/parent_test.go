@@ -28,7 +28,7 @@ func TestParentKillsAChildThatSpeaksWrongly(t *testing.T) {
 			err := r.Wait()
 			var ee *ExitError
 			require.True(t, errors.As(err, &ee), "%v", err)
-			assert.Equal(t, "signal: killed", ee.Status)
+			assert.Equal(t, "signal: killed", ee.Status())
 			assert.Equal(t, tt.want, ee.Reason)
 			select {
 			case <-r.Ready():
