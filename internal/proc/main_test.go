@@ -55,6 +55,21 @@ func crash(how string, control *os.File) {
 		ready()
 		var mu sync.Mutex
 		mu.Unlock() // a fatal error of the runtime: nothing can recover it
+	case "truncated-exit": // dies mid-frame
+		ready()
+		_, _ = control.Write([]byte{0, 0, 0, 9, byte(KindPong), 1})
+		os.Exit(0)
+	case "truncated-close": // closes its channel mid-frame and lives on
+		ready()
+		_, _ = control.Write([]byte{0, 0, 0, 9, byte(KindPong), 1})
+		_ = control.Close()
+	case "truncated-stall": // stops mid-frame and lives on, its channel open
+		ready()
+		_, _ = control.Write([]byte{0, 1, 0, 0, byte(KindFatal), 'x'})
+	case "truncated-head": // dies inside a frame's length
+		ready()
+		_, _ = control.Write([]byte{0, 0})
+		os.Exit(0)
 	case "constructor-panic":
 		hello()
 		_ = newDatabase() // before the service is ready, as an app builds its graph

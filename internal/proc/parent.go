@@ -278,36 +278,12 @@ func (r *Run) control(conn net.Conn, pid int, exited <-chan struct{}) {
 	defer conn.Close()
 	frames := make(chan Frame, 8)
 	readErr := make(chan error, 1)
-	go func() {
-		fr := NewReader(conn)
-		hello := 0 // 0 before the first frame, 1 after a good hello, -1 after anything else
-		for {
-			f, err := fr.Read()
-			if err != nil {
-				readErr <- err
-				return
-			}
-			switch {
-			case hello == 0 && f.Kind == KindHello && f.Version == Version:
-				hello = 1
-			case hello == 0:
-				hello = -1 // handle kills the child
-			case hello == 1 && f.Kind == KindReady:
-				// Straight from here, not after a hop to the control
-				// goroutine: the parent's Start is waiting for it.
-				r.readyOnce.Do(func() { close(r.ready) })
-			case f.Kind == KindPong:
-				r.deaf.Store(false) // it read the ping: it hears again
-			}
-			frames <- f
-		}
-	}()
+	go func() { readErr <- r.readChild(newBoundedReader(conn, r.exec.Heartbeat), frames) }()
 
 	kill := func(sig unix.Signal, why string) { r.signal(sig, why) }
 	hb := time.NewTicker(r.exec.Heartbeat)
 	defer hb.Stop()
 	var (
-		helloed    bool
 		readySeen  bool
 		seq        uint64
 		lastPong                   = time.Now()
@@ -317,20 +293,10 @@ func (r *Run) control(conn net.Conn, pid int, exited <-chan struct{}) {
 		stop       = Frame{Kind: KindStop, Deadline: r.spec.StopTimeout}
 		stopUnsent bool // the stop found the channel busy: sent again at each heartbeat
 	)
+	// handle takes in a frame that readChild let through.
 	handle := func(f Frame) {
-		if !helloed {
-			if f.Kind != KindHello {
-				kill(unix.SIGKILL, fmt.Sprintf("%v: first frame is %v, want hello", ErrProtocol, f.Kind))
-				return
-			}
-			if f.Version != Version {
-				kill(unix.SIGKILL, fmt.Sprintf("%v: child speaks version %d, want %d", ErrProtocol, f.Version, Version))
-				return
-			}
-			helloed = true
-			return
-		}
 		switch f.Kind {
+		case KindHello:
 		case KindReady: // the reader has closed ready, and the next tick starts the heartbeat clock
 		case KindStartFailed:
 			r.note(func(rp *report) { rp.startFailed = f.Text })
@@ -344,10 +310,14 @@ func (r *Run) control(conn net.Conn, pid int, exited <-chan struct{}) {
 			r.note(func(rp *report) { rp.exited, rp.noRestart, rp.exitText = true, f.NoRestart, f.Text })
 		case KindFatal:
 			r.note(func(rp *report) { rp.fatal = f.Text })
-		default:
-			kill(unix.SIGKILL, fmt.Sprintf("%v: unexpected %v from the child", ErrProtocol, f.Kind))
 		}
 	}
+	var drain *time.Timer // ends the read of what a child wrote before it exited
+	defer func() {
+		if drain != nil {
+			drain.Stop()
+		}
+	}()
 	for {
 		select {
 		case <-exited:
@@ -356,15 +326,23 @@ func (r *Run) control(conn net.Conn, pid int, exited <-chan struct{}) {
 			// Nothing is sent or signalled any more.
 			exited, stopping, term, killAt = nil, nil, nil, nil
 			hb.Stop()
-			_ = conn.SetReadDeadline(time.Now().Add(time.Second))
+			// Closed rather than given a read deadline, which the reader
+			// owns: a socket some other process holds must not keep us.
+			drain = time.AfterFunc(time.Second, func() { _ = conn.Close() })
 		case err := <-readErr:
 			for len(frames) > 0 { // the reader queued these before it stopped
 				handle(<-frames)
 			}
+			protocol := errors.Is(err, ErrProtocol)
+			if protocol {
+				// Reported even when the child has exited already: a frame
+				// it cut off is what went wrong, not its exit status.
+				r.note(func(rp *report) { rp.protocol = err.Error() })
+			}
 			switch {
 			case exited == nil:
 				return
-			case errors.Is(err, ErrProtocol):
+			case protocol:
 				kill(unix.SIGKILL, err.Error())
 			default:
 				// The channel ends as the child exits; a child that closed
