@@ -262,8 +262,10 @@ func (r *Run) command(childEnd *os.File) (*exec.Cmd, *stderrSink, error) {
 	cmd.Stdin = nil
 	cmd.Stdout = os.Stdout
 	cmd.SysProcAttr = &syscall.SysProcAttr{
-		Setpgid:   true, // a terminal's Ctrl-C reaches the parent only
-		Pdeathsig: syscall.SIGKILL,
+		Setpgid: true, // a terminal's Ctrl-C reaches the parent only
+		// Not SIGKILL: the child must live long enough to end what it
+		// started (see guard).
+		Pdeathsig: endSignal,
 	}
 	cmd.WaitDelay = r.exec.KillGrace
 	stderr := r.newStderr()
