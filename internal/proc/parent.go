@@ -52,8 +52,9 @@ type Executor struct {
 	App  string
 	// Heartbeat is the ping interval; a child that misses three is hung.
 	Heartbeat time.Duration
-	// KillGrace is how long a child gets between SIGTERM and SIGKILL, and
-	// between SIGQUIT and SIGKILL when hung.
+	// KillGrace is how long a child that overran its stop gets, once told
+	// to end at once, before its process group gets SIGKILL; likewise a
+	// hung child between SIGQUIT and SIGKILL.
 	KillGrace time.Duration
 
 	// fake, for tests, starts a child that is not marked as one and so
@@ -130,8 +131,9 @@ func (r *Run) Ready() <-chan struct{} { return r.ready }
 // Wait blocks until the child has exited and its output is drained.
 func (r *Run) Wait() error { <-r.done; return r.err }
 
-// Stop asks the child to stop; past the stop timeout its process group gets
-// SIGTERM, and SIGKILL a grace period later.
+// Stop asks the child to stop; past the stop timeout the child is told to
+// end at once, with all it started, and its process group gets SIGKILL a
+// grace period later.
 func (r *Run) Stop() { r.stopOnce.Do(func() { close(r.stop) }) }
 
 // Kill ends the child and everything in its process group at once.
@@ -144,14 +146,18 @@ func (r *Run) Kill(why string) {
 // reason given wins). It does nothing once the child is reaped, since its
 // group ID may have been reused, or before it has a PID: main checks for a
 // kill noted before then.
-func (r *Run) signal(sig unix.Signal, why string) {
+func (r *Run) signal(sig unix.Signal, why string) { r.signalTo(-1, sig, why) }
+
+// signalTo sends sig to the child's process group (to -1) or to the child
+// alone (to 1), as signal does.
+func (r *Run) signalTo(to int, sig unix.Signal, why string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.report.killedFor == "" {
 		r.report.killedFor = why
 	}
 	if pid := r.PID(); pid > 0 && !r.reaped {
-		_ = unix.Kill(-pid, sig)
+		_ = unix.Kill(to*pid, sig)
 	}
 }
 
@@ -394,7 +400,10 @@ func (r *Run) control(conn net.Conn, pid int, exited <-chan struct{}) {
 			stopUnsent = !r.send(conn, stop)
 		case <-term:
 			term = nil
-			kill(unix.SIGTERM, fmt.Sprintf("did not stop within %v", r.spec.StopTimeout))
+			// Not SIGTERM, which the child's app would take for a second
+			// request to stop and report as such: endSignal has the child
+			// end what it started, and itself, at once.
+			r.signalTo(1, endSignal, fmt.Sprintf("did not stop within %v", r.spec.StopTimeout))
 			killAt = time.After(r.exec.KillGrace)
 		case <-killAt:
 			killAt = nil

@@ -2,6 +2,7 @@ package proc
 
 import (
 	"bufio"
+	"fmt"
 	"os"
 	"os/exec"
 	"regexp"
@@ -10,8 +11,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+	"go.uber.org/zap/zaptest/observer"
 	"golang.org/x/sys/unix"
+
+	"github.com/hostfx/hostfx/internal/executor"
 )
 
 // goneWithin bounds how long a test waits for processes to die. It is no
@@ -81,4 +88,33 @@ func TestNothingOfAChildOutlivesAKilledApp(t *testing.T) {
 	require.NoError(t, app.Process.Signal(syscall.SIGKILL))
 	_ = app.Wait()
 	requireGone(t, "the child and the grandchild it started die with the app", child, grandchild)
+}
+
+func TestOverrunningStopEndsTheChildAndAllItStarted(t *testing.T) {
+	core, logs := observer.New(zapcore.InfoLevel)
+	e := Executor{Log: zap.New(core), Args: []string{"-test.run=^$"}, App: "proc.test", KillGrace: time.Minute}
+	r := e.Launch(executor.Spec{Name: "overrunner", StopTimeout: 100 * time.Millisecond})
+	<-r.Ready()
+	var line string
+	require.Eventually(t, func() bool {
+		if l := logs.FilterMessageSnippet("grandchild").All(); len(l) > 0 {
+			line = l[0].Message
+			return true
+		}
+		return false
+	}, goneWithin, time.Millisecond)
+	child, grandchild := parsePIDs(t, line)
+
+	r.Stop()
+	err := r.Wait()
+	var ee *ExitError
+	require.ErrorAs(t, err, &ee)
+	assert.Equal(t, "did not stop within 100ms", ee.KilledFor)
+	assert.True(t, ee.Killed)
+	tail := string(ee.Stderr)
+	assert.NotContains(t, tail, "second signal", "a normal escalation is not a second signal to the child")
+	assert.NotContains(t, fmt.Sprint(logs.All()), "second signal")
+	assert.Contains(t, tail, `hostfx child "overrunner": ended by the parent`)
+	assert.Contains(t, tail, "goroutine ", "the child shows where its stop is stuck")
+	requireGone(t, "the grandchild ends with the child", child, grandchild)
 }
