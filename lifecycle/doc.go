@@ -25,9 +25,9 @@
 // counting as a failure. [Restart] sets the [Strategy] that computes the
 // delay before restart k, counting from 0 since the last stable run:
 // [Immediate] 0; [FixedBackoff] d; [LinearBackoff] min(step·(k+1), max);
-// [ExponentialBackoff] d = min(initial·2^k, max) plus a uniform jitter in
-// [0, min(maxJitter, d/2)]. The default is exponential from 1s, capped at
-// 60s, with up to 5s of jitter, so the first restart comes after 1 to 1.5s. [Intensity] allows at most n restarts within a
+// [ExponentialBackoff] min(initial·2^k, max) plus a uniform jitter in
+// [0, maxJitter]. The default is exponential from 1s, capped at 60s, with
+// up to 5s of jitter. [Intensity] allows at most n restarts within a
 // window (default 5 in 60s); one failure more and the service gives up,
 // which stops the app unless the service was registered with [FailAlone].
 // A run that lasts [StableAfter] (default: the window) resets the delay to
@@ -45,9 +45,5 @@
 // # Errors
 //
 // Every timeout is a *[TimeoutError] naming the service and the phase, and
-// wraps [ErrTimeout], so errors.Is and errors.As work through wrapping. A
-// process-mode service whose child ends badly fails with a
-// *[ChildExitError]: its exit code or signal, whether the app killed it
-// and why, and the head and tail of its stderr, where a panic or a fatal
-// error shows.
+// wraps [ErrTimeout], so errors.Is and errors.As work through wrapping.
 package lifecycle

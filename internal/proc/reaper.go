@@ -45,9 +45,9 @@ func guard(service string) {
 			// parent-death signal comes when the parent's thread ends.
 			killDescendants()
 			if parentAlive() {
-				// The parent ends us: its stop timeout passed. Show where
-				// the stop is stuck; the parent keeps it in the report.
-				fmt.Fprintf(os.Stderr, "hostfx child %q: ended by the parent (%v); its goroutines:\n", service, endSignal)
+				// Most likely the parent ends us, its stop timeout passed:
+				// show where the stop is stuck, for the parent's report.
+				fmt.Fprintf(os.Stderr, "hostfx child %q: told to end at once (%v): ending all it started; its goroutines:\n", service, endSignal)
 				_ = pprof.Lookup("goroutine").WriteTo(os.Stderr, 2)
 			}
 			endAll()

@@ -114,7 +114,7 @@ func TestOverrunningStopEndsTheChildAndAllItStarted(t *testing.T) {
 	tail := string(ee.Stderr)
 	assert.NotContains(t, tail, "second signal", "a normal escalation is not a second signal to the child")
 	assert.NotContains(t, fmt.Sprint(logs.All()), "second signal")
-	assert.Contains(t, tail, `hostfx child "overrunner": ended by the parent`)
+	assert.Contains(t, tail, `hostfx child "overrunner": told to end at once (hangup)`)
 	assert.Contains(t, tail, "goroutine ", "the child shows where its stop is stuck")
 	requireGone(t, "the grandchild ends with the child", child, grandchild)
 }
