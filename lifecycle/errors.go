@@ -1,8 +1,10 @@
 package lifecycle
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"syscall"
 	"time"
 )
 
@@ -24,3 +26,67 @@ func (e *TimeoutError) Error() string {
 
 // Unwrap returns ErrTimeout.
 func (e *TimeoutError) Unwrap() error { return ErrTimeout }
+
+// ChildExitError reports the end of a process-mode service's child process
+// that was not a clean stop or exit: a crash, a failure, or a kill. The
+// supervisor wraps it, and errors.As finds it through every wrapper.
+type ChildExitError struct {
+	Service string
+	PID     int
+	// ExitCode is the child's exit code, or -1 when a signal ended it.
+	ExitCode int
+	// Signal is the signal that ended the child, or 0.
+	Signal syscall.Signal
+	// Killed says the app killed the child; KilledFor says why.
+	Killed    bool
+	KilledFor string
+	// Reason is why the child ended, as far as the app knows: why it
+	// killed the child, or the failure the child reported before it
+	// exited. It is empty when the child died without a word.
+	Reason string
+	// Message is the line of the child's stderr that says why it died:
+	// the first line of a Go crash report ("panic: ...", "fatal error:
+	// ..."), or else the last line it wrote (such as log.Fatal's).
+	Message string
+	// StderrHead is the start of the Go crash report in the child's
+	// stderr, from its first line on, at most 8 KiB; nil if there is none.
+	StderrHead []byte
+	// Stderr is the last 64 KiB the child wrote to stderr.
+	Stderr []byte
+}
+
+// Status is the end as the OS tells it: "exit status 2", "signal: killed".
+func (e *ChildExitError) Status() string {
+	if e.Signal != 0 {
+		return "signal: " + e.Signal.String()
+	}
+	return fmt.Sprintf("exit status %d", e.ExitCode)
+}
+
+func (e *ChildExitError) Error() string {
+	msg := fmt.Sprintf("child %d %s", e.PID, e.Status())
+	switch {
+	case e.Reason != "":
+		msg += ": " + e.Reason
+	case e.Message != "":
+		msg += ": " + e.Message
+	}
+	return msg
+}
+
+// Trace returns what the child's stderr shows of its end: the crash
+// report's head, when the tail no longer holds it, then the tail.
+func (e *ChildExitError) Trace() []byte {
+	if len(e.StderrHead) == 0 || bytes.Contains(e.Stderr, firstLine(e.StderrHead)) {
+		return e.Stderr
+	}
+	out := append(bytes.Clone(e.StderrHead), "\n[...]\n"...)
+	return append(out, e.Stderr...)
+}
+
+func firstLine(b []byte) []byte {
+	if i := bytes.IndexByte(b, '\n'); i >= 0 {
+		return b[:i]
+	}
+	return b
+}

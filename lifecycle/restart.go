@@ -26,7 +26,8 @@ const (
 	// StrategyFixedBackoff waits the same delay before every restart.
 	StrategyFixedBackoff
 	// StrategyExponentialBackoff doubles the delay each attempt, up to a cap, and
-	// adds random jitter so services failing together do not restart in step.
+	// adds random jitter, at most half the delay, so services failing
+	// together do not restart in step.
 	StrategyExponentialBackoff
 	// StrategyLinearBackoff grows the delay by one step each attempt, up to a cap.
 	StrategyLinearBackoff
@@ -83,7 +84,9 @@ type Strategy struct {
 	Delay time.Duration
 	// Max caps exponential and linear delays, before jitter.
 	Max time.Duration
-	// MaxJitter bounds the uniform random delay added by exponential backoff.
+	// MaxJitter bounds the uniform random delay added by exponential
+	// backoff; the jitter is also never more than half the delay it is
+	// added to.
 	MaxJitter time.Duration
 }
 
@@ -94,7 +97,7 @@ func Immediate() Strategy { return Strategy{Kind: StrategyImmediate} }
 func FixedBackoff(d time.Duration) Strategy { return Strategy{Kind: StrategyFixedBackoff, Delay: d} }
 
 // ExponentialBackoff waits initial, then twice as long each attempt, capped at
-// max, plus a uniform random jitter in [0, maxJitter].
+// max, plus a uniform random jitter in [0, min(maxJitter, delay/2)].
 func ExponentialBackoff(initial, max, maxJitter time.Duration) Strategy {
 	return Strategy{Kind: StrategyExponentialBackoff, Delay: initial, Max: max, MaxJitter: maxJitter}
 }
@@ -105,8 +108,9 @@ func LinearBackoff(step, max time.Duration) Strategy {
 }
 
 // DefaultStrategy returns the strategy of kind k with its default
-// parameters: fixed 5s; exponential from 1s, capped at 60s, with up to 5s
-// of jitter; linear by 1s steps, capped at 60s.
+// parameters: fixed 5s; exponential from 1s, capped at 60s, with a jitter
+// of at most 5s and at most half the delay (so the first restart comes
+// after 1 to 1.5s); linear by 1s steps, capped at 60s.
 func DefaultStrategy(k StrategyKind) Strategy {
 	switch k {
 	case StrategyImmediate:
@@ -129,9 +133,9 @@ func (s Strategy) withDefaults() Strategy {
 
 // Backoff returns the delay before restart number attempt, counting from 0,
 // since the service last ran stably: immediate 0; fixed Delay; exponential
-// min(Delay·2^attempt, Max) plus jitter drawn from rng (or the global
-// source when rng is nil); linear
-// min(Delay·(attempt+1), Max).
+// d = min(Delay·2^attempt, Max) plus a jitter drawn uniformly from
+// [0, min(MaxJitter, d/2)] with rng (or the global source when rng is
+// nil); linear min(Delay·(attempt+1), Max).
 func (s Strategy) Backoff(attempt int, rng *rand.Rand) time.Duration {
 	s = s.withDefaults()
 	switch s.Kind {
@@ -142,11 +146,13 @@ func (s Strategy) Backoff(attempt int, rng *rand.Rand) time.Duration {
 		if attempt < 62 && s.Delay <= s.Max>>attempt {
 			d = s.Delay << attempt
 		}
-		if s.MaxJitter > 0 {
+		// Bounded by the delay too: a jitter larger than the delay would
+		// make a short first delay several times longer than asked for.
+		if j := min(s.MaxJitter, d/2); j > 0 {
 			if rng != nil {
-				d += time.Duration(rng.Int64N(int64(s.MaxJitter) + 1))
+				d += time.Duration(rng.Int64N(int64(j) + 1))
 			} else {
-				d += time.Duration(rand.Int64N(int64(s.MaxJitter) + 1))
+				d += time.Duration(rand.Int64N(int64(j) + 1))
 			}
 		}
 		return d

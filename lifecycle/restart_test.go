@@ -50,10 +50,11 @@ func TestExponentialJitter(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 7))
 	for k := range 10 {
 		base := min(time.Second<<k, time.Minute)
+		jitter := min(5*time.Second, base/2)
 		for range 200 {
 			d := s.Backoff(k, rng)
-			assert.GreaterOrEqual(t, d, base)
-			assert.LessOrEqual(t, d, base+5*time.Second)
+			assert.GreaterOrEqual(t, d, base, "attempt %d", k)
+			assert.LessOrEqual(t, d, base+jitter, "attempt %d: the jitter is at most min(5s, half the delay)", k)
 		}
 	}
 	a := delays(s, 20, rand.New(rand.NewPCG(42, 1)))
@@ -63,7 +64,42 @@ func TestExponentialJitter(t *testing.T) {
 	assert.NotEqual(t, a, c, "jitter is random")
 	d := s.Backoff(0, nil) // the global source
 	assert.GreaterOrEqual(t, d, time.Second)
-	assert.LessOrEqual(t, d, 6*time.Second)
+	assert.LessOrEqual(t, d, 1500*time.Millisecond)
+}
+
+func TestJitterIsBoundedByTheDelay(t *testing.T) {
+	const ms = time.Millisecond
+	tests := []struct {
+		name      string
+		give      lifecycle.Strategy
+		attempt   int
+		wantLeast time.Duration
+		wantMost  time.Duration
+	}{
+		{"default first restart", lifecycle.DefaultStrategy(lifecycle.StrategyExponentialBackoff), 0, time.Second, 1500 * ms},
+		{"zero value first restart", lifecycle.Strategy{}, 0, time.Second, 1500 * ms},
+		{"default second restart", lifecycle.Strategy{}, 1, 2 * time.Second, 3 * time.Second},
+		{"at the cap the jitter is maxJitter", lifecycle.Strategy{}, 10, time.Minute, time.Minute + 5*time.Second},
+		{"a small maxJitter wins", lifecycle.ExponentialBackoff(time.Second, time.Minute, 100*ms), 0, time.Second, 1100 * ms},
+		{"a tiny delay gets a tiny jitter", lifecycle.ExponentialBackoff(10*ms, time.Minute, time.Hour), 0, 10 * ms, 15 * ms},
+		{"no delay, no jitter", lifecycle.ExponentialBackoff(0, time.Minute, time.Hour), 0, 0, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(1, 2))
+			var lo, hi time.Duration = time.Duration(1<<63 - 1), 0
+			for range 2000 {
+				d := tt.give.Backoff(tt.attempt, rng)
+				lo, hi = min(lo, d), max(hi, d)
+			}
+			assert.GreaterOrEqual(t, lo, tt.wantLeast)
+			assert.LessOrEqual(t, hi, tt.wantMost)
+			if tt.wantMost > tt.wantLeast {
+				// 2000 draws spread over the whole range, not just its start.
+				assert.Greater(t, hi, tt.wantLeast+(tt.wantMost-tt.wantLeast)*9/10, "the jitter uses its whole range")
+			}
+		})
+	}
 }
 
 func TestStrategyText(t *testing.T) {

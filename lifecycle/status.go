@@ -1,6 +1,9 @@
 package lifecycle
 
 import (
+	"encoding/json"
+	"errors"
+	"fmt"
 	"time"
 
 	"github.com/hostfx/hostfx/modes"
@@ -21,8 +24,12 @@ const (
 	StateFailed                // failed and will not be restarted
 )
 
-var stateNames = [...]string{"idle", "starting", "running", "backoff", "stopping", "stopped", "exited", "failed"}
+// stateNames read as plain English in messages: "start while waiting to
+// restart", not "start while backoff".
+var stateNames = [...]string{"idle", "starting", "running", "waiting to restart", "stopping", "stopped", "exited", "failed"}
 
+// String names the state in plain English, as messages and Status's JSON
+// show it.
 func (s State) String() string {
 	if int(s) < len(stateNames) {
 		return stateNames[s]
@@ -30,7 +37,32 @@ func (s State) String() string {
 	return "unknown"
 }
 
-// Status is a snapshot of one service.
+// ErrUnknownState is wrapped by every error that rejects a state.
+var ErrUnknownState = errors.New("unknown service state")
+
+// MarshalText implements encoding.TextMarshaler with the state's String
+// form, so a Status encodes as readable JSON.
+func (s State) MarshalText() ([]byte, error) {
+	if int(s) >= len(stateNames) {
+		return nil, fmt.Errorf("%w: %d", ErrUnknownState, uint8(s))
+	}
+	return []byte(stateNames[s]), nil
+}
+
+// UnmarshalText implements encoding.TextUnmarshaler: it reads a state's
+// String form.
+func (s *State) UnmarshalText(text []byte) error {
+	for i, name := range stateNames {
+		if name == string(text) {
+			*s = State(i)
+			return nil
+		}
+	}
+	return fmt.Errorf("%w %q", ErrUnknownState, text)
+}
+
+// Status is a snapshot of one service. It encodes as JSON with its state,
+// mode and last error as text.
 type Status struct {
 	Service     string
 	Mode        modes.ExecutionMode
@@ -40,4 +72,47 @@ type Status struct {
 	LastError   error     // the last failure, if any
 	LastErrorAt time.Time
 	PID, TID    int // where the current or last run is
+}
+
+// statusJSON is Status with its error as text: an error value has no JSON
+// form of its own and would encode as {}.
+type statusJSON struct {
+	Service     string
+	Mode        modes.ExecutionMode
+	State       State
+	Since       time.Time
+	Restarts    int
+	LastError   *string
+	LastErrorAt time.Time
+	PID, TID    int
+}
+
+// MarshalJSON encodes the status with LastError as its message, or null.
+func (s Status) MarshalJSON() ([]byte, error) {
+	out := statusJSON{
+		Service: s.Service, Mode: s.Mode, State: s.State, Since: s.Since, Restarts: s.Restarts,
+		LastErrorAt: s.LastErrorAt, PID: s.PID, TID: s.TID,
+	}
+	if s.LastError != nil {
+		msg := s.LastError.Error()
+		out.LastError = &msg
+	}
+	return json.Marshal(out)
+}
+
+// UnmarshalJSON reads what MarshalJSON wrote; LastError comes back as an
+// error with the same message.
+func (s *Status) UnmarshalJSON(data []byte) error {
+	var in statusJSON
+	if err := json.Unmarshal(data, &in); err != nil {
+		return err
+	}
+	*s = Status{
+		Service: in.Service, Mode: in.Mode, State: in.State, Since: in.Since, Restarts: in.Restarts,
+		LastErrorAt: in.LastErrorAt, PID: in.PID, TID: in.TID,
+	}
+	if in.LastError != nil {
+		s.LastError = errors.New(*in.LastError)
+	}
+	return nil
 }

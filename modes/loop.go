@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"runtime/debug"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -27,8 +28,9 @@ type Loop struct {
 
 	mu        sync.Mutex // guards ctx, cancel, done and the fields below, and the closing of closed
 	err       error
-	workers   int           // Go work goroutines still running
-	idle      chan struct{} // closed when workers drops to 0
+	workers   int                  // Go work goroutines still running
+	working   map[*goWork]struct{} // those goroutines, to name them
+	idle      chan struct{}        // closed when workers drops to 0
 	onClose   []func()
 	final     bool // onClose has run or is running: a later OnClose runs at once
 	confirmed bool // closing is finished: Done is (or would be) closed
@@ -90,8 +92,9 @@ func (s *Loop) startTimer(d, period time.Duration, fn func()) *Timer {
 // Go runs work on a new goroutine, then calls then(err) back on the loop
 // with what work returned. ctx is cancelled when the view closes, and then
 // is dropped if the view closed in the meantime, so a service never hears
-// back after it ended. A panic in work ends the view with a *PanicError.
-// On a closed view Go does nothing. then may be nil.
+// back after it ended. A panic in work or in then ends the view with a
+// *PanicError naming that function. On a closed view Go does nothing. then
+// may be nil.
 func (s *Loop) Go(work func(ctx context.Context) error, then func(error)) {
 	s.mu.Lock()
 	if s.closed.Load() {
@@ -105,21 +108,42 @@ func (s *Loop) Go(work func(ctx context.Context) error, then func(error)) {
 		s.idle = make(chan struct{})
 	}
 	s.workers++
+	w := &goWork{fn: work}
+	if s.working == nil {
+		s.working = make(map[*goWork]struct{})
+	}
+	s.working[w] = struct{}{}
 	ctx := s.ctx
 	s.mu.Unlock()
-	go s.runWork(ctx, work, then)
+	go s.runWork(ctx, w, then)
 }
 
-func (s *Loop) runWork(ctx context.Context, work func(ctx context.Context) error, then func(error)) {
-	defer s.workDone()
-	crash, err := s.callWork(ctx, work)
+// goWork is one Go work goroutine of a view.
+type goWork struct {
+	fn func(ctx context.Context) error
+}
+
+func (s *Loop) runWork(ctx context.Context, w *goWork, then func(error)) {
+	defer s.workDone(w)
+	crash, err := s.callWork(ctx, w.fn)
 	if crash != nil {
 		s.end(crash)
 		return
 	}
 	if then != nil {
-		s.Post(func() { then(err) })
+		s.Post(func() { s.callThen(then, err) })
 	}
+}
+
+// callThen calls then on the loop. A panic in it ends the view with a
+// *PanicError naming then itself, not the closure that carried it there.
+func (s *Loop) callThen(then func(error), err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			s.end(&PanicError{Value: v, Stack: debug.Stack(), Func: funcName(then)})
+		}
+	}()
+	then(err)
 }
 
 func (s *Loop) callWork(ctx context.Context, work func(ctx context.Context) error) (crash *PanicError, err error) {
@@ -131,8 +155,9 @@ func (s *Loop) callWork(ctx context.Context, work func(ctx context.Context) erro
 	return nil, work(ctx)
 }
 
-func (s *Loop) workDone() {
+func (s *Loop) workDone(w *goWork) {
 	s.mu.Lock()
+	delete(s.working, w)
 	s.workers--
 	if s.workers == 0 {
 		close(s.idle)
@@ -239,6 +264,24 @@ func (s *Loop) Wait(ctx context.Context) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+}
+
+// Working names the functions given to Go whose goroutines have not
+// returned yet, sorted, one entry per goroutine. After the view closed,
+// what it lists is work that has not honoured its cancelled context (yet).
+func (s *Loop) Working() []string {
+	s.mu.Lock()
+	fns := make([]func(context.Context) error, 0, len(s.working))
+	for w := range s.working {
+		fns = append(fns, w.fn)
+	}
+	s.mu.Unlock()
+	out := make([]string, len(fns))
+	for i, fn := range fns {
+		out[i] = funcName(fn)
+	}
+	slices.Sort(out)
+	return out
 }
 
 // Lag is the EventLoop's Lag; see EventLoop.Lag.

@@ -475,3 +475,44 @@ func TestOnCloseRunsWhenTheLoopStops(t *testing.T) {
 	late.OnClose(func() { ran = true })
 	assert.True(t, ran)
 }
+
+// thenPanics is a named continuation, so the test can look for its name.
+func thenPanics(error) { panic("in then") }
+
+func TestThenPanicNamesTheUsersFunction(t *testing.T) {
+	l := startLoop(t, modes.LoopConfig{})
+	s := l.Scope("svc")
+	s.Go(func(context.Context) error { return nil }, thenPanics)
+	waitClosed(t, s.Done())
+	var pe *modes.PanicError
+	require.ErrorAs(t, s.Err(), &pe)
+	assert.Equal(t, "in then", pe.Value)
+	assert.Equal(t, "github.com/hostfx/hostfx/modes_test.thenPanics", pe.Func, "the panic names the user's continuation")
+	assert.Contains(t, string(pe.Stack), "thenPanics", "the stack is the panic's")
+	other := l.Scope("other")
+	flush(t, other) // the loop goes on serving the others
+}
+
+// workIgnoringCtx is named, so the test can look for its name.
+func workIgnoringCtx(gate chan struct{}) func(context.Context) error {
+	return func(context.Context) error { <-gate; return nil }
+}
+
+func TestWorkingNamesTheRunningGoWork(t *testing.T) {
+	l := startLoop(t, modes.LoopConfig{})
+	s := l.Scope("svc")
+	assert.Empty(t, s.Working())
+	gate := make(chan struct{})
+	s.Go(workIgnoringCtx(gate), nil)
+	s.Go(workIgnoringCtx(gate), nil)
+	s.Exit(nil)
+	waitClosed(t, s.Done())
+	working := s.Working()
+	require.Len(t, working, 2, "work that ignores its cancelled context is listed")
+	for _, name := range working {
+		assert.Contains(t, name, "workIgnoringCtx")
+	}
+	close(gate)
+	require.NoError(t, s.Wait(context.Background()))
+	assert.Empty(t, s.Working())
+}

@@ -6,7 +6,11 @@ import (
 	"fmt"
 	"runtime"
 	"runtime/debug"
+	"strings"
 	"sync"
+	"time"
+
+	"github.com/jonboulle/clockwork"
 
 	"github.com/hostfx/hostfx/modes"
 )
@@ -17,11 +21,14 @@ import (
 type MainLoop struct {
 	// Loop returns the shared loop of the moment.
 	Loop func() *modes.EventLoop
+	// Clock times the grace a run's Go work gets to end after the run
+	// ended by itself (see loopRun.Wait); nil means the real clock.
+	Clock clockwork.Clock
 }
 
 // Launch schedules RunAsync on the shared loop and returns at once.
 func (m MainLoop) Launch(spec Spec) Run {
-	r := newLoopRun(spec, m.Loop(), nil)
+	r := newLoopRun(spec, m.Loop(), nil, m.Clock)
 	r.startAsync(&r.spec, r.view, r)
 	return r
 }
@@ -32,7 +39,7 @@ func (m MainLoop) LaunchAll(specs []Spec) []Run {
 	loop := m.Loop()
 	runs := make([]*loopRun, len(specs))
 	for i, spec := range specs {
-		runs[i] = newLoopRun(spec, loop, nil)
+		runs[i] = newLoopRun(spec, loop, nil, m.Clock)
 	}
 	out := make([]Run, len(specs))
 	for i, r := range runs {
@@ -45,13 +52,16 @@ func (m MainLoop) LaunchAll(specs []Spec) []Run {
 // ThreadLoop runs each async service on a private event loop on its own
 // locked OS thread (modes.SeparateThreadAsync). Each run is a fresh thread,
 // so its runs never restart in place.
-type ThreadLoop struct{}
+type ThreadLoop struct {
+	// Clock is as MainLoop's.
+	Clock clockwork.Clock
+}
 
 // Launch starts the thread and its loop and returns at once.
-func (ThreadLoop) Launch(spec Spec) Run {
+func (t ThreadLoop) Launch(spec Spec) Run {
 	spec.Restarter = nil
 	loop := modes.NewEventLoop(modes.LoopConfig{Name: spec.Name, OnStall: spec.OnStall})
-	r := newLoopRun(spec, loop, loop)
+	r := newLoopRun(spec, loop, loop, t.Clock)
 	r.startAsync(&r.spec, r.view, r)
 	go func() {
 		runtime.LockOSThread() // never unlocked: the thread is discarded with the loop
@@ -67,6 +77,7 @@ type loopRun struct {
 	*run
 	el       *modes.EventLoop
 	private  *modes.EventLoop // nil on the shared main loop
+	clock    clockwork.Clock
 	spec     Spec
 	respec   Spec              // spec for restarts in place
 	final    chan struct{}     // closed when a view ended and no other follows
@@ -79,8 +90,11 @@ type loopRun struct {
 	stopped bool
 }
 
-func newLoopRun(spec Spec, el, private *modes.EventLoop) *loopRun {
-	r := &loopRun{run: newRun(spec), el: el, private: private, spec: spec, final: make(chan struct{})}
+func newLoopRun(spec Spec, el, private *modes.EventLoop, clock clockwork.Clock) *loopRun {
+	if clock == nil {
+		clock = clockwork.NewRealClock()
+	}
+	r := &loopRun{run: newRun(spec), el: el, private: private, clock: clock, spec: spec, final: make(chan struct{})}
 	r.cancel = r.run.cancel
 	r.respec = spec
 	r.respec.Gate, r.respec.Enter = nil, nil
@@ -142,22 +156,85 @@ func (r *loopRun) isStopped() bool {
 	return r.stopped
 }
 
+// Wait reports how the run ended. A run asked to stop waits for its Go
+// work too, and the supervisor's stop timeout detaches one whose work
+// ignores its context. A run that ended by itself (a panic, an Exit) is
+// reported at once, so a crash is never hidden behind work that ignores
+// its cancelled context: such work gets a grace to end, so none outlives
+// the run when it honours its context, and past the grace the run's error
+// says what was left running. The view keeps counting that work, so the
+// run stays unsettled (see Settled) until it ends.
 func (r *loopRun) Wait() error {
 	<-r.final
 	r.mu.Lock()
 	r.cancel()
+	stopped := r.stopped
 	r.mu.Unlock()
 	if r.private != nil {
 		r.private.Stop()
 		<-r.private.Done()
 	}
-	// Work started with Loop.Go saw its context cancelled; wait for it so
-	// no goroutine of the service outlives its run.
-	_ = r.last.Wait(context.Background())
+	err := r.last.Err()
 	if r.panicked != nil {
-		return errors.Join(r.last.Err(), r.panicked)
+		err = errors.Join(err, r.panicked)
 	}
-	return r.last.Err()
+	if stopped {
+		_ = r.last.Wait(context.Background())
+		return err
+	}
+	if r.awaitWork() {
+		return err
+	}
+	left := &LeftRunningError{Service: r.spec.Name, Work: r.last.Working()}
+	if len(left.Work) == 0 { // it ended just now
+		return err
+	}
+	if err == nil {
+		return left
+	}
+	return errors.Join(err, left)
+}
+
+// maxWorkGrace bounds the grace of a run's Go work, so a crash is reported
+// promptly even when the service's stop timeout is long.
+const maxWorkGrace = time.Second
+
+// awaitWork waits for the Go work of the run's last view, up to the grace:
+// the service's stop timeout, but at most maxWorkGrace. It reports whether
+// the work ended.
+func (r *loopRun) awaitWork() bool {
+	if r.last.Wait(ended) == nil {
+		return true
+	}
+	grace := maxWorkGrace
+	if t := r.spec.StopTimeout; t > 0 {
+		grace = min(t, grace)
+	}
+	timer := r.clock.NewTimer(grace)
+	defer timer.Stop()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		select {
+		case <-timer.Chan():
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	return r.last.Wait(ctx) == nil
+}
+
+// LeftRunningError reports Go work that a run left running when it ended:
+// work started with Loop.Go that did not return once its context was
+// cancelled. Go cannot end a goroutine, so the work runs on, unsupervised.
+type LeftRunningError struct {
+	Service string
+	Work    []string // the work functions still running
+}
+
+func (e *LeftRunningError) Error() string {
+	return fmt.Sprintf("service %q ended, but its Go work %s still runs: want Go work to return once its context is cancelled",
+		e.Service, strings.Join(e.Work, ", "))
 }
 
 func (r *loopRun) Stop() {

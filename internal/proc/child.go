@@ -34,6 +34,7 @@ func init() {
 	_ = os.Unsetenv(EnvChild)
 	ignoreEOF := os.Getenv(EnvIgnoreEOF) != ""
 	_ = os.Unsetenv(EnvIgnoreEOF)
+	guard(name)                 // before the service can start anything
 	unix.CloseOnExec(controlFD) // exec cleared it; the child's own children must not get the channel
 	closeInherited()
 	// As a net.UnixConn the channel uses the runtime's poller, so a blocked
@@ -89,8 +90,8 @@ type Handler struct {
 }
 
 // Serve reads the parent's frames until the channel ends. When the parent
-// is gone (EOF) or speaks garbage, the child exits at once: a child never
-// outlives its parent.
+// is gone (EOF) or speaks garbage, the child ends at once, and with it all
+// it started: nothing of a child outlives its parent.
 func (c *Child) Serve(h Handler) {
 	rights := newRightsReader(c.conn)
 	r := NewReader(rights)
@@ -112,9 +113,9 @@ func (c *Child) Serve(h Handler) {
 				select {} // leave it to the parent-death signal
 			}
 			if !errors.Is(err, io.EOF) {
-				fmt.Fprintf(os.Stderr, "hostfx child %q: %v\n", c.Service, err)
+				say("hostfx child %q: %v", c.Service, err)
 			}
-			os.Exit(2)
+			endAll()
 		}
 		switch f.Kind {
 		case KindPing:
@@ -122,8 +123,8 @@ func (c *Child) Serve(h Handler) {
 		case KindStop:
 			h.Stop(f.Deadline)
 		default:
-			fmt.Fprintf(os.Stderr, "hostfx child %q: %v: unexpected %v from the parent\n", c.Service, ErrProtocol, f.Kind)
-			os.Exit(2)
+			say("hostfx child %q: %v: unexpected %v from the parent", c.Service, ErrProtocol, f.Kind)
+			endAll()
 		}
 	}
 }

@@ -9,6 +9,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
+	"os"
 	"time"
 )
 
@@ -110,20 +112,46 @@ func encode(f Frame) ([]byte, error) {
 type Reader struct {
 	r   *bufio.Reader
 	buf []byte
+	// A frame that has begun must arrive whole within rest, when conn is
+	// set: frames are written whole, so one cut off mid-way is garbage,
+	// not a slow writer, and must not pass for a hung child.
+	conn interface{ SetReadDeadline(time.Time) error }
+	rest time.Duration
 }
 
 // NewReader returns a Reader of r.
 func NewReader(r io.Reader) *Reader { return &Reader{r: bufio.NewReaderSize(r, 4096)} }
 
+// newBoundedReader returns a Reader of conn that reports a frame whose
+// rest does not arrive within rest of its first byte as a protocol error.
+// It owns conn's read deadline.
+func newBoundedReader(conn net.Conn, rest time.Duration) *Reader {
+	r := NewReader(conn)
+	r.conn, r.rest = conn, rest
+	return r
+}
+
 // Read returns the next frame. It returns io.EOF at a clean end between
-// frames, and an error wrapping ErrProtocol for anything malformed.
+// frames, and an error wrapping ErrProtocol for anything malformed,
+// including a frame cut off mid-way by the end of the stream.
 func (r *Reader) Read() (Frame, error) {
+	if _, err := r.r.Peek(1); err != nil {
+		return Frame{}, err // between frames: not a protocol error
+	}
+	var armed bool
+	if r.conn != nil {
+		// Armed only when a read may have to wait: most frames are
+		// buffered whole by the time their first byte is.
+		defer func() {
+			if armed {
+				_ = r.conn.SetReadDeadline(time.Time{})
+			}
+		}()
+	}
+	r.bound(4, &armed)
 	var head [4]byte
-	if _, err := io.ReadFull(r.r, head[:]); err != nil {
-		if errors.Is(err, io.ErrUnexpectedEOF) {
-			return Frame{}, fmt.Errorf("%w: truncated frame length", ErrProtocol)
-		}
-		return Frame{}, err
+	if n, err := io.ReadFull(r.r, head[:]); err != nil {
+		return Frame{}, r.cut(err, n, len(head), "of its length")
 	}
 	n := binary.BigEndian.Uint32(head[:])
 	if n == 0 || n > MaxFrame {
@@ -133,10 +161,34 @@ func (r *Reader) Read() (Frame, error) {
 		r.buf = make([]byte, n)
 	}
 	body := r.buf[:n]
-	if _, err := io.ReadFull(r.r, body); err != nil {
-		return Frame{}, fmt.Errorf("%w: truncated frame: %d of %d bytes", ErrProtocol, len(body), n)
+	r.bound(int(n), &armed)
+	if got, err := io.ReadFull(r.r, body); err != nil {
+		return Frame{}, r.cut(err, got, int(n), "")
 	}
 	return decode(Kind(body[0]), body[1:])
+}
+
+// bound arms the deadline for the rest of the frame, once, if the next k
+// bytes are not buffered yet.
+func (r *Reader) bound(k int, armed *bool) {
+	if r.conn != nil && !*armed && r.r.Buffered() < k {
+		_ = r.conn.SetReadDeadline(time.Now().Add(r.rest))
+		*armed = true
+	}
+}
+
+// cut explains a frame that ended after got of want bytes.
+func (r *Reader) cut(err error, got, want int, what string) error {
+	if what != "" {
+		what = " " + what
+	}
+	switch {
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return fmt.Errorf("%w: truncated frame: the stream ended after %d of %d bytes%s", ErrProtocol, got, want, what)
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		return fmt.Errorf("%w: truncated frame: %d of %d bytes%s, and no more within %v", ErrProtocol, got, want, what, r.rest)
+	}
+	return fmt.Errorf("%w: truncated frame after %d of %d bytes%s: %w", ErrProtocol, got, want, what, err)
 }
 
 func decode(k Kind, p []byte) (Frame, error) {

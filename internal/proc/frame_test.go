@@ -61,8 +61,9 @@ func TestGarbage(t *testing.T) {
 	}{
 		{"zero length", frame(0), "frame length 0: want 1 to 65536"},
 		{"4 GiB length", frame(0xFFFFFFFF, 1, 2, 3), "frame length 4294967295: want 1 to 65536"},
-		{"truncated length", []byte{0, 0}, "truncated frame length"},
-		{"truncated frame", frame(9, byte(KindPing), 1, 2), "truncated frame: 9 of 9 bytes"},
+		{"truncated length", []byte{0, 0}, "truncated frame: the stream ended after 2 of 4 bytes of its length"},
+		{"truncated frame", frame(9, byte(KindPing), 1, 2), "truncated frame: the stream ended after 3 of 9 bytes"},
+		{"length alone", frame(9), "truncated frame: the stream ended after 0 of 9 bytes"},
 		{"unknown kind", frame(1, 99), "unknown frame kind 99"},
 		{"short hello", frame(3, byte(KindHello), 0, 1), "hello payload of 2 bytes: want 6"},
 		{"ready with payload", frame(2, byte(KindReady), 1), "ready payload of 1 bytes: want 0"},

@@ -1,13 +1,10 @@
 package proc
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"maps"
 	"net"
 	"os"
 	"os/exec"
@@ -20,12 +17,10 @@ import (
 	"time"
 
 	"go.uber.org/zap"
-	"go.uber.org/zap/zapcore"
 	"golang.org/x/sys/unix"
 
 	"github.com/hostfx/hostfx/internal/chans"
 	"github.com/hostfx/hostfx/internal/executor"
-	"github.com/hostfx/hostfx/lifecycle"
 )
 
 // Environment of a child. EnvChild marks the child and names its service;
@@ -57,8 +52,9 @@ type Executor struct {
 	App  string
 	// Heartbeat is the ping interval; a child that misses three is hung.
 	Heartbeat time.Duration
-	// KillGrace is how long a child gets between SIGTERM and SIGKILL, and
-	// between SIGQUIT and SIGKILL when hung.
+	// KillGrace is how long a child that overran its stop gets, once told
+	// to end at once, before its process group gets SIGKILL; likewise a
+	// hung child between SIGQUIT and SIGKILL.
 	KillGrace time.Duration
 
 	// fake, for tests, starts a child that is not marked as one and so
@@ -103,6 +99,7 @@ type Run struct {
 	err       error
 	pid       atomic.Int64
 	tail      tail
+	head      crashHead
 
 	mu     sync.Mutex
 	report report        // what the child or the watch said about the end
@@ -124,6 +121,7 @@ type report struct {
 	noRestart   bool
 	exitText    string
 	fatal       string
+	protocol    string // what the child got wrong on its control channel
 	killedFor   string // why the parent killed it
 }
 
@@ -133,8 +131,9 @@ func (r *Run) Ready() <-chan struct{} { return r.ready }
 // Wait blocks until the child has exited and its output is drained.
 func (r *Run) Wait() error { <-r.done; return r.err }
 
-// Stop asks the child to stop; past the stop timeout its process group gets
-// SIGTERM, and SIGKILL a grace period later.
+// Stop asks the child to stop; past the stop timeout the child is told to
+// end at once, with all it started, and its process group gets SIGKILL a
+// grace period later.
 func (r *Run) Stop() { r.stopOnce.Do(func() { close(r.stop) }) }
 
 // Kill ends the child and everything in its process group at once.
@@ -147,14 +146,18 @@ func (r *Run) Kill(why string) {
 // reason given wins). It does nothing once the child is reaped, since its
 // group ID may have been reused, or before it has a PID: main checks for a
 // kill noted before then.
-func (r *Run) signal(sig unix.Signal, why string) {
+func (r *Run) signal(sig unix.Signal, why string) { r.signalTo(-1, sig, why) }
+
+// signalTo sends sig to the child's process group (to -1) or to the child
+// alone (to 1), as signal does.
+func (r *Run) signalTo(to int, sig unix.Signal, why string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.report.killedFor == "" {
 		r.report.killedFor = why
 	}
 	if pid := r.PID(); pid > 0 && !r.reaped {
-		_ = unix.Kill(-pid, sig)
+		_ = unix.Kill(to*pid, sig)
 	}
 }
 
@@ -265,8 +268,10 @@ func (r *Run) command(childEnd *os.File) (*exec.Cmd, *stderrSink, error) {
 	cmd.Stdin = nil
 	cmd.Stdout = os.Stdout
 	cmd.SysProcAttr = &syscall.SysProcAttr{
-		Setpgid:   true, // a terminal's Ctrl-C reaches the parent only
-		Pdeathsig: syscall.SIGKILL,
+		Setpgid: true, // a terminal's Ctrl-C reaches the parent only
+		// Not SIGKILL: the child must live long enough to end what it
+		// started (see guard).
+		Pdeathsig: endSignal,
 	}
 	cmd.WaitDelay = r.exec.KillGrace
 	stderr := r.newStderr()
@@ -281,36 +286,12 @@ func (r *Run) control(conn net.Conn, pid int, exited <-chan struct{}) {
 	defer conn.Close()
 	frames := make(chan Frame, 8)
 	readErr := make(chan error, 1)
-	go func() {
-		fr := NewReader(conn)
-		hello := 0 // 0 before the first frame, 1 after a good hello, -1 after anything else
-		for {
-			f, err := fr.Read()
-			if err != nil {
-				readErr <- err
-				return
-			}
-			switch {
-			case hello == 0 && f.Kind == KindHello && f.Version == Version:
-				hello = 1
-			case hello == 0:
-				hello = -1 // handle kills the child
-			case hello == 1 && f.Kind == KindReady:
-				// Straight from here, not after a hop to the control
-				// goroutine: the parent's Start is waiting for it.
-				r.readyOnce.Do(func() { close(r.ready) })
-			case f.Kind == KindPong:
-				r.deaf.Store(false) // it read the ping: it hears again
-			}
-			frames <- f
-		}
-	}()
+	go func() { readErr <- r.readChild(newBoundedReader(conn, r.exec.Heartbeat), frames) }()
 
 	kill := func(sig unix.Signal, why string) { r.signal(sig, why) }
 	hb := time.NewTicker(r.exec.Heartbeat)
 	defer hb.Stop()
 	var (
-		helloed    bool
 		readySeen  bool
 		seq        uint64
 		lastPong                   = time.Now()
@@ -320,20 +301,10 @@ func (r *Run) control(conn net.Conn, pid int, exited <-chan struct{}) {
 		stop       = Frame{Kind: KindStop, Deadline: r.spec.StopTimeout}
 		stopUnsent bool // the stop found the channel busy: sent again at each heartbeat
 	)
+	// handle takes in a frame that readChild let through.
 	handle := func(f Frame) {
-		if !helloed {
-			if f.Kind != KindHello {
-				kill(unix.SIGKILL, fmt.Sprintf("%v: first frame is %v, want hello", ErrProtocol, f.Kind))
-				return
-			}
-			if f.Version != Version {
-				kill(unix.SIGKILL, fmt.Sprintf("%v: child speaks version %d, want %d", ErrProtocol, f.Version, Version))
-				return
-			}
-			helloed = true
-			return
-		}
 		switch f.Kind {
+		case KindHello:
 		case KindReady: // the reader has closed ready, and the next tick starts the heartbeat clock
 		case KindStartFailed:
 			r.note(func(rp *report) { rp.startFailed = f.Text })
@@ -347,10 +318,14 @@ func (r *Run) control(conn net.Conn, pid int, exited <-chan struct{}) {
 			r.note(func(rp *report) { rp.exited, rp.noRestart, rp.exitText = true, f.NoRestart, f.Text })
 		case KindFatal:
 			r.note(func(rp *report) { rp.fatal = f.Text })
-		default:
-			kill(unix.SIGKILL, fmt.Sprintf("%v: unexpected %v from the child", ErrProtocol, f.Kind))
 		}
 	}
+	var drain *time.Timer // ends the read of what a child wrote before it exited
+	defer func() {
+		if drain != nil {
+			drain.Stop()
+		}
+	}()
 	for {
 		select {
 		case <-exited:
@@ -359,15 +334,23 @@ func (r *Run) control(conn net.Conn, pid int, exited <-chan struct{}) {
 			// Nothing is sent or signalled any more.
 			exited, stopping, term, killAt = nil, nil, nil, nil
 			hb.Stop()
-			_ = conn.SetReadDeadline(time.Now().Add(time.Second))
+			// Closed rather than given a read deadline, which the reader
+			// owns: a socket some other process holds must not keep us.
+			drain = time.AfterFunc(time.Second, func() { _ = conn.Close() })
 		case err := <-readErr:
 			for len(frames) > 0 { // the reader queued these before it stopped
 				handle(<-frames)
 			}
+			protocol := errors.Is(err, ErrProtocol)
+			if protocol {
+				// Reported even when the child has exited already: a frame
+				// it cut off is what went wrong, not its exit status.
+				r.note(func(rp *report) { rp.protocol = err.Error() })
+			}
 			switch {
 			case exited == nil:
 				return
-			case errors.Is(err, ErrProtocol):
+			case protocol:
 				kill(unix.SIGKILL, err.Error())
 			default:
 				// The channel ends as the child exits; a child that closed
@@ -417,7 +400,10 @@ func (r *Run) control(conn net.Conn, pid int, exited <-chan struct{}) {
 			stopUnsent = !r.send(conn, stop)
 		case <-term:
 			term = nil
-			kill(unix.SIGTERM, fmt.Sprintf("did not stop within %v", r.spec.StopTimeout))
+			// Not SIGTERM, which the child's app would take for a second
+			// request to stop and report as such: endSignal has the child
+			// end what it started, and itself, at once.
+			r.signalTo(1, endSignal, fmt.Sprintf("did not stop within %v", r.spec.StopTimeout))
 			killAt = time.After(r.exec.KillGrace)
 		case <-killAt:
 			killAt = nil
@@ -515,215 +501,6 @@ func ended(err error) bool {
 	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, unix.EPIPE) ||
 		errors.Is(err, unix.ECONNRESET) || errors.Is(err, net.ErrClosed)
 }
-
-// result turns how the child ended into the run's error: nil for a clean
-// stop or exit, an *ExitError otherwise.
-func (r *Run) result(state *os.ProcessState, waitErr error) error {
-	r.mu.Lock()
-	rp := r.report
-	r.mu.Unlock()
-	clean := state != nil && state.Success() && rp.killedFor == ""
-	switch {
-	case clean && rp.stopped != nil && *rp.stopped == "":
-		return nil
-	case clean && rp.stopped != nil:
-		return errors.New(*rp.stopped)
-	case clean && rp.exited && rp.noRestart:
-		return noRestart(rp.exitText)
-	case clean && rp.exited:
-		return nil
-	}
-	e := &ExitError{Service: r.spec.Name, PID: r.TID(), Stderr: r.tail.bytes()}
-	if state != nil {
-		e.Status = state.String()
-	} else if waitErr != nil {
-		e.Status = waitErr.Error()
-	}
-	switch {
-	case rp.killedFor != "":
-		e.Reason = rp.killedFor
-	case rp.fatal != "":
-		e.Reason = rp.fatal
-	case rp.startFailed != "":
-		e.Reason = rp.startFailed
-	case rp.stopped != nil && *rp.stopped != "":
-		e.Reason = *rp.stopped
-	case state != nil && state.ExitCode() == raceExitCode:
-		e.Reason = "data race (the race detector's report is in the stderr tail)"
-	case state != nil && state.Success():
-		e.Reason = "exited without saying why"
-	}
-	return e
-}
-
-// ExitError reports a child process that ended badly.
-type ExitError struct {
-	Service string
-	PID     int
-	Status  string // as the OS tells it: "exit status 3", "signal: killed"
-	Reason  string // the child's last fatal message, or why the parent killed it
-	Stderr  []byte // the last 64 KiB the child wrote to stderr
-}
-
-func (e *ExitError) Error() string {
-	msg := fmt.Sprintf("child %d %s", e.PID, e.Status)
-	if e.Reason != "" {
-		msg += ": " + e.Reason
-	}
-	return msg
-}
-
-// Trace returns the stderr tail, which holds a panic's or a hung child's
-// goroutine dump.
-func (e *ExitError) Trace() []byte { return e.Stderr }
-
-// stderrSink receives the child's stderr from exec's copying goroutine. It
-// keeps the tail and hands whole lines to a relay goroutine, and never
-// waits on the logger: lines that do not fit the queue are counted and
-// dropped, so a flooding child cannot stall exec or the parent.
-type stderrSink struct {
-	r       *Run
-	lines   chan []byte
-	relayed sync.WaitGroup
-	pending []byte // the start of a line not ended yet
-	long    bool   // the current line outgrew tailSize; its rest is dropped
-	dropped int
-}
-
-func (r *Run) newStderr() *stderrSink {
-	return &stderrSink{r: r, lines: make(chan []byte, logQueue)}
-}
-
-// start relays lines to log, which names the child's service and PID;
-// lines written before are queued.
-func (s *stderrSink) start(log *zap.Logger) {
-	s.relayed.Go(func() {
-		for line := range s.lines {
-			relay(log, line)
-		}
-	})
-}
-
-// Write is called by one goroutine, exec's.
-func (s *stderrSink) Write(p []byte) (int, error) {
-	s.r.tail.write(p)
-	chunk := p
-	for len(chunk) > 0 {
-		i := bytes.IndexByte(chunk, '\n')
-		if i < 0 {
-			s.add(chunk)
-			break
-		}
-		s.add(chunk[:i])
-		s.emit()
-		chunk = chunk[i+1:]
-	}
-	return len(p), nil
-}
-
-func (s *stderrSink) add(b []byte) {
-	if len(s.pending)+len(b) > tailSize {
-		s.long = true // keep the line's start; its rest is in the tail only
-		b = b[:max(0, tailSize-len(s.pending))]
-	}
-	s.pending = append(s.pending, b...)
-}
-
-func (s *stderrSink) emit() {
-	line := bytes.Clone(s.pending)
-	if s.long {
-		line = append(line, " [line cut at 64 KiB]"...)
-	}
-	s.pending, s.long = s.pending[:0], false
-	select {
-	case s.lines <- line:
-	default:
-		s.dropped++
-	}
-}
-
-// close relays what is left and waits for the relay to finish.
-func (s *stderrSink) close() {
-	if len(s.pending) > 0 {
-		s.emit()
-	}
-	close(s.lines)
-	s.relayed.Wait()
-	if s.dropped > 0 {
-		s.r.log.Warn("child log lines dropped: the child wrote faster than they could be logged", zap.Int("dropped", s.dropped))
-	}
-}
-
-// relay logs one line of the child's stderr through log at its original
-// level, or as a plain warning when it is not a log line.
-func relay(log *zap.Logger, line []byte) {
-	var entry map[string]any
-	dec := json.NewDecoder(bytes.NewReader(line))
-	dec.UseNumber() // keep integers integers
-	if len(line) == 0 || line[0] != '{' || dec.Decode(&entry) != nil {
-		log.Warn(string(line), zap.String("stream", "stderr"))
-		return
-	}
-	level := zapcore.InfoLevel
-	if s, ok := entry["level"].(string); ok {
-		_ = level.UnmarshalText([]byte(s))
-	}
-	if level > zapcore.ErrorLevel {
-		// A child's fatal or panic line must not end the parent: zap acts on
-		// those levels when it writes them.
-		entry["child_level"], level = level.String(), zapcore.ErrorLevel
-	}
-	msg, _ := entry["msg"].(string)
-	ce := log.Check(level, msg)
-	if ce == nil {
-		return
-	}
-	delete(entry, "level")
-	delete(entry, "msg")
-	delete(entry, "ts")
-	delete(entry, "service") // the relaying logger names it
-	delete(entry, "pid")
-	fields := make([]zap.Field, 0, len(entry))
-	for _, k := range slices.Sorted(maps.Keys(entry)) {
-		v := entry[k]
-		if n, ok := v.(json.Number); ok {
-			if i, err := n.Int64(); err == nil {
-				v = i
-			} else if f, err := n.Float64(); err == nil {
-				v = f
-			}
-		}
-		fields = append(fields, zap.Any(k, v))
-	}
-	ce.Write(fields...)
-}
-
-// tail keeps the last tailSize bytes written to it.
-type tail struct {
-	mu  sync.Mutex
-	buf []byte
-}
-
-func (t *tail) write(p []byte) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.buf = append(t.buf, p...)
-	if over := len(t.buf) - tailSize; over > 0 {
-		t.buf = append(t.buf[:0], t.buf[over:]...)
-	}
-}
-
-func (t *tail) bytes() []byte {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return bytes.Clone(t.buf)
-}
-
-// noRestart is a child's own "do not restart me", told in its words.
-type noRestart string
-
-func (e noRestart) Error() string        { return string(e) }
-func (e noRestart) Is(target error) bool { return target == lifecycle.ErrNoRestart }
 
 // childEnv is this process's environment minus the Go runtime's memory
 // settings: a memory limit meant for this process, copied into each of N

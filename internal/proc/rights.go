@@ -23,6 +23,11 @@ func newRightsReader(conn *net.UnixConn) *rightsReader {
 
 func (r *rightsReader) Read(p []byte) (int, error) {
 	n, oobn, flags, _, err := r.conn.ReadMsgUnix(p, r.oob)
+	// A failed recvmsg, such as ECONNRESET when the parent died with
+	// frames we had not read, reports -1 bytes, which bufio takes for a
+	// broken reader and panics: the child would then die without ending
+	// what it started.
+	n = max(n, 0)
 	if oobn > 0 {
 		msgs, perr := unix.ParseSocketControlMessage(r.oob[:oobn])
 		if perr != nil {

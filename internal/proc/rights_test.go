@@ -95,3 +95,14 @@ func TestTooManyDescriptorsAreAProtocolError(t *testing.T) {
 		_ = unix.Close(fd)
 	}
 }
+
+func TestAResetChannelIsAnErrorNotAPanic(t *testing.T) {
+	parent, child := controlPair(t)
+	// The parent dies with a ping it never read: the child's next read
+	// fails with ECONNRESET, not EOF.
+	require.NoError(t, Write(child, Frame{Kind: KindPong, Seq: 1}))
+	require.NoError(t, parent.Close())
+	_, err := NewReader(newRightsReader(child)).Read()
+	require.Error(t, err)
+	assert.ErrorIs(t, err, unix.ECONNRESET)
+}

@@ -1,0 +1,110 @@
+package proc
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+
+	"os"
+	"syscall"
+
+	"github.com/hostfx/hostfx/lifecycle"
+)
+
+// ExitError is the error of a child that ended badly.
+type ExitError = lifecycle.ChildExitError
+
+// result turns how the child ended into the run's error: nil for a clean
+// stop or exit, an *ExitError otherwise.
+func (r *Run) result(state *os.ProcessState, waitErr error) error {
+	r.mu.Lock()
+	rp := r.report
+	r.mu.Unlock()
+	clean := state != nil && state.Success() && rp.killedFor == "" && rp.protocol == ""
+	switch {
+	case clean && rp.stopped != nil && *rp.stopped == "":
+		return nil
+	case clean && rp.stopped != nil:
+		return errors.New(*rp.stopped)
+	case clean && rp.exited && rp.noRestart:
+		return noRestart(rp.exitText)
+	case clean && rp.exited:
+		return nil
+	}
+	e := &ExitError{
+		Service: r.spec.Name, PID: r.TID(), ExitCode: -1,
+		Killed: rp.killedFor != "", KilledFor: rp.killedFor,
+		StderrHead: r.head.bytes(), Stderr: r.tail.bytes(),
+	}
+	e.Message = crashMessage(e.StderrHead, e.Stderr)
+	if state != nil {
+		e.ExitCode = state.ExitCode()
+		if ws, ok := state.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+			e.Signal = ws.Signal()
+		}
+	}
+	switch {
+	case rp.killedFor != "":
+		e.Reason = rp.killedFor
+	case rp.protocol != "":
+		e.Reason = rp.protocol
+	case rp.fatal != "":
+		e.Reason = rp.fatal
+	case rp.startFailed != "":
+		e.Reason = rp.startFailed
+	case rp.stopped != nil && *rp.stopped != "":
+		e.Reason = *rp.stopped
+	case state != nil && state.ExitCode() == raceExitCode:
+		e.Reason = "data race (the race detector's report is in the stderr tail)"
+	case state == nil && waitErr != nil:
+		e.Reason = "wait: " + waitErr.Error()
+	case state != nil && state.Success():
+		e.Reason = "exited without saying why"
+	}
+	return e
+}
+
+// maxMessage bounds the stderr line quoted in an error.
+const maxMessage = 512
+
+// crashMessage finds the line of stderr that says why the child died: the
+// first line of its Go crash report, or else its last line, the message
+// of a log.Fatal. A JSON log line gives its message and error.
+func crashMessage(head, tail []byte) string {
+	line := firstLine(head)
+	if len(line) == 0 {
+		tail = bytes.TrimRight(tail, " \t\r\n")
+		line = tail[bytes.LastIndexByte(tail, '\n')+1:]
+	}
+	line = bytes.TrimSpace(line)
+	if len(line) > 0 && line[0] == '{' {
+		var entry struct{ Msg, Error string }
+		if json.Unmarshal(line, &entry) == nil && entry.Msg != "" {
+			if entry.Error != "" {
+				return cut(entry.Msg + ": " + entry.Error)
+			}
+			return cut(entry.Msg)
+		}
+	}
+	return cut(string(line))
+}
+
+func cut(s string) string {
+	if len(s) > maxMessage {
+		return s[:maxMessage] + " [...]"
+	}
+	return s
+}
+
+func firstLine(b []byte) []byte {
+	if i := bytes.IndexByte(b, '\n'); i >= 0 {
+		return b[:i]
+	}
+	return b
+}
+
+// noRestart is a child's own "do not restart me", told in its words.
+type noRestart string
+
+func (e noRestart) Error() string        { return string(e) }
+func (e noRestart) Is(target error) bool { return target == lifecycle.ErrNoRestart }
