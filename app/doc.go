@@ -16,26 +16,43 @@
 //
 // # Services
 //
-// A constructor returns the service, optionally with an error, and takes
-// its dependencies as parameters. The service is provided to the graph as
-// its own type, so another constructor may take it; a service starts after
-// every service it depends on. The *_ASYNC modes call
-// RunAsync(ctx, *modes.Loop), the others call Run(ctx). Mistakes in a
-// registration are reported when the app is built, naming the service, its
-// mode and the file:line of the [Service] call, and are returned by
-// [App.Err] and [App.Start].
+// A service is its name. Its constructor is an ordinary fx constructor, of
+// any shape fx accepts, and each registration builds its own instance, so
+// one constructor may run under many names; it may take the service's
+// [Identity] and a *zap.Logger that names the service. Another constructor
+// takes the service by its name tag (`name:"worker"`), or by its type where
+// only one registration has that type; a service starts after every service
+// it depends on. lifecycle.Replicas runs n instances of a service in any
+// mode. The *_ASYNC modes call RunAsync(ctx, *modes.Loop), the others call
+// Run(ctx). Mistakes in a registration are reported when the app is built,
+// naming the service, its mode and the file:line of the [Service] call, and
+// are returned by [App.Err] and [App.Start]; a constructor that fails is a
+// [*BuildError] naming the service and the constructor.
+//
+// # Calls
+//
+// A service with HandleCall ([CallHandler]) is called the same way in every
+// mode: with the [*Client] provided under its name, which also makes it
+// start before and stop after the caller, or with [Supervisor.Call] by
+// name. A call runs in the service's child, on its loop, or on the caller's
+// goroutine, with the same errors, deadlines and size limit; among replicas
+// it goes to the running one with the fewest calls under way.
 //
 // # Process modes
 //
 // A SEPARATE_PROCESS or SEPARATE_PROCESS_ASYNC service runs in a child
 // process: this program's executable started again, with argv[0]
 // "hostfx: <program> <service>", in a process group of its own, killed if
-// the app dies. The child runs main again, and when [New] builds the graph
-// there it builds only that service and what it depends on; this process
-// never calls the service's constructor, and nothing here may depend on
-// its value (that is a build error): the parent reaches it with
-// [Supervisor.Call], answered by the service's HandleCall ([CallHandler]),
-// or with [Supervisor.Dial], for a protocol of its own ([ConnServer]). The
+// the app dies, with whatever it started. The child runs main again, and
+// when [New] builds the graph there it builds only that service and what
+// it depends on, and leaves out the program's fx.Invoke calls (see
+// [EveryProcess]); this process never calls the service's constructor, and
+// nothing here may depend on its value (that is a build error): the parent
+// reaches it with its [Client], answered by the service's HandleCall
+// ([CallHandler]), or with [Supervisor.Dial], for a protocol of its own
+// ([ConnServer]). The configuration's services.<name>.mode may move a
+// service into or out of a child with no change to the code: [New] reads
+// it before it builds the graph. The
 // app relays the child's log lines, pings it ([ChildHeartbeat]) and kills it
 // when it hangs, speaks garbage, or does not stop within its stop timeout.
 // In tests, pass [Test] so that a child re-runs only the calling test.
@@ -53,8 +70,11 @@
 // # Composition
 //
 // Every function here returns an fx.Option, so services go into fx.Module
-// and mix with fx.Provide and fx.Invoke. [Module] is the framework itself,
-// for building an app with fx.New or fxtest.New instead of [New].
+// and mix with fx.Provide and fx.Invoke. [Module] is the app as an fx.Option,
+// for fx.New or fxtest.New instead of [New]: pass it every option,
+// services included. Adding hostfx changes nothing fx does: each service
+// has a hook of its own, appended when fx builds it, fx.Lifecycle is left as
+// fx made it, and [App.Run] keeps fx's timeouts and events.
 //
 // # Running
 //

@@ -91,21 +91,19 @@ func options(dir string, args []string) []config.Option {
 }
 
 // newApp builds the app from a loaded configuration.
-// The services.greeter section overrides the timeouts and restart settings
-// registered here by itself, through config.Supply. The mode is read at
-// registration, so configuration can also move the greeter into a child
-// process.
+// The services.greeter section overrides the mode, timeouts and restart
+// settings registered here, through config.Supply: the app reads it before
+// it builds the graph, so configuration can also move the greeter into a
+// child process.
 func newApp(c *config.Config, extra ...fx.Option) *app.App {
 	return app.New(append(extra,
 		config.Supply(c), // checks the bindings; applies services.*; handles --print-config
 		config.Provide[AppConfig]("app"),
-		app.Service("greeter", NewGreeter, c.Mode("greeter", modes.SeparateThread)),
+		app.Service("greeter", NewGreeter, modes.SeparateThread),
 	)...)
 }
 
 func main() {
-	// The configuration is read before the app is built: it decides the
-	// greeter's mode.
 	c, err := config.New(options(".", os.Args[1:])...)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)

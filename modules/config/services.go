@@ -94,18 +94,6 @@ func (c *Config) parseServices(ps *problems) map[string]ServiceSettings {
 	return out
 }
 
-// Mode returns the execution mode the configuration sets for the named
-// service, or def. Pass it to app.Service so an edit to a file or one
-// environment variable can move a service into or out of a child process:
-//
-//	app.Service("worker", NewWorker, cfg.Mode("worker", modes.SeparateThread))
-func (c *Config) Mode(name string, def modes.ExecutionMode) modes.ExecutionMode {
-	if s, ok := c.Service(name); ok && s.Mode.Valid() {
-		return s.Mode
-	}
-	return def
-}
-
 // ServiceOptions returns the lifecycle options the services.<name> section
 // sets, which override what code registered, and where each setting came
 // from, keyed by its name in the section. It makes *Config an
