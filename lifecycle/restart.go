@@ -10,9 +10,9 @@ import (
 	"github.com/hostfx/hostfx/internal/names"
 )
 
-// ErrNoRestart, wrapped in the error a service's entry point returns, says
-// "do not restart me": the service ends whatever its policy, and the end
-// is not a failure.
+// ErrNoRestart is wrapped in the error a service's entry point returns to
+// say "do not restart me": the service ends whatever its policy, and the
+// end is not a failure.
 var ErrNoRestart = errors.New("do not restart")
 
 // StrategyKind names a restart strategy. Its String form is the name used
@@ -97,14 +97,15 @@ func Immediate() Strategy { return Strategy{Kind: StrategyImmediate} }
 func FixedBackoff(d time.Duration) Strategy { return Strategy{Kind: StrategyFixedBackoff, Delay: d} }
 
 // ExponentialBackoff waits initial, then twice as long each attempt, capped at
-// max, plus a uniform random jitter in [0, min(maxJitter, delay/2)].
-func ExponentialBackoff(initial, max, maxJitter time.Duration) Strategy {
-	return Strategy{Kind: StrategyExponentialBackoff, Delay: initial, Max: max, MaxJitter: maxJitter}
+// maxDelay, plus a uniform random jitter in [0, min(maxJitter, delay/2)].
+func ExponentialBackoff(initial, maxDelay, maxJitter time.Duration) Strategy {
+	return Strategy{Kind: StrategyExponentialBackoff, Delay: initial, Max: maxDelay, MaxJitter: maxJitter}
 }
 
-// LinearBackoff waits step, then one step longer each attempt, capped at max.
-func LinearBackoff(step, max time.Duration) Strategy {
-	return Strategy{Kind: StrategyLinearBackoff, Delay: step, Max: max}
+// LinearBackoff waits step, then one step longer each attempt, capped at
+// maxDelay.
+func LinearBackoff(step, maxDelay time.Duration) Strategy {
+	return Strategy{Kind: StrategyLinearBackoff, Delay: step, Max: maxDelay}
 }
 
 // DefaultStrategy returns the strategy of kind k with its default

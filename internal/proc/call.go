@@ -62,7 +62,8 @@ type CallHandler func(ctx context.Context, request []byte) ([]byte, error)
 // leaves a truncated one, which is reported. A panic in handle is the
 // call's error.
 func ServeCalls(ctx context.Context, conn net.Conn, handle CallHandler) error {
-	defer conn.Close()
+	// The connection is done with: an error closing it changes nothing.
+	defer func() { _ = conn.Close() }()
 	r := bufio.NewReader(conn)
 	var head [5]byte // a request's length; a response's length and status
 	var out []byte
@@ -149,7 +150,7 @@ func writeFrame(w io.Writer, buf, head, payload []byte) ([]byte, error) {
 // whole call; a call it cuts short leaves the handler running in the child.
 func (r *Run) Call(ctx context.Context, request []byte) ([]byte, error) {
 	resp, err := r.call(ctx, request)
-	if _, answered := err.(*HandlerError); err != nil && !answered {
+	if he := (*HandlerError)(nil); err != nil && !errors.As(err, &he) {
 		return nil, fmt.Errorf("service %q: %w", r.spec.Name, err)
 	}
 	return resp, err
@@ -168,7 +169,7 @@ func (r *Run) call(ctx context.Context, request []byte) ([]byte, error) {
 	}
 	resp, reusable, err := c.call(ctx, request)
 	r.calls.put(c, reusable)
-	if _, answered := err.(*HandlerError); err == nil || answered {
+	if he := (*HandlerError)(nil); err == nil || errors.As(err, &he) {
 		return resp, err
 	}
 	return nil, connErr(ctx, err, r.calls.isClosed())
@@ -184,7 +185,12 @@ func connErr(ctx context.Context, err error, gone bool) error {
 	case errors.Is(err, os.ErrDeadlineExceeded):
 		return context.DeadlineExceeded
 	case gone || ended(err):
-		return fmt.Errorf("the child ended (%v): %w", err, ErrNotRunning)
+		// err is the child's end as the socket saw it (EOF, a reset, a
+		// closed connection): its text says how, but it is not wrapped, so
+		// that errors.Is on a failed call or dial finds ErrNotRunning and
+		// not an io.EOF or net.ErrClosed a caller could take for a clean
+		// end of its own.
+		return fmt.Errorf("the child ended (%v): %w", err, ErrNotRunning) //nolint:errorlint // err is formatted, not wrapped, on purpose: see above
 	}
 	return err
 }
@@ -222,8 +228,8 @@ func (c *callConn) call(ctx context.Context, request []byte) (resp []byte, reusa
 		}()
 	}
 	resp, err = c.exchange(request)
-	_, answered := err.(*HandlerError)
-	return resp, err == nil || answered, err
+	he := (*HandlerError)(nil)
+	return resp, err == nil || errors.As(err, &he), err
 }
 
 // exchange writes request and reads its response.
@@ -316,7 +322,7 @@ func (p *callPool) add(c *callConn) bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.closed {
-		c.conn.Close()
+		_ = c.conn.Close() // never used; an error closing it changes nothing
 		<-p.slots
 		return false
 	}
@@ -336,7 +342,7 @@ func (p *callPool) put(c *callConn, keep bool) {
 	p.mu.Unlock()
 	<-p.slots
 	if c != nil {
-		c.conn.Close()
+		_ = c.conn.Close() // not kept; an error closing it changes nothing
 	}
 }
 
@@ -358,6 +364,6 @@ func (p *callPool) close() {
 	p.idle, p.closed = nil, true
 	p.mu.Unlock()
 	for _, c := range conns {
-		c.conn.Close()
+		_ = c.conn.Close() // the child is gone; an error closing changes nothing
 	}
 }

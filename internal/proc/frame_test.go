@@ -93,7 +93,7 @@ func FuzzRead(f *testing.F) {
 		for {
 			fr, err := r.Read()
 			if err != nil {
-				if err != io.EOF && !errors.Is(err, ErrProtocol) {
+				if !errors.Is(err, io.EOF) && !errors.Is(err, ErrProtocol) {
 					t.Fatalf("unexpected error kind: %v", err)
 				}
 				return

@@ -69,7 +69,7 @@ func FuzzHandshake(f *testing.F) {
 		frames := make(chan Frame, len(data)/5+1) // a frame takes at least 5 bytes
 		err := r.readChild(NewReader(bytes.NewReader(data)), frames)
 		close(frames)
-		if err != io.EOF && !errors.Is(err, ErrProtocol) {
+		if !errors.Is(err, io.EOF) && !errors.Is(err, ErrProtocol) {
 			t.Fatalf("the stream ended with %v: want io.EOF or a protocol error", err)
 		}
 		var got []Frame

@@ -192,13 +192,14 @@ func (r *Run) main() {
 	}
 	parentEnd, childEnd := os.NewFile(uintptr(fds[0]), "control"), os.NewFile(uintptr(fds[1]), "control")
 	conn, err := net.FileConn(parentEnd)
-	parentEnd.Close()
+	_ = parentEnd.Close() // conn has its own copy, if any; nothing to do on error
 	if err != nil {
-		childEnd.Close()
+		_ = childEnd.Close() // never handed to a child; nothing to do on error
 		r.err = fmt.Errorf("service %q: control socket: %w", r.spec.Name, err)
 		return
 	}
-	defer conn.Close()
+	// control closes conn too; closing twice, or failing to, is harmless.
+	defer func() { _ = conn.Close() }()
 
 	cmd, stderr, err := r.command(childEnd)
 	if err == nil {
@@ -207,7 +208,9 @@ func (r *Run) main() {
 	if err != nil && stderr != nil {
 		stderr.close()
 	}
-	childEnd.Close() // the child has its own copy; ours would hide its EOF
+	// The child has its own copy; ours would hide its EOF. An error closing
+	// it leaves nothing to do.
+	_ = childEnd.Close()
 	if err != nil {
 		r.err = fmt.Errorf("service %q: spawn: %w", r.spec.Name, err)
 		return
@@ -283,7 +286,8 @@ func (r *Run) command(childEnd *os.File) (*exec.Cmd, *stderrSink, error) {
 // hello, relays readiness and reports, sends heartbeats and the stop, and
 // escalates when the child is hung or does not stop in time.
 func (r *Run) control(conn net.Conn, pid int, exited <-chan struct{}) {
-	defer conn.Close()
+	// The child has exited: an error closing its channel changes nothing.
+	defer func() { _ = conn.Close() }()
 	frames := make(chan Frame, 8)
 	readErr := make(chan error, 1)
 	go func() { readErr <- r.readChild(newBoundedReader(conn, r.exec.Heartbeat), frames) }()

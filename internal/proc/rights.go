@@ -31,7 +31,7 @@ func (r *rightsReader) Read(p []byte) (int, error) {
 	if oobn > 0 {
 		msgs, perr := unix.ParseSocketControlMessage(r.oob[:oobn])
 		if perr != nil {
-			return n, fmt.Errorf("%w: control message: %v", ErrProtocol, perr)
+			return n, fmt.Errorf("%w: control message: %w", ErrProtocol, perr)
 		}
 		for i := range msgs {
 			if fds, perr := unix.ParseUnixRights(&msgs[i]); perr == nil {
@@ -59,7 +59,9 @@ func (r *rightsReader) take(k Kind) (net.Conn, error) {
 // fdConn makes a connection of a socket descriptor, which it takes over.
 func fdConn(fd int) (net.Conn, error) {
 	f := os.NewFile(uintptr(fd), "conn")
-	defer f.Close() // FileConn has its own copy
+	// FileConn has its own copy, if any: an error closing ours changes
+	// nothing.
+	defer func() { _ = f.Close() }()
 	return net.FileConn(f)
 }
 

@@ -19,7 +19,7 @@ func controlPair(t *testing.T) (parent, child *net.UnixConn) {
 	conn := func(fd int) *net.UnixConn {
 		c, err := fdConn(fd)
 		require.NoError(t, err)
-		t.Cleanup(func() { c.Close() })
+		t.Cleanup(func() { _ = c.Close() }) // the test may have closed it already
 		return c.(*net.UnixConn)
 	}
 	return conn(fds[0]), conn(fds[1])
@@ -78,7 +78,7 @@ func TestTooManyDescriptorsAreAProtocolError(t *testing.T) {
 	for i := range files {
 		f, err := os.Open(os.DevNull)
 		require.NoError(t, err)
-		defer f.Close()
+		defer func() { _ = f.Close() }() // read-only /dev/null: nothing to lose
 		files[i] = int(f.Fd())
 	}
 	frame, _ := encode(Frame{Kind: KindConn})
