@@ -51,17 +51,18 @@ func New(opts ...fx.Option) *App {
 		// fx's step-by-step log would only slow every child's start.
 		fxLogger = fx.NopLogger
 	}
-	graph, services, err := plan(opts)
+	graph, specs, err := plan(opts)
 	if err != nil {
 		graph = []fx.Option{fx.Error(err)}
 	}
-	a.services = services
+	a.services = specs
 	a.fx = fx.New(
 		framework,
 		// As Module's invoke does, this builds the host before any service;
 		// one invoke instead of two keeps New as quick as plain fx.
 		fx.Invoke(func(h *host) { a.host, a.log = h, h.log }),
 		fxLogger,
+		fx.Supply(services(specs)),
 		fx.Options(graph...),
 	)
 	return a

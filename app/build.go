@@ -166,6 +166,7 @@ func (s *spec) graphs(child *proc.Child) fx.Option {
 		}
 	}
 	if s.err == nil && len(opts) == len(instances) && (child == nil || !s.mode.Process()) {
+		// Every instance is built here.
 		opts = append(opts, fx.Provide(s.client(instances)))
 	}
 	return fx.Options(opts...)
@@ -177,11 +178,11 @@ func (s *spec) graph(child *proc.Child) fx.Option {
 	switch {
 	case s.err != nil:
 		// The host reports every bad registration at once when it is built.
-		return s.declared()
+		return nil
 	case s.mode.Process() && child == nil:
 		// It runs in a child process: this one never builds it.
 		register := func(h *host, lc fx.Lifecycle) (*adopted, error) { return new(adopted), h.registerProcess(s, lc) }
-		return fx.Options(s.declared(), s.elsewhere(), fx.Provide(fx.Annotate(register, fx.ResultTags(s.adoptedTag()))), adopt)
+		return fx.Options(s.elsewhere(), fx.Provide(fx.Annotate(register, fx.ResultTags(s.adoptedTag()))), adopt)
 	case child != nil && s.mode.Process() && child.Service != s.name:
 		// Another child's service.
 		return nil
@@ -207,11 +208,6 @@ func (s *spec) client(instances []*spec) any {
 }
 
 // declared lists the service with the host.
-func (s *spec) declared() fx.Option { return fx.Provide(s.declaration()) }
-
-func (s *spec) declaration() any {
-	return fx.Annotated{Group: declGroup, Target: func() *spec { return s }}
-}
 
 // construct is the invoke that makes fx build the service, at the place
 // of its registration among the program's invokes.
@@ -222,9 +218,10 @@ func (s *spec) construct() any {
 		func([]reflect.Value) []reflect.Value { return nil }).Interface()
 }
 
-// declGroup collects every service, so the host reports all the invalid
-// ones at once and knows every name the configuration may set.
-const declGroup = "hostfx.services"
+// services are the app's services, all of them, for the host to report
+// the invalid ones at once and to know every name the configuration may
+// set.
+type services []*spec
 
 // adopted is a service the host has adopted: its hook is appended.
 type adopted struct{ service reflect.Value }
@@ -248,11 +245,10 @@ func (s *spec) adoptedTag() string { return fmt.Sprintf(`name:"hostfx/%s"`, s.na
 // service go into as few as possible.
 func (s *spec) here() fx.Option {
 	if ctors, ok := s.flat(); ok {
-		return fx.Provide(append([]any{s.declaration()}, ctors...)...)
+		return fx.Provide(ctors...)
 	}
 	svc := reflect.StructField{Name: "Service", Type: s.typ, Tag: reflect.StructTag(tagOf(s.tag))}
 	return fx.Options(
-		fx.Provide(s.declaration()),
 		fx.Module("hostfx:"+s.name,
 			fx.Provide(s.ctor, func() Identity { return s.identity() }, s.logger, s.adopt(svc, ""), fx.Private),
 			fx.Provide(append([]any{fx.Annotate(func(a *adopted) *adopted { return a }, fx.ResultTags(s.adoptedTag()))},

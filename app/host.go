@@ -74,7 +74,7 @@ type hostParams struct {
 	Shutdowner fx.Shutdowner
 	Observers  []lifecycle.Observer `group:"hostfx.observers"`
 	Defaults   []*serviceDefaults   `group:"hostfx.defaults"`
-	Decls      []*spec              `group:"hostfx.services"`
+	Decls      services
 	ChildArgs  childArgs            `optional:"true"`
 	Heartbeat  childHeartbeat       `optional:"true"`
 	Config     ServiceConfig        `optional:"true"`

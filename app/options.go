@@ -20,12 +20,13 @@ import (
 // module costs a scope of its own, which is a noticeable part of building
 // a small app, and so of starting every child process.
 func Module(opts ...fx.Option) fx.Option {
-	graph, _, err := plan(opts)
+	graph, specs, err := plan(opts)
 	if err != nil {
 		return fx.Error(err)
 	}
 	return fx.Options(
 		framework,
+		fx.Supply(services(specs)),
 		// Building the host checks every registration, before any service
 		// is constructed, and reports all the mistakes at once.
 		fx.Invoke(func(*host) {}),
