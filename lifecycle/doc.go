@@ -26,8 +26,9 @@
 // and an error wrapping [ErrNoRestart] ends a service for good without
 // counting as a failure. [Restart] sets the [Strategy] that computes the
 // delay before restart k, counting from 0 since the last stable run:
-// [Immediate] 0; [FixedBackoff] d; [LinearBackoff] min(step·(k+1), max);
-// [ExponentialBackoff] d = min(initial·2^k, max) plus a uniform jitter in
+// [Immediate] 0; [FixedBackoff] d; [LinearBackoff]
+// min(step·(k+1), maxDelay); [ExponentialBackoff]
+// d = min(initial·2^k, maxDelay) plus a uniform jitter in
 // [0, min(maxJitter, d/2)]. The jitter keeps services that failed together
 // from restarting together; the bound of half the delay keeps a short
 // delay short. The default is exponential from 1s, capped at 60s, with up
