@@ -9,7 +9,9 @@
 // default to [DefaultTimeout]. An in-process service that does not stop
 // within its stop timeout is detached: its goroutine cannot be killed, so
 // it is left running and reported by name with a [TimeoutError]. A
-// process-mode service is killed instead.
+// process-mode service is killed instead. [Replicas] runs n instances of a
+// service, each supervised on its own and named after it with its number,
+// as worker#2.
 //
 // # Readiness
 //
@@ -24,15 +26,19 @@
 // and an error wrapping [ErrNoRestart] ends a service for good without
 // counting as a failure. [Restart] sets the [Strategy] that computes the
 // delay before restart k, counting from 0 since the last stable run:
-// [Immediate] 0; [FixedBackoff] d; [LinearBackoff] min(step·(k+1), max);
-// [ExponentialBackoff] min(initial·2^k, max) plus a uniform jitter in
-// [0, maxJitter]. The default is exponential from 1s, capped at 60s, with
-// up to 5s of jitter. [Intensity] allows at most n restarts within a
-// window (default 5 in 60s); one failure more and the service gives up,
-// which stops the app unless the service was registered with [FailAlone].
-// A run that lasts [StableAfter] (default: the window) resets the delay to
-// the first one. Strategy and policy names (EXPONENTIAL_BACKOFF,
-// ON_FAILURE, ...) are read by [ParseStrategyKind] and [ParsePolicy].
+// [Immediate] 0; [FixedBackoff] d; [LinearBackoff]
+// min(step·(k+1), maxDelay); [ExponentialBackoff]
+// d = min(initial·2^k, maxDelay) plus a uniform jitter in
+// [0, min(maxJitter, d/2)]. The jitter keeps services that failed together
+// from restarting together; the bound of half the delay keeps a short
+// delay short. The default is exponential from 1s, capped at 60s, with up
+// to 5s of jitter, so the first restart comes after 1 to 1.5s. [Intensity]
+// allows at most n restarts within a window (default 5 in 60s); one
+// failure more and the service gives up, which stops the app unless the
+// service was registered with [FailAlone]. A run that lasts [StableAfter]
+// (default: the window) resets the delay to the first one. Strategy and
+// policy names (EXPONENTIAL_BACKOFF, ON_FAILURE, ...) are read by
+// [ParseStrategyKind] and [ParsePolicy].
 //
 // # Events
 //
@@ -40,10 +46,19 @@
 // [Crashed], [Exited], [Restarting], [GaveUp] and [Stalled]. An [Observer]
 // receives them all; the app's logger is one observer ([ZapObserver]), and
 // tests add their own with app.Observe. A [Status] is a snapshot of one
-// service and its [State], as App.Status in package app reports it.
+// service and its [State], as App.Status in package app reports it. It
+// encodes as readable JSON: the state and mode as text ("waiting to
+// restart", "SEPARATE_PROCESS"), the last error as its message or null.
 //
 // # Errors
 //
 // Every timeout is a *[TimeoutError] naming the service and the phase, and
 // wraps [ErrTimeout], so errors.Is and errors.As work through wrapping.
+//
+// A process-mode service whose child ends badly (a crash, a failure, a
+// kill) fails with a *[ChildExitError]: the child's exit code or signal,
+// whether the app killed it and why, the stderr line that says why it
+// died (a panic's or a fatal error's first line, or log.Fatal's message),
+// and the head of its Go crash report and the tail of its stderr. The
+// Crashed event's Stack holds the same report, from [ChildExitError.Trace].
 package lifecycle
