@@ -55,14 +55,14 @@ func New(opts ...fx.Option) *App {
 	if err != nil {
 		graph = []fx.Option{fx.Error(err)}
 	}
-	a.services = specs
+	a.services = specs.list
 	a.fx = fx.New(
 		framework,
 		// As Module's invoke does, this builds the host before any service;
 		// one invoke instead of two keeps New as quick as plain fx.
 		fx.Invoke(func(h *host) { a.host, a.log = h, h.log }),
 		fxLogger,
-		fx.Supply(services(specs)),
+		fx.Supply(specs),
 		fx.Options(graph...),
 	)
 	return a
@@ -99,7 +99,11 @@ func (a *App) Wait() <-chan fx.ShutdownSignal { return a.fx.Wait() }
 // Called from main, Run runs the main event loop on the process's main OS
 // thread.
 func (a *App) Run() {
-	if code := a.run(); code != 0 {
+	code := a.run()
+	if c := proc.Current(); c != nil {
+		c.Exit(code) // and whatever the service started
+	}
+	if code != 0 {
 		os.Exit(code)
 	}
 }

@@ -16,9 +16,8 @@ import (
 	"github.com/hostfx/hostfx/modes"
 )
 
-// Main-loop services registered one after another share one hook and start
-// in one turn of the loop; these tests hold that batching to the same
-// guarantees as starting them one by one.
+// Main-loop services registered one after another: a failure among them
+// holds back the ones after it and stops the ones before it, in order.
 
 type panicking[K any] struct{}
 

@@ -46,9 +46,9 @@ type everyProcess struct{ fx.Option }
 // plan reads the program's options: the registrations and the
 // configuration. It returns the options fx should build, with every
 // registration replaced by its part of the graph, and the app's services.
-func plan(opts []fx.Option) ([]fx.Option, []*spec, error) {
+func plan(opts []fx.Option) ([]fx.Option, services, error) {
 	if treeShapeErr != nil {
-		return nil, nil, fmt.Errorf("app: this version of fx is not one hostfx can read: %w", treeShapeErr)
+		return nil, services{}, fmt.Errorf("app: this version of fx is not one hostfx can read: %w", treeShapeErr)
 	}
 	var decls []*decl
 	var config ServiceConfig
@@ -83,7 +83,7 @@ func plan(opts []fx.Option) ([]fx.Option, []*spec, error) {
 			out = append(out, n)
 		}
 	}
-	return out, specs, nil
+	return out, services{list: specs, configRead: config != nil}, nil
 }
 
 // decide gives each registration its mode from the configuration, and
@@ -221,7 +221,10 @@ func (s *spec) construct() any {
 // services are the app's services, all of them, for the host to report
 // the invalid ones at once and to know every name the configuration may
 // set.
-type services []*spec
+type services struct {
+	list       []*spec
+	configRead bool // plan found the configuration among the options
+}
 
 // adopted is a service the host has adopted: its hook is appended.
 type adopted struct{ service reflect.Value }

@@ -9,17 +9,19 @@ import (
 	"github.com/hostfx/hostfx/internal/proc"
 )
 
-// CallHandler is implemented by a process-mode service that answers Call.
-// A request reaches HandleCall in the service's child process, and what it
-// returns goes back to the caller: the response, or the error's text as a
-// *CallError. The bytes mean what the two sides agree they mean: a method
-// name and arguments in any encoding.
+// CallHandler is implemented by a service that answers Call, in any mode.
+// A request reaches HandleCall where the service runs: in its child
+// process, on its loop for a loop service in this process, or on the
+// caller's goroutine (or one of its own, when the caller's context can end
+// first) for a thread service. What it returns goes back to the caller:
+// the response, or the error's text as a *CallError. The bytes mean what
+// the two sides agree they mean: a method name and arguments in any
+// encoding.
 //
-// Calls from concurrent goroutines of the parent run concurrently in the
-// child (up to MaxConcurrentCalls), each on a goroutine of its own
-// connection, not on the service's event loop; an async service posts to
-// its loop what must run there. ctx is not the caller's: it ends when the
-// service is asked to stop, and a call the caller gave up on runs to its
+// In a child, calls run concurrently (up to MaxConcurrentCalls), each on a
+// goroutine of its own connection. ctx is not the caller's: it ends when
+// the service is asked to stop, once the calls under way have finished or
+// its stop timeout has passed, and a call the caller gave up on runs to its
 // end. HandleCall owns request. A panic in HandleCall fails the call, not
 // the service.
 type CallHandler interface {
@@ -53,29 +55,28 @@ func (e *CallError) Error() string { return fmt.Sprintf("service %q: %s", e.Serv
 var calling = access{"app.Call", callHandlerType, "HandleCall(context.Context, []byte) ([]byte, error)",
 	"answers no calls", ErrNotCallable}
 
-// Call sends request to the process-mode service called name, in its child
-// of the moment, and returns the response of the service's HandleCall (see
-// CallHandler). A call costs one round trip on a private socket pair; the
-// app keeps the connections of finished calls for later ones.
+// Call sends request to the service called name, or with replicas to the
+// running one with the fewest calls under way, and returns the response of
+// its HandleCall (see CallHandler). A service in a child costs one round
+// trip on a private socket pair; the app keeps the connections of finished
+// calls for later ones.
 //
 // ctx bounds the call, the wait for a turn among MaxConcurrentCalls
 // included; a call it cuts short returns ctx's error at once, while
-// HandleCall runs on in the child. Give calls a deadline: a child that
-// stalls holds a call without one until it is killed as hung.
+// HandleCall runs on. Give calls a deadline: a child that stalls holds a
+// call without one until it is killed as hung.
 //
 // The error is a *CallError when HandleCall returned one; it wraps
-// ErrNotCallable for a service that can never answer (no such service, one
-// in this process, or one without HandleCall), and ErrNotRunning, at once,
-// for one with no child running now. A call that was under way when the
-// child ended fails with ErrNotRunning and is not repeated: only the caller
-// knows whether it is safe to call again. A request over MaxCallSize is
-// refused.
+// ErrNotCallable for a service that can never answer (no such service, or
+// one without HandleCall), and ErrNotRunning, at once, for one that is not
+// running now. A call that was under way when the service ended fails with
+// ErrNotRunning and is not repeated: only the caller knows whether it is
+// safe to call again. A request over MaxCallSize is refused.
 func (s *Supervisor) Call(ctx context.Context, name string, request []byte) ([]byte, error) {
 	return s.host.call(ctx, name, request)
 }
 
-// Call sends request to the process-mode service called name; see
-// Supervisor.Call.
+// Call sends request to the service called name; see Supervisor.Call.
 func (a *App) Call(ctx context.Context, name string, request []byte) ([]byte, error) {
 	if a.host == nil {
 		return nil, fmt.Errorf("app.Call: service %q: %w", name, a.Err())

@@ -101,7 +101,7 @@ func (c *childControl) adopt(svc *supervisor.Service) func(context.Context) erro
 		if err := svc.Start(ctx); err != nil {
 			c.startFailed(err)
 			if !c.isHosted() {
-				os.Exit(1)
+				c.conn.Exit(1)
 			}
 			return err
 		}
@@ -168,7 +168,7 @@ func (c *childControl) acceptCalls(conn net.Conn) {
 	go func() {
 		// The member gives each call its context, which ends once the
 		// calls under way have finished at the stop.
-		if err := proc.ServeCalls(context.Background(), conn, m.handler(h)); err != nil {
+		if err := proc.ServeCalls(context.Background(), conn, m.onLoop(m.handler(h))); err != nil {
 			fmt.Fprintf(os.Stderr, "hostfx child %q: calls: %v\n", svc.Name, err)
 		}
 	}()
@@ -185,7 +185,7 @@ func (c *childControl) stop(time.Duration) {
 // happens next.
 func (c *childControl) end(f proc.Frame, code int) {
 	_ = c.conn.Send(f)
-	os.Exit(code)
+	c.conn.Exit(code)
 }
 
 // stopAlone waits for the parent's stop, stops the services this child
@@ -206,7 +206,7 @@ func (c *childControl) stopAlone() {
 	}
 	c.host.loop().Stop()
 	c.stopped(errors.Join(errs...))
-	os.Exit(0)
+	c.conn.Exit(0)
 }
 
 // startFailed tells the parent why the child did not start, once.

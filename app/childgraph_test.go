@@ -5,9 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -80,4 +84,43 @@ func TestChildBuildsOnlyItsService(t *testing.T) {
 	assert.Equal(t, []string{fmt.Sprintf("%d plain", os.Getpid())}, marks(t, dir, "invoke"), "the child leaves out the program's invoke")
 	assert.ElementsMatch(t, []string{fmt.Sprintf("%d kept", os.Getpid()), fmt.Sprintf("%d kept", child)}, marks(t, dir, "every"))
 	assert.Equal(t, []string{fmt.Sprintf("%d NOTIFY_SOCKET=", child)}, marks(t, dir, "service"))
+}
+
+// spawner starts a process of its own, in a session of its own so that no
+// process group holds it, and waits to be stopped.
+type spawner struct{}
+
+func (spawner) Run(ctx context.Context) error {
+	cmd := exec.Command("sleep", "600")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	mark("spawned", strconv.Itoa(cmd.Process.Pid))
+	lifecycle.Ready(ctx)
+	<-ctx.Done()
+	return nil
+}
+
+// What a process-mode service starts ends with it, even outside its
+// process group, when the app stops it in the ordinary way.
+func TestWhatAChildStartedEndsWithIt(t *testing.T) {
+	dir := os.Getenv(markerEnv)
+	if _, child := app.InChild(); !child {
+		dir = t.TempDir()
+		t.Setenv(markerEnv, dir)
+	}
+	fxapp := fxtest.New(t, app.Module(app.Test(t), quiet(), fx.NopLogger,
+		app.Service("spawner", func() spawner { return spawner{} }, modes.SeparateProcess, lifecycle.WaitForReady()),
+	))
+	fxapp.RequireStart()
+	lines := marks(t, dir, "spawned")
+	require.Len(t, lines, 1)
+	pid, err := strconv.Atoi(strings.Fields(lines[0])[1])
+	require.NoError(t, err)
+	require.NoError(t, syscall.Kill(pid, 0), "the sleep runs")
+	fxapp.RequireStop()
+	require.Eventually(t, func() bool {
+		return errors.Is(syscall.Kill(pid, 0), syscall.ESRCH)
+	}, time.Minute, 5*time.Millisecond, "the sleep outlived its service")
 }

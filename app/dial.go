@@ -10,11 +10,11 @@ import (
 	"github.com/hostfx/hostfx/internal/proc"
 )
 
-// ConnServer is implemented by a process-mode service that takes
-// connections from its app. Each connection made with Dial reaches
-// ServeConn in the service's child process, on a goroutine of its own;
-// ServeConn owns the connection and closes it when done. net/rpc's
-// rpc.ServeConn fits as it is.
+// ConnServer is implemented by a service that takes connections from its
+// app, in any mode. Each connection made with Dial reaches ServeConn where
+// the service runs (in its child, or in this process through a net.Pipe),
+// on a goroutine of its own; ServeConn owns the connection and closes it
+// when done. net/rpc's rpc.ServeConn fits as it is.
 type ConnServer interface {
 	ServeConn(conn net.Conn)
 }
@@ -26,24 +26,24 @@ var connServerType = reflect.TypeOf((*ConnServer)(nil)).Elem()
 var ErrNotDialable = errors.New("cannot be dialed")
 
 // ErrNotRunning is wrapped by Dial's and Call's errors about a service
-// that has no child running now: it has not started, is restarting, has
-// stopped or failed, or its child ended during the call. Unlike
+// that is not running now: it has not started, is restarting, has stopped
+// or failed, or it ended during the call. Unlike
 // ErrNotDialable and ErrNotCallable, it says nothing of a later attempt.
 var ErrNotRunning = proc.ErrNotRunning
 
-// Dial connects to the process-mode service called name, in its child of the
-// moment: a private socket pair, handed to the child over the channel the
-// app supervises it by, so nothing else on the machine can connect. The
-// service must implement ConnServer. ctx bounds the handing over, which
-// fails at once, wrapping ErrNotRunning, while the child does not read its
-// channel. A connection ends with the child: after a restart, dial again.
-// Errors wrap ErrNotDialable and ErrNotRunning as Call's do.
+// Dial connects to the service called name, or with replicas to one of the
+// running ones. For a service in a child it is a private socket pair, handed
+// to the child over the channel the app supervises it by, so nothing else on
+// the machine can connect; ctx bounds the handing over, which fails at once,
+// wrapping ErrNotRunning, while the child does not read its channel. The
+// service must implement ConnServer. A connection ends with the child:
+// after a restart, dial again. Errors wrap ErrNotDialable and ErrNotRunning
+// as Call's do.
 func (s *Supervisor) Dial(ctx context.Context, name string) (net.Conn, error) {
 	return s.host.dial(ctx, name)
 }
 
-// Dial connects to the process-mode service called name; see
-// Supervisor.Dial.
+// Dial connects to the service called name; see Supervisor.Dial.
 func (a *App) Dial(ctx context.Context, name string) (net.Conn, error) {
 	if a.host == nil {
 		return nil, fmt.Errorf("app.Dial: service %q: %w", name, a.Err())

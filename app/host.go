@@ -86,10 +86,10 @@ type hostParams struct {
 
 func newHost(p hostParams) (*host, error) {
 	log := p.Log.Logger
-	if err := invalid(p.Decls); err != nil {
+	if err := invalid(p.Decls.list); err != nil {
 		return nil, err
 	}
-	if err := unknownSections(p.Config, p.Decls); err != nil {
+	if err := unknownSections(p.Config, p.Decls.list); err != nil {
 		return nil, err
 	}
 	slices.SortFunc(p.Defaults, func(a, b *serviceDefaults) int { return int(a.seq - b.seq) })
@@ -99,6 +99,13 @@ func newHost(p hostParams) (*host, error) {
 	}
 	if err := defaults.Validate(); err != nil {
 		return nil, fmt.Errorf("app.ServiceDefaults: %w", err)
+	}
+	if defaults.Replicas != 1 {
+		return nil, fmt.Errorf("app.ServiceDefaults: lifecycle.Replicas(%d): replicas are a service's own; pass it to app.Service", defaults.Replicas)
+	}
+	if p.Config != nil && !p.Decls.configRead && proc.Current() == nil {
+		return nil, errors.New("the configuration module is outside app.New or app.Module, which read it before they build " +
+			"the graph: pass config.Module or config.Supply among the app's other options")
 	}
 	h := &host{
 		log:        log,
@@ -272,7 +279,9 @@ func (h *host) adopt(m *member, lc fx.Lifecycle, start func(context.Context) err
 			// The first service to stop halts them all, so nothing restarts
 			// while the app is going down.
 			h.haltAll()
-			m.stopping(ctx)
+			drain, cancel := context.WithTimeout(ctx, m.svc.Settings.StopTimeout)
+			m.stopping(drain) // calls under way finish first, within the service's stop budget
+			cancel()
 			return m.svc.Stop(ctx)
 		},
 	})

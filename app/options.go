@@ -26,7 +26,7 @@ func Module(opts ...fx.Option) fx.Option {
 	}
 	return fx.Options(
 		framework,
-		fx.Supply(services(specs)),
+		fx.Supply(specs),
 		// Building the host checks every registration, before any service
 		// is constructed, and reports all the mistakes at once.
 		fx.Invoke(func(*host) {}),

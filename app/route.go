@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"reflect"
@@ -178,6 +179,31 @@ func (m *member) call(ctx context.Context, h *host, request []byte) ([]byte, err
 		go func() { done(answer()) }()
 		return nil, true
 	}, m.spec.name)
+}
+
+// onLoop wraps handle to run on the service's loop when the service runs on
+// one, as a call in this process does: a SEPARATE_PROCESS_ASYNC service
+// answers its calls in its child on its loop too, among its own callbacks.
+func (m *member) onLoop(handle func(context.Context, []byte) ([]byte, error)) func(context.Context, []byte) ([]byte, error) {
+	return func(ctx context.Context, request []byte) ([]byte, error) {
+		loop, ok := m.svc.Current().(interface {
+			Post(func()) (<-chan struct{}, bool)
+		})
+		if !ok {
+			return handle(ctx, request)
+		}
+		return await(ctx, func(done func([]byte, error)) (<-chan struct{}, bool) {
+			return loop.Post(func() {
+				// On the loop, a panic must fail the call, not the service.
+				resp, failure, failed := proc.Answer(ctx, handle, request)
+				if failed {
+					done(nil, errors.New(failure))
+					return
+				}
+				done(resp, nil)
+			})
+		}, m.spec.name)
+	}
 }
 
 // await runs start, which hands done to whatever answers, and waits for

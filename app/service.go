@@ -63,9 +63,8 @@ type registration struct {
 //
 // The constructor is an ordinary fx constructor, in any shape fx accepts:
 // a function, fx.Annotate of one, with fx.In parameters or fx.Out results,
-// with or without an error. It runs in a module of its own, where it may
-// also take the service's Identity and a *zap.Logger that names the
-// service. The service is the result whose type has the mode's entry point:
+// with or without an error. It may also take the service's Identity and a
+// *zap.Logger that names the service. The service is the result whose type has the mode's entry point:
 // the *_ASYNC modes call RunAsync (modes.AsyncRunner), the others Run
 // (modes.Runner). Each registration builds its own instance, so one
 // constructor may run under many names.

@@ -60,7 +60,7 @@ func TestExamples(t *testing.T) {
 		wantStarts []string // its services, in the order they must start
 	}{
 		{give: "hello", wantStarts: []string{"greeter"}},
-		{give: "modes", wantStarts: []string{"pulse", "cruncher", "reporter", "worker", "watcher"}},
+		{give: "modes", wantStarts: []string{"pulse", "worker", "cruncher", "reporter", "watcher"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.give, func(t *testing.T) {

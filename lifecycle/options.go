@@ -35,7 +35,7 @@ type Settings struct {
 	// app keeps running, instead of stopping the app.
 	FailAlone bool
 	// Replicas is how many instances of the service run, each supervised
-	// on its own; calls to the service are spread over the ready ones.
+	// on its own; calls to the service are spread over the running ones.
 	Replicas int
 }
 
@@ -195,7 +195,7 @@ const MaxReplicas = 1024
 // Replicas runs n instances of the service, in any mode: each is built by
 // the service's constructor, supervised on its own, and named after the
 // service with its number, as worker#2. Calls to the service go to the
-// ready replica with the fewest calls under way.
+// running replica with the fewest calls under way.
 func Replicas(n int) Option { return replicasOption(n) }
 
 type replicasOption int

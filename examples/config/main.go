@@ -47,7 +47,7 @@ type Greeter struct {
 
 // NewGreeter takes its section of the configuration from the graph.
 func NewGreeter(cfg AppConfig, log *zap.Logger) *Greeter {
-	return &Greeter{cfg: cfg, log: log.With(zap.String("service", "greeter"))}
+	return &Greeter{cfg: cfg, log: log}
 }
 
 func (g *Greeter) greet() {

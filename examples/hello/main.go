@@ -22,7 +22,7 @@ type Greeter struct {
 
 // NewGreeter is an ordinary fx constructor; the logger comes from the app.
 func NewGreeter(log *zap.Logger) *Greeter {
-	return &Greeter{log: log.With(zap.String("service", "greeter"))}
+	return &Greeter{log: log}
 }
 
 // RunAsync runs on the loop: it schedules the greeting and returns at once.

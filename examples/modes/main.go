@@ -17,6 +17,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"go.uber.org/fx"
 	"go.uber.org/zap"
 	"golang.org/x/sys/unix"
 
@@ -35,7 +36,7 @@ func beat(log *zap.Logger, fields ...zap.Field) {
 type Pulse struct{ log *zap.Logger }
 
 func NewPulse(log *zap.Logger) *Pulse {
-	return &Pulse{log: log.With(zap.String("service", "pulse"))}
+	return &Pulse{log: log}
 }
 
 func (p *Pulse) RunAsync(_ context.Context, loop *modes.Loop) error {
@@ -45,15 +46,17 @@ func (p *Pulse) RunAsync(_ context.Context, loop *modes.Loop) error {
 
 // Cruncher blocks in Run on its own OS thread (SEPARATE_THREAD). Each
 // round it asks the worker, in the worker's child process, how many beats
-// it has done: the Supervisor reaches any process-mode service.
+// it has done, through the worker's Client: taking it makes the worker start
+// before the cruncher and stop after it, and the call would be the same if
+// the worker ran in this process.
 type Cruncher struct {
 	log    *zap.Logger
-	sup    *app.Supervisor
+	worker *app.Client
 	rounds atomic.Int64 // read from the reporter's thread
 }
 
-func NewCruncher(log *zap.Logger, sup *app.Supervisor) *Cruncher {
-	return &Cruncher{log: log.With(zap.String("service", "cruncher")), sup: sup}
+func NewCruncher(log *zap.Logger, worker *app.Client) *Cruncher {
+	return &Cruncher{log: log, worker: worker}
 }
 
 func (c *Cruncher) Run(ctx context.Context) error {
@@ -69,7 +72,7 @@ func (c *Cruncher) Run(ctx context.Context) error {
 			// between those times it answers. A deadline keeps a stuck
 			// worker from holding the cruncher up.
 			call, cancel := context.WithTimeout(ctx, period/2)
-			beats, err := c.sup.Call(call, "worker", []byte("beats"))
+			beats, err := c.worker.Call(call, []byte("beats"))
 			cancel()
 			if err == nil {
 				beat(c.log, zap.ByteString("worker_beats", beats))
@@ -92,7 +95,7 @@ type Reporter struct {
 }
 
 func NewReporter(log *zap.Logger, c *Cruncher) *Reporter {
-	return &Reporter{log: log.With(zap.String("service", "reporter")), cruncher: c}
+	return &Reporter{log: log, cruncher: c}
 }
 
 func (r *Reporter) RunAsync(_ context.Context, loop *modes.Loop) error {
@@ -111,7 +114,7 @@ type Worker struct {
 }
 
 func NewWorker(log *zap.Logger) *Worker {
-	return &Worker{log: log.With(zap.String("service", "worker"))}
+	return &Worker{log: log}
 }
 
 func (w *Worker) Run(ctx context.Context) error {
@@ -142,7 +145,7 @@ func (w *Worker) HandleCall(_ context.Context, request []byte) ([]byte, error) {
 type Watcher struct{ log *zap.Logger }
 
 func NewWatcher(log *zap.Logger) *Watcher {
-	return &Watcher{log: log.With(zap.String("service", "watcher"))}
+	return &Watcher{log: log}
 }
 
 func (w *Watcher) RunAsync(_ context.Context, loop *modes.Loop) error {
@@ -153,11 +156,11 @@ func (w *Watcher) RunAsync(_ context.Context, loop *modes.Loop) error {
 func main() {
 	app.New(
 		// Registered before the cruncher, but started after it: it
-		// depends on the cruncher. Start order: pulse, cruncher,
-		// reporter, worker, watcher.
+		// depends on the cruncher, which calls the worker. Start order:
+		// pulse, worker, cruncher, reporter, watcher.
 		app.Service("pulse", NewPulse, modes.MainEventLoopAsync),
 		app.Service("reporter", NewReporter, modes.SeparateThreadAsync),
-		app.Service("cruncher", NewCruncher, modes.SeparateThread),
+		app.Service("cruncher", fx.Annotate(NewCruncher, fx.ParamTags(``, `name:"worker"`)), modes.SeparateThread),
 		// Each run of these is a child process: this binary started again
 		// as "hostfx: modes worker" (see ps), building only that service.
 		app.Service("worker", NewWorker, modes.SeparateProcess),

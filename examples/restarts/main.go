@@ -26,7 +26,7 @@ type Uplink struct {
 }
 
 func NewUplink(log *zap.Logger) *Uplink {
-	return &Uplink{log: log.With(zap.String("service", "uplink"))}
+	return &Uplink{log: log}
 }
 
 func (u *Uplink) Run(ctx context.Context) error {
@@ -45,7 +45,7 @@ func (u *Uplink) Run(ctx context.Context) error {
 type Clock struct{ log *zap.Logger }
 
 func NewClock(log *zap.Logger) *Clock {
-	return &Clock{log: log.With(zap.String("service", "clock"))}
+	return &Clock{log: log}
 }
 
 func (c *Clock) RunAsync(_ context.Context, loop *modes.Loop) error {

@@ -76,7 +76,7 @@ func (l *events) option() fx.Option {
 }
 
 // hostfxNames are the packages whose functions are hostfx's additions.
-var hostfxNames = []string{"github.com/hostfx/hostfx/app.", "github.com/hostfx/hostfx/modules/", "reflect.makeFuncStub", "stub(app."}
+var hostfxNames = []string{"github.com/hostfx/hostfx/app.", "github.com/hostfx/hostfx/modules/", "reflect.makeFuncStub", "stub(app.", `hostfx.service/`}
 
 func ours(names ...string) bool {
 	for _, n := range names {

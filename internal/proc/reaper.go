@@ -137,3 +137,11 @@ func parentOf(pid int) (ppid int, live bool) {
 	ppid, err = strconv.Atoi(fields[1])
 	return ppid, err == nil && fields[0] != "Z" && fields[0] != "X"
 }
+
+// Exit ends this child with code, and everything it started first: a
+// service's processes end with the run of the service that started them,
+// whether it ends by itself, fails or is stopped.
+func (c *Child) Exit(code int) {
+	killDescendants()
+	os.Exit(code)
+}
