@@ -75,9 +75,9 @@ type hostParams struct {
 	Observers  []lifecycle.Observer `group:"hostfx.observers"`
 	Defaults   []*serviceDefaults   `group:"hostfx.defaults"`
 	Decls      services
-	ChildArgs  childArgs            `optional:"true"`
-	Heartbeat  childHeartbeat       `optional:"true"`
-	Config     ServiceConfig        `optional:"true"`
+	ChildArgs  childArgs      `optional:"true"`
+	Heartbeat  childHeartbeat `optional:"true"`
+	Config     ServiceConfig  `optional:"true"`
 	Lifecycle  fx.Lifecycle
 	// FxLog is the app's fx event logger when fx.WithLogger set one; Run
 	// reports its stop there, as fx's own Run does.

@@ -75,8 +75,13 @@ func (l *events) option() fx.Option {
 	return fx.WithLogger(func() fxevent.Logger { return l })
 }
 
-// hostfxNames are the packages whose functions are hostfx's additions.
-var hostfxNames = []string{"github.com/hostfx/hostfx/app.", "github.com/hostfx/hostfx/modules/", "reflect.makeFuncStub", "stub(app.", `hostfx.service/`}
+// hostfxNames mark hostfx's additions in fx's events: its packages, the
+// constructors it makes, the values it supplies, and a service's own
+// constructor, which fx provides with the service's name tag.
+var hostfxNames = []string{
+	"github.com/hostfx/hostfx/app.", "github.com/hostfx/hostfx/modules/",
+	"reflect.makeFuncStub", "stub(app.", `hostfx.service/`,
+}
 
 func ours(names ...string) bool {
 	for _, n := range names {
