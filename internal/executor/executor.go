@@ -5,7 +5,6 @@ package executor
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"runtime/debug"
@@ -32,12 +31,6 @@ type Spec struct {
 	// StopTimeout is how long the entry point may take to stop; a run that
 	// can force an end (a child process) escalates after it.
 	StopTimeout time.Duration
-	// Enter, when set, is called on the loop just before RunAsync (the
-	// loop executors only); a run that a Gate holds back never calls it.
-	Enter func()
-	// Gate, when set, holds the run back if a run launched before it with
-	// the same Gate failed to start.
-	Gate *Gate
 	// Restarter, when set, follows the run on its loop, and restarts it
 	// there, if the executor runs it on a loop and can restart it in
 	// place; other executors ignore it.
@@ -55,21 +48,6 @@ type Restarter interface {
 	// same run, and false ends the run with err.
 	Again(run Run, err error) bool
 }
-
-// ErrHeldBack ends a run that never called its entry point because an
-// earlier run of its batch failed to start.
-var ErrHeldBack = errors.New("held back: a service before it failed to start")
-
-// Gate lets runs launched together start in order only while every one
-// before them started: the first that fails closes it, and the rest end
-// with ErrHeldBack without calling their entry points.
-type Gate struct{ closed atomic.Bool }
-
-// Close holds back every run of the gate that has not called its entry
-// point yet.
-func (g *Gate) Close() { g.closed.Store(true) }
-
-func (g *Gate) open() bool { return g == nil || !g.closed.Load() }
 
 // Abort ends a run that failed to start: it kills what can be killed (a
 // child process) and asks the rest to stop.
@@ -119,15 +97,6 @@ type Executor interface {
 	Launch(Spec) Run
 }
 
-// Batcher is an Executor that can launch many runs at once, cheaper than
-// one by one.
-type Batcher interface {
-	Executor
-	// LaunchAll launches one run per spec, in order, and returns them in
-	// the same order.
-	LaunchAll([]Spec) []Run
-}
-
 // Settled reports whether run can do nothing more once stopped: whether
 // nothing it started off its thread or loop is still running. A run that
 // cannot tell is not settled.
@@ -168,24 +137,14 @@ func (r *run) enter(spec Spec) {
 func (r *run) startAsync(spec *Spec, loop *modes.Loop, self Run) {
 	svc := spec.Service.(modes.AsyncRunner)
 	loop.Post(func() {
-		if !spec.Gate.open() {
-			loop.Exit(ErrHeldBack)
-			return
-		}
 		if r.tid.Load() == 0 { // a restart in place is on the same locked thread
 			r.tid.Store(int64(unix.Gettid()))
-		}
-		if spec.Enter != nil {
-			spec.Enter()
 		}
 		err := callRunAsync(r.ctx, svc, loop)
 		if spec.Restarter != nil {
 			spec.Restarter.Entered(self, err)
 		}
 		if err != nil {
-			if spec.Gate != nil {
-				spec.Gate.Close()
-			}
 			loop.Exit(err)
 			return
 		}

@@ -33,22 +33,6 @@ func (m MainLoop) Launch(spec Spec) Run {
 	return r
 }
 
-// LaunchAll prepares every run first and then queues their RunAsync calls
-// back to back, so the loop wakes once and runs them all in one turn.
-func (m MainLoop) LaunchAll(specs []Spec) []Run {
-	loop := m.Loop()
-	runs := make([]*loopRun, len(specs))
-	for i, spec := range specs {
-		runs[i] = newLoopRun(spec, loop, nil, m.Clock)
-	}
-	out := make([]Run, len(specs))
-	for i, r := range runs {
-		r.startAsync(&r.spec, r.view, r)
-		out[i] = r
-	}
-	return out
-}
-
 // ThreadLoop runs each async service on a private event loop on its own
 // locked OS thread (modes.SeparateThreadAsync). Each run is a fresh thread,
 // so its runs never restart in place.
@@ -97,7 +81,6 @@ func newLoopRun(spec Spec, el, private *modes.EventLoop, clock clockwork.Clock) 
 	r := &loopRun{run: newRun(spec), el: el, private: private, clock: clock, spec: spec, final: make(chan struct{})}
 	r.cancel = r.run.cancel
 	r.respec = spec
-	r.respec.Gate, r.respec.Enter = nil, nil
 	r.view = r.watch(el.Scope(spec.Name))
 	return r
 }

@@ -194,8 +194,8 @@ func (s *Service) launch(ctx context.Context) (*run, error) {
 	}
 	s.starting()
 	r := s.newRun() // before Launch: the run's start time must not follow what the run does
-	s.track(r, s.Executor.Launch(s.spec(nil, r)))
-	return r, s.confirm(ctx, r, nil)
+	s.track(r, s.Executor.Launch(s.spec(r)))
+	return r, s.confirm(ctx, r)
 }
 
 func (s *Service) newRun() *run { return &run{began: s.Clock.Now()} }
@@ -205,14 +205,13 @@ func (s *Service) starting() {
 }
 
 // spec describes a launch of r.
-func (s *Service) spec(gate *executor.Gate, r *run) executor.Spec {
+func (s *Service) spec(r *run) executor.Spec {
 	spec := executor.Spec{
 		Name:         s.Name,
 		Service:      s.Instance,
 		WaitForReady: s.Settings.WaitForReady,
 		OnStall:      s.stalled,
 		StopTimeout:  s.Settings.StopTimeout,
-		Gate:         gate,
 	}
 	if s.Settings.Restart.Kind == lifecycle.StrategyImmediate && !s.Settings.WaitForReady {
 		spec.Restarter = inPlace{s: s, r: r}
@@ -234,9 +233,8 @@ func (s *Service) track(r *run, launched executor.Run) {
 }
 
 // confirm waits until r has started, or says why it did not. A run that
-// did not start closes gate, if given, before it is stopped, so the runs
-// launched after it in its batch never call their entry points.
-func (s *Service) confirm(ctx context.Context, r *run, gate *executor.Gate) error {
+// did not start is stopped.
+func (s *Service) confirm(ctx context.Context, r *run) error {
 	timeout := s.Clock.NewTimer(s.Settings.StartTimeout)
 	defer timeout.Stop()
 	var err error
@@ -262,9 +260,6 @@ func (s *Service) confirm(ctx context.Context, r *run, gate *executor.Gate) erro
 	if chans.Closed(r.Ready()) || !r.phase.CompareAndSwap(pending, abandoned) {
 		err = nil
 	} else {
-		if gate != nil {
-			gate.Close()
-		}
 		err = s.abandon(r, err)
 	}
 	if r.phase.Load() == onLoop {
