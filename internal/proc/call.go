@@ -60,7 +60,9 @@ type CallHandler func(ctx context.Context, request []byte) ([]byte, error)
 // or while a call is answered (it gave up on it), and otherwise why the
 // connection was dropped: a parent that gives up while writing a request
 // leaves a truncated one, which is reported. A panic in handle is the
-// call's error.
+// call's error. A handler error that wraps ErrNotRunning means the service
+// was not there to take the call: the connection is dropped unanswered, so
+// the parent reports ErrNotRunning, as for a child that ended.
 func ServeCalls(ctx context.Context, conn net.Conn, handle CallHandler) error {
 	// The connection is done with: an error closing it changes nothing.
 	defer func() { _ = conn.Close() }()
@@ -85,7 +87,15 @@ func ServeCalls(ctx context.Context, conn net.Conn, handle CallHandler) error {
 			}
 			return cleanEnd(err)
 		}
-		resp, failure, failed := Answer(ctx, handle, req)
+		notTaken := false
+		resp, failure, failed := Answer(ctx, func(ctx context.Context, req []byte) ([]byte, error) {
+			resp, err := handle(ctx, req)
+			notTaken = errors.Is(err, ErrNotRunning)
+			return resp, err
+		}, req)
+		if notTaken {
+			return nil
+		}
 		if !failed && len(resp) > MaxCallSize {
 			failure, failed = fmt.Sprintf("response of %d bytes: at most %d", len(resp), MaxCallSize), true
 		}

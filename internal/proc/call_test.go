@@ -72,6 +72,22 @@ func TestCallsAreAnswered(t *testing.T) {
 	assert.NoError(t, <-done, "a close between calls is a clean end")
 }
 
+// A service that is not there to take a call, such as one whose loop has
+// closed while its child goes on, leaves the call unanswered, as a child
+// that ended does: Run.Call reports that as not running, for the caller to
+// try again.
+func TestACallTheServiceCannotTakeIsLeftUnanswered(t *testing.T) {
+	c, child := callPair(t)
+	done := serve(child, func(context.Context, []byte) ([]byte, error) {
+		return nil, fmt.Errorf("its loop is closed: %w", ErrNotRunning)
+	})
+	_, err := call(context.Background(), c, []byte("one"))
+	require.ErrorIs(t, err, io.EOF)
+	var he *HandlerError
+	assert.False(t, errors.As(err, &he), "not an answer of the service's")
+	assert.NoError(t, <-done)
+}
+
 func TestGarbageCallsEndTheConnection(t *testing.T) {
 	echo := func(_ context.Context, req []byte) ([]byte, error) { return req, nil }
 	for _, tc := range []struct{ name, garbage, want string }{

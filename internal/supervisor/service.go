@@ -624,9 +624,6 @@ type stopping struct {
 	finished chan struct{}
 	grace    time.Duration
 	begin    time.Time
-	// starting: a launch may be under way, whose run is not yet the
-	// current one, so run says nothing about what may still run.
-	starting bool
 }
 
 // beginStop asks the service to stop and returns without waiting; nil
@@ -640,7 +637,7 @@ func (s *Service) beginStop() *stopping {
 		return nil
 	}
 	s.haltEnded = false
-	p := &stopping{s: s, finished: s.finished, starting: s.state == lifecycle.StateStarting}
+	p := &stopping{s: s, finished: s.finished}
 	s.setState(lifecycle.StateStopping)
 	close(s.stop)
 	if s.cur != nil {
@@ -655,12 +652,6 @@ func (s *Service) beginStop() *stopping {
 	s.Observe(&lifecycle.Stopping{Service: s.Name, Mode: s.Mode})
 	p.begin = s.Clock.Now()
 	return p
-}
-
-// settled reports whether nothing of the service can run any more, even
-// though its stop is not confirmed yet.
-func (p *stopping) settled() bool {
-	return !p.starting && (p.run == nil || executor.Settled(p.run))
 }
 
 // wait waits for the stop to finish, up to the stop timeout.
