@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"os/signal"
 	"runtime"
@@ -31,6 +32,7 @@ const mainLoopGrace = 2 * time.Second
 // App is an fx application that hosts services.
 type App struct {
 	fx       *fx.App
+	panicked error // a service's constructor panicked: the app was not built
 	host     *host
 	log      *zap.Logger
 	services []*spec
@@ -56,7 +58,7 @@ func New(opts ...fx.Option) *App {
 		graph = []fx.Option{fx.Error(err)}
 	}
 	a.services = specs.list
-	a.fx = fx.New(
+	a.fx, a.panicked = buildFx(specs.list,
 		framework,
 		// As Module's invoke does, this builds the host before any service;
 		// one invoke instead of two keeps New as quick as plain fx.
@@ -68,8 +70,52 @@ func New(opts ...fx.Option) *App {
 	return a
 }
 
+// buildFx is fx.New, except that a service's constructor that panics makes
+// a *BuildError naming the service instead of crashing the program. A
+// panic anywhere else goes on, as in plain fx.
+func buildFx(services []*spec, opts ...fx.Option) (app *fx.App, failed error) {
+	defer func() {
+		if failed != nil {
+			return
+		}
+		p := recover()
+		if p == nil {
+			return
+		}
+		s := panickedIn(services)
+		if s == nil {
+			panic(p)
+		}
+		failed = &BuildError{Service: s.name, Mode: s.mode, At: s.at, Constructor: s.ctorDoc,
+			Err: fmt.Errorf("panicked: %v", p)}
+		app = fx.New(fx.NopLogger, fx.Error(failed)) // an app that only reports it
+	}()
+	return fx.New(opts...), nil
+}
+
+// panickedIn finds the service whose constructor is on the stack of a
+// panic being recovered.
+func panickedIn(services []*spec) *spec {
+	pcs := make([]uintptr, 64)
+	frames := runtime.CallersFrames(pcs[:runtime.Callers(3, pcs)])
+	for {
+		f, more := frames.Next()
+		for _, s := range services {
+			if s.ctorFunc != "" && f.Function == s.ctorFunc {
+				return s
+			}
+		}
+		if !more {
+			return nil
+		}
+	}
+}
+
 // Err returns the error that kept the app from being built, if any.
 func (a *App) Err() error {
+	if a.panicked != nil {
+		return a.panicked
+	}
 	err := a.fx.Err()
 	if is := (*invalidServices)(nil); errors.As(err, &is) {
 		return is.error

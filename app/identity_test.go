@@ -168,3 +168,16 @@ func TestConstructionErrorsNameTheService(t *testing.T) {
 	assert.Contains(t, a.Err().Error(), "missing type: *app_test.missing")
 	assert.NotContains(t, a.Err().Error(), "reflect")
 }
+
+// A service's constructor that panics fails the app's build with an error
+// that names the service; it does not crash the program.
+func TestConstructorPanicNamesTheService(t *testing.T) {
+	panicking := func() *node[[1]byte] { panic("no config") }
+	a := app.New(quiet(), fx.NopLogger, app.Service("db", panicking, modes.SeparateThread))
+	var be *app.BuildError
+	require.ErrorAs(t, a.Err(), &be)
+	assert.Equal(t, "db", be.Service)
+	assert.Contains(t, a.Err().Error(), `service "db" (SEPARATE_THREAD) at identity_test.go:`)
+	assert.Contains(t, a.Err().Error(), "panicked: no config")
+	assert.Error(t, a.Start(t.Context()))
+}

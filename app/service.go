@@ -42,6 +42,8 @@ type decl struct {
 	ctor    any
 	at      string // file:line of the app.Service call
 	ctorDoc string // the constructor's name and file:line
+	// ctorFunc is the constructor's function name, as a stack names it.
+	ctorFunc string
 	// The service among the constructor's results: its type, and the name
 	// tag it has there, if any.
 	typ reflect.Type
@@ -114,7 +116,7 @@ func (d *decl) check() error {
 	if fn.IsNil() {
 		return d.errorf("the constructor is a nil %v; pass a function that returns the service", t)
 	}
-	d.ctorDoc = funcDoc(d.ctor, fn)
+	d.ctorDoc, d.ctorFunc = funcDoc(d.ctor, fn)
 	if !d.mode.Valid() {
 		return d.errorf("%v", fmt.Errorf("%w %d: want one of %v", modes.ErrUnknownMode, uint8(d.mode), modes.Modes()))
 	}
@@ -223,8 +225,9 @@ func caller(skip int) string {
 }
 
 // funcDoc names the user's constructor and where it is: the function
-// itself, or the one fx.Annotate was given.
-func funcDoc(ctor any, built reflect.Value) string {
+// itself, or the one fx.Annotate was given. It returns the function's name
+// too, as a stack shows it.
+func funcDoc(ctor any, built reflect.Value) (string, string) {
 	fn := built
 	if v := reflect.ValueOf(ctor); v.Kind() == reflect.Func {
 		fn = v
@@ -235,10 +238,10 @@ func funcDoc(ctor any, built reflect.Value) string {
 	}
 	f := runtime.FuncForPC(fn.Pointer())
 	if f == nil {
-		return fn.Type().String()
+		return fn.Type().String(), ""
 	}
 	file, line := f.FileLine(f.Entry())
-	return fmt.Sprintf("%s (%s:%d)", f.Name(), filepath.Base(file), line)
+	return fmt.Sprintf("%s (%s:%d)", f.Name(), filepath.Base(file), line), f.Name()
 }
 
 // entryPoint is the interface the mode calls.
