@@ -106,6 +106,7 @@ func (c *childControl) adopt(svc *supervisor.Service) func(context.Context) erro
 			return err
 		}
 		_ = c.conn.Send(proc.Frame{Kind: proc.KindReady})
+		c.conn.WatchEnd() // from now on, an end signal takes what the service started with it
 		if !c.isHosted() {
 			c.stopAlone() // never returns: a test's child must not run the rest of the test
 		}

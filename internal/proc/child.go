@@ -21,6 +21,7 @@ type Child struct {
 	conn      *net.UnixConn
 	wmu       sync.Mutex
 	ignoreEOF bool
+	watchOnce sync.Once
 }
 
 var current *Child
@@ -34,7 +35,7 @@ func init() {
 	_ = os.Unsetenv(EnvChild)
 	ignoreEOF := os.Getenv(EnvIgnoreEOF) != ""
 	_ = os.Unsetenv(EnvIgnoreEOF)
-	guard(name)                 // before the service can start anything
+	guard()                     // before the service can start anything
 	unix.CloseOnExec(controlFD) // exec cleared it; the child's own children must not get the channel
 	closeInherited()
 	// As a net.UnixConn the channel uses the runtime's poller, so a blocked

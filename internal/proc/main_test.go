@@ -122,6 +122,7 @@ func runChild(c *Child) {
 		}()
 	}
 	_ = c.Send(Frame{Kind: KindReady})
+	c.WatchEnd() // as an app's child does once its service has started
 	c.Serve(Handler{
 		Ping: func(seq uint64) { _ = c.Send(Frame{Kind: KindPong, Seq: seq}) },
 		Stop: func(time.Duration) {

@@ -22,17 +22,27 @@ var parentPID int
 
 // guard makes this child the reaper of its orphaned descendants, so that
 // everything its service starts stays below it, even what leaves its
-// process group or is orphaned by its own parent, and ends all of them
-// when endSignal comes. Until guard runs, endSignal's default action
-// ends the child, which has started nothing yet.
+// process group or is orphaned by its own parent.
+func guard() {
+	parentPID = os.Getppid()
+	_ = unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+}
+
+// WatchEnd ends all this child started, and then the child, when
+// endSignal comes. Until it is called, endSignal's default action ends the
+// child alone. It is called once the service has started, not when the
+// child starts: taking a signal costs a young process an OS thread, which
+// would delay every spawn.
 //
 // It also takes SIGPIPE: the child's stderr is a pipe to its parent, so a
 // write there fails once the parent is gone, and the default SIGPIPE
 // would kill the child before it could end its descendants. A write that
 // fails while the parent lives just fails, as on any other descriptor.
-func guard(service string) {
-	parentPID = os.Getppid()
-	_ = unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+func (c *Child) WatchEnd() {
+	c.watchOnce.Do(func() { watchEnd(c.Service) })
+}
+
+func watchEnd(service string) {
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, endSignal, unix.SIGPIPE)
 	go func() {
@@ -76,6 +86,9 @@ func endAll() {
 
 // killDescendants kills every live descendant of this child.
 func killDescendants() {
+	if !hasChildren() {
+		return // most services start nothing: no need to read all of /proc
+	}
 	self := os.Getpid()
 	killed := map[int]bool{}
 	// A descendant may fork while we look: its new child is re-parented to
@@ -92,6 +105,23 @@ func killDescendants() {
 			break
 		}
 	}
+}
+
+// hasChildren reports whether this process may have a child, by the
+// children lists of its threads, which name every child, orphans it has
+// taken in as a subreaper included. It says true when it cannot tell.
+func hasChildren() bool {
+	tasks, err := os.ReadDir("/proc/self/task")
+	if err != nil {
+		return true
+	}
+	for _, t := range tasks {
+		b, err := os.ReadFile("/proc/self/task/" + t.Name() + "/children")
+		if err != nil || len(strings.TrimSpace(string(b))) > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // descendants lists the live processes below root, read from /proc.
