@@ -105,6 +105,7 @@ func run(quick bool, filter *regexp.Regexp) int {
 		{"child_rss", slow, benchChildRSS},
 		{"goplugin", slow, benchGoPlugin},
 		{"restart_vs_suture", fast, benchRestart},
+		{"call", slow, benchCall},
 		{"scale", slow, func(p harness.Plan, r *report) error { return benchScale(p, r, sizes) }},
 	}
 

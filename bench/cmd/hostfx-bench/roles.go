@@ -32,6 +32,7 @@ const (
 	spawnAppName = "spawn" // proc_spawn and child_rss
 	rttAppName   = "rtt"   // proc_rtt: then the service name
 	scaleAppName = "scale" // scale: then the number of services
+	poolAppName  = "pool"  // pool_2_vs_1: then the number of replicas
 )
 
 // childApp returns the app the arguments of a child name.
@@ -41,6 +42,12 @@ func childApp(args []string) (fx.Option, error) {
 		return spawnApp(), nil
 	case len(args) == 2 && args[0] == rttAppName:
 		return rttApp(args[1]), nil
+	case len(args) == 2 && args[0] == poolAppName:
+		n, err := strconv.Atoi(args[1])
+		if err != nil {
+			return nil, err
+		}
+		return poolApp(n), nil
 	case len(args) == 2 && args[0] == scaleAppName:
 		n, err := strconv.Atoi(args[1])
 		if err != nil {
