@@ -126,7 +126,12 @@ func (a *App) Err() error {
 // Start starts every service in dependency order. It returns once all have
 // started, or stops the ones that had and returns why one did not. An app
 // that was stopped may be started again.
-func (a *App) Start(ctx context.Context) error { return a.fx.Start(ctx) }
+func (a *App) Start(ctx context.Context) error {
+	if err := a.Err(); err != nil {
+		return err // as Err words it: naming the service, not fx's frames
+	}
+	return a.fx.Start(ctx)
+}
 
 // Stop stops every service in the reverse of their start order and returns
 // all the errors met on the way.

@@ -52,34 +52,48 @@ func plan(opts []fx.Option) ([]fx.Option, services, error) {
 	}
 	var decls []*decl
 	var config ServiceConfig
+	var collect rewriter
+	collect = func(o fx.Option) (fx.Option, bool) {
+		switch o := o.(type) {
+		case *registration:
+			decls = append(decls, o.d)
+		case ServiceConfig:
+			config = o
+		case everyProcess:
+			rewrite(o.Option, collect)
+		}
+		return nil, false
+	}
 	for _, o := range opts {
-		rewrite(o, func(o fx.Option) (fx.Option, bool) {
-			switch o := o.(type) {
-			case *registration:
-				decls = append(decls, o.d)
-			case ServiceConfig:
-				config = o
-			}
-			return nil, false
-		})
+		rewrite(o, collect)
 	}
 	specs, byDecl := decide(decls, config)
 	child := proc.Current()
+	// keep rewrites what EveryProcess holds: its registrations, but not
+	// its invokes, which it keeps in a child too.
+	var keep, place rewriter
+	keep = func(o fx.Option) (fx.Option, bool) {
+		switch o := o.(type) {
+		case *registration:
+			return byDecl[o.d].graphs(child), true
+		case everyProcess:
+			n, _ := rewrite(o.Option, keep)
+			return n, true
+		}
+		return nil, false
+	}
+	place = func(o fx.Option) (fx.Option, bool) {
+		if n, ok := keep(o); ok {
+			return n, true
+		}
+		if child != nil && isInvoke(o) {
+			return nil, true
+		}
+		return nil, false
+	}
 	out := make([]fx.Option, 0, len(opts))
 	for _, o := range opts {
-		n, _ := rewrite(o, func(o fx.Option) (fx.Option, bool) {
-			switch o := o.(type) {
-			case *registration:
-				return byDecl[o.d].graphs(child), true
-			case everyProcess:
-				return o.Option, true
-			}
-			if child != nil && isInvoke(o) {
-				return nil, true
-			}
-			return nil, false
-		})
-		if n != nil {
+		if n, _ := rewrite(o, place); n != nil {
 			out = append(out, n)
 		}
 	}
@@ -112,7 +126,14 @@ func decide(decls []*decl, config ServiceConfig) ([]*spec, map[*decl]*spec) {
 					s.retarget(mode)
 				}
 			}
-			replicas = lifecycle.DefaultSettings().With(d.opts...).With(opts...).Replicas
+			settings := lifecycle.DefaultSettings().With(d.opts...).With(opts...)
+			if err := settings.Validate(); err != nil {
+				cp := *s.decl
+				cp.err = cp.errorf("%v", err)
+				s.decl = &cp
+			} else {
+				replicas = settings.Replicas
+			}
 		}
 		byDecl[d] = s
 		if replicas <= 1 {
@@ -165,7 +186,13 @@ func (s *spec) graphs(child *proc.Child) fx.Option {
 			opts = append(opts, g)
 		}
 	}
-	if s.err == nil && len(opts) == len(instances) && (child == nil || !s.mode.Process()) {
+	switch {
+	case s.err != nil:
+	case child != nil && s.mode.Process():
+		// A sibling's service, in a child: its Client builds, and its calls
+		// say that a child cannot reach its siblings.
+		opts = append(opts, fx.Provide(s.client(nil)))
+	case len(opts) == len(instances):
 		// Every instance is built here.
 		opts = append(opts, fx.Provide(s.client(instances)))
 	}

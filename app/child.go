@@ -200,7 +200,7 @@ func (c *childControl) stopAlone() {
 	c.host.mu.Unlock()
 	var errs []error
 	for _, m := range slices.Backward(members) {
-		ctx, cancel := context.WithTimeout(context.Background(), m.svc.Settings.StopTimeout)
+		ctx, cancel := context.WithTimeout(context.Background(), m.svc.Settings.StopTimeout/2)
 		m.stopping(ctx) // calls under way finish first, as under App.Run
 		cancel()
 		errs = append(errs, m.svc.Stop(context.Background()))

@@ -279,8 +279,11 @@ func (h *host) adopt(m *member, lc fx.Lifecycle, start func(context.Context) err
 			// The first service to stop halts them all, so nothing restarts
 			// while the app is going down.
 			h.haltAll()
-			drain, cancel := context.WithTimeout(ctx, m.svc.Settings.StopTimeout)
-			m.stopping(drain) // calls under way finish first, within the service's stop budget
+			// Calls under way may finish first, within half the service's
+			// stop budget: one that waits for its context to end waits that
+			// long, and leaves the rest to the stop.
+			drain, cancel := context.WithTimeout(ctx, m.svc.Settings.StopTimeout/2)
+			m.stopping(drain)
 			cancel()
 			return m.svc.Stop(ctx)
 		},

@@ -254,3 +254,71 @@ func TestCallerStopsBeforeItsCallee(t *testing.T) {
 		})
 	}
 }
+
+// mainCaller calls the worker, from its own loop, once it runs.
+type mainCaller struct {
+	worker *app.Client
+	got    chan string
+}
+
+func (c *mainCaller) RunAsync(ctx context.Context, loop *modes.Loop) error {
+	loop.Post(func() {
+		resp, err := c.worker.Call(ctx, []byte("from the loop"))
+		if err != nil {
+			c.got <- err.Error()
+			return
+		}
+		c.got <- string(resp)
+	})
+	return nil
+}
+
+// A service on the main loop that calls another one there is answered at
+// once, on the loop it is already on, instead of waiting for that loop.
+func TestCallFromTheSameLoop(t *testing.T) {
+	got := make(chan string, 1)
+	a := newApp(t,
+		app.Service("caller", fx.Annotate(func(w *app.Client) *mainCaller { return &mainCaller{worker: w, got: got} },
+			fx.ParamTags(`name:"worker"`)), modes.MainEventLoopAsync),
+		app.Service("worker", func() *slowWorker { return &slowWorker{cut: new(atomic.Int32)} }, modes.MainEventLoopAsync),
+	)
+	require.NoError(t, a.Start(t.Context()))
+	select {
+	case resp := <-got:
+		assert.Equal(t, "from the loop", resp)
+	case <-t.Context().Done():
+		t.Fatal("the call never came back")
+	}
+	require.NoError(t, a.Stop(t.Context()))
+}
+
+// waiter answers a call only when its context ends.
+type waiter struct{ entered, sawEnd chan struct{} }
+
+func (w *waiter) Run(ctx context.Context) error { <-ctx.Done(); return nil }
+func (w *waiter) HandleCall(ctx context.Context, _ []byte) ([]byte, error) {
+	close(w.entered)
+	<-ctx.Done()
+	close(w.sawEnd)
+	return nil, ctx.Err()
+}
+
+// A call that waits for its context to end does not keep its service from
+// stopping: the stop lets calls under way finish for half its budget, then
+// ends their context.
+func TestAStopEndsACallThatWaitsForIt(t *testing.T) {
+	w := &waiter{entered: make(chan struct{}), sawEnd: make(chan struct{})}
+	a := newApp(t, app.Service("waiter", func() *waiter { return w }, modes.SeparateThread,
+		lifecycle.StopTimeout(200*time.Millisecond)))
+	require.NoError(t, a.Start(t.Context()))
+	called := make(chan error, 1)
+	go func() {
+		_, err := a.Call(context.Background(), "waiter", nil)
+		called <- err
+	}()
+	<-w.entered
+	require.NoError(t, a.Stop(t.Context()))
+	<-w.sawEnd
+	var ce *app.CallError
+	assert.ErrorAs(t, <-called, &ce)
+}

@@ -9,6 +9,8 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/hostfx/hostfx/internal/proc"
 	"github.com/hostfx/hostfx/internal/supervisor"
 	"github.com/hostfx/hostfx/lifecycle"
@@ -109,6 +111,9 @@ func (h *host) route(ctx context.Context, name string, a access) (*member, error
 	h.mu.Lock()
 	members := h.routes[name]
 	h.mu.Unlock()
+	if len(members) == 0 && h.child != nil {
+		return nil, fmt.Errorf("%s: service %q: a child process reaches only its own service and what that builds: %w", a.op, name, a.errNot)
+	}
 	if len(members) == 0 {
 		return nil, fmt.Errorf("%s: no service is called %q: %w", a.op, name, a.errNot)
 	}
@@ -164,10 +169,11 @@ func (m *member) call(ctx context.Context, h *host, request []byte) ([]byte, err
 		}
 		return resp, nil
 	}
-	// A loop service answers on its loop, among its own callbacks.
-	if loop, ok := m.svc.Current().(interface {
-		Post(func()) (<-chan struct{}, bool)
-	}); ok {
+	// A loop service answers on its loop, among its own callbacks; a
+	// caller already on that loop, such as another service of the main
+	// loop, is answered at once, as waiting for the loop there would wait
+	// forever.
+	if loop, ok := m.svc.Current().(loopRun); ok && !onThread(loop) {
 		return await(ctx, func(done func([]byte, error)) (<-chan struct{}, bool) {
 			return loop.Post(func() { done(answer()) })
 		}, m.spec.name)
@@ -181,15 +187,24 @@ func (m *member) call(ctx context.Context, h *host, request []byte) ([]byte, err
 	}, m.spec.name)
 }
 
+// loopRun is a run of a loop service, which can run a function among the
+// service's callbacks.
+type loopRun interface {
+	Post(func()) (<-chan struct{}, bool)
+	TID() int
+}
+
+// onThread reports whether the caller runs on the run's thread: a loop's
+// goroutine is locked to its thread, so it is the loop itself.
+func onThread(run loopRun) bool { return run.TID() == unix.Gettid() }
+
 // onLoop wraps handle to run on the service's loop when the service runs on
 // one, as a call in this process does: a SEPARATE_PROCESS_ASYNC service
 // answers its calls in its child on its loop too, among its own callbacks.
 func (m *member) onLoop(handle func(context.Context, []byte) ([]byte, error)) func(context.Context, []byte) ([]byte, error) {
 	return func(ctx context.Context, request []byte) ([]byte, error) {
-		loop, ok := m.svc.Current().(interface {
-			Post(func()) (<-chan struct{}, bool)
-		})
-		if !ok {
+		loop, ok := m.svc.Current().(loopRun)
+		if !ok || onThread(loop) {
 			return handle(ctx, request)
 		}
 		return await(ctx, func(done func([]byte, error)) (<-chan struct{}, bool) {

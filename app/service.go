@@ -98,9 +98,9 @@ func (d *decl) check() error {
 		return fmt.Errorf("%w: app.Service(%q) at %s: the name holds the control character %U; use letters, digits and punctuation",
 			ErrInvalidService, d.name, d.at, []rune(d.name[i:])[0])
 	}
-	if strings.ContainsAny(d.name, "#") {
-		return fmt.Errorf("%w: app.Service(%q) at %s: the name holds '#', which names replicas; use letters, digits and other punctuation",
-			ErrInvalidService, d.name, d.at)
+	if i := strings.IndexAny(d.name, "#\"\\`"); i >= 0 {
+		return fmt.Errorf("%w: app.Service(%q) at %s: the name holds %q, which names replicas or quotes fx's tags; "+
+			"use letters, digits and other punctuation", ErrInvalidService, d.name, d.at, d.name[i])
 	}
 	if d.ctor == nil {
 		return d.errorf("the constructor is nil; pass a function that returns the service, such as NewWorker")

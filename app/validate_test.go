@@ -143,3 +143,36 @@ func TestAllInvalidRegistrationsReportedAtOnce(t *testing.T) {
 	assert.Contains(t, err.Error(), "the name is empty")
 	assert.Contains(t, err.Error(), `service "ui" (MAIN_EVENT_LOOP_ASYNC)`)
 }
+
+func TestNamesThatWouldBreakTags(t *testing.T) {
+	for _, name := range []string{`a"b`, `a\b`, "a`b", "a#1"} {
+		err := app.New(quiet(), fx.NopLogger, app.Service(name, leaf[[1]byte], modes.SeparateThread)).Err()
+		require.Error(t, err, name)
+		assert.ErrorIs(t, err, app.ErrInvalidService)
+		assert.Contains(t, err.Error(), "the name holds", name)
+	}
+}
+
+// Replicas the configuration sets are checked before the app builds
+// anything, so a number far too large is an error at once.
+func TestTooManyReplicasFromConfiguration(t *testing.T) {
+	cfg, err := config.New(config.Args([]string{"--services.w.replicas=20000"}))
+	require.NoError(t, err)
+	err = app.New(quiet(), fx.NopLogger, config.Supply(cfg), app.Service("w", leaf[[1]byte], modes.SeparateThread)).Err()
+	require.Error(t, err)
+	assert.ErrorIs(t, err, app.ErrInvalidService)
+	assert.Contains(t, err.Error(), `service "w"`)
+	assert.Contains(t, err.Error(), "replicas 20000: want 1 to 1024")
+}
+
+// What EveryProcess holds is read like any other option: its services
+// run, and its configuration counts.
+func TestEveryProcessHoldsOrdinaryOptions(t *testing.T) {
+	cfg, err := config.New(config.Args([]string{"--services.w.replicas=2"}))
+	require.NoError(t, err)
+	rec := newRecorder()
+	a := newApp(t, rec.option(), app.EveryProcess(config.Supply(cfg), app.Service("w", leaf[[1]byte], modes.SeparateThread)))
+	require.NoError(t, a.Start(t.Context()))
+	require.NoError(t, a.Stop(t.Context()))
+	assert.Equal(t, []string{"w#1", "w#2"}, names(rec, succeeded))
+}
