@@ -23,14 +23,20 @@ var parentPID int
 // guard makes this child the reaper of its orphaned descendants, so that
 // everything its service starts stays below it, even what leaves its
 // process group or is orphaned by its own parent.
+//
+// Until WatchEnd takes it, endSignal is ignored: the parent's death then
+// reaches the child as the end of its control channel, which ends what it
+// started too (see Serve). Ignoring a signal costs no thread, unlike taking
+// it; a process the service starts before WatchEnd inherits the ignored
+// endSignal, as from nohup.
 func guard() {
 	parentPID = os.Getppid()
 	_ = unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+	signal.Ignore(endSignal)
 }
 
 // WatchEnd ends all this child started, and then the child, when
-// endSignal comes. Until it is called, endSignal's default action ends the
-// child alone. It is called once the service has started, not when the
+// endSignal comes. It is called once the service has started, not when the
 // child starts: taking a signal costs a young process an OS thread, which
 // would delay every spawn.
 //
