@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -135,56 +134,6 @@ func newHost(p hostParams) (*host, error) {
 	return h, nil
 }
 
-// invalid joins the errors of bad registrations, in registration order.
-func invalid(decls []*spec) error {
-	slices.SortFunc(decls, func(a, b *spec) int { return int(a.seq - b.seq) })
-	var errs []error
-	for _, d := range decls {
-		if d.err != nil {
-			errs = append(errs, d.err)
-		}
-	}
-	if len(errs) == 0 {
-		return nil
-	}
-	return &invalidServices{errors.Join(errs...)}
-}
-
-// unknownSections reports configuration sections for services that no
-// app.Service registers, most likely typos, which would otherwise set
-// nothing without a word. A child registers only its own service, so only
-// the app checks.
-func unknownSections(config ServiceConfig, decls []*spec) error {
-	if config == nil || proc.Current() != nil {
-		return nil
-	}
-	known := make([]string, 0, len(decls))
-	for _, d := range decls {
-		known = append(known, strings.ToLower(d.decl.name))
-	}
-	var errs []error
-	for _, name := range config.Services() {
-		if slices.Contains(known, strings.ToLower(name)) {
-			continue
-		}
-		err := fmt.Errorf("%w: configuration section services.%s: no service is called %q", ErrInvalidService, name, name)
-		if len(known) > 0 {
-			err = fmt.Errorf("%w; the services are %s", err, strings.Join(known, ", "))
-		}
-		errs = append(errs, err)
-	}
-	if len(errs) == 0 {
-		return nil
-	}
-	return &invalidServices{errors.Join(errs...)}
-}
-
-// invalidServices lets App.Err strip fx's framing from registration errors,
-// so the user reads their own mistakes first.
-type invalidServices struct{ error }
-
-func (e *invalidServices) Unwrap() error { return e.error }
-
 // register adopts a freshly constructed service. Its hook is appended now,
 // right after the hooks of everything it depends on.
 func (h *host) register(d *spec, instance any, lc fx.Lifecycle) error {
@@ -288,91 +237,6 @@ func (h *host) adopt(m *member, lc fx.Lifecycle, start func(context.Context) err
 			return m.svc.Stop(ctx)
 		},
 	})
-}
-
-// hookMainLoop makes the main loop start before the first service on it and
-// stop after the last, unless App.Run is hosting it on the main thread.
-func (h *host) hookMainLoop(lc fx.Lifecycle) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if h.mainHooked {
-		return
-	}
-	h.mainHooked = true
-	lc.Append(fx.Hook{
-		OnStart: func(context.Context) error {
-			if h.isMainHosted() {
-				return nil
-			}
-			loop := h.freshLoop()
-			go func() {
-				runtime.LockOSThread()
-				defer runtime.UnlockOSThread()
-				loop.Run()
-			}()
-			return nil
-		},
-		OnStop: func(ctx context.Context) error {
-			if h.isMainHosted() {
-				return nil
-			}
-			loop := h.loop()
-			loop.Stop()
-			select {
-			case <-loop.Done():
-				return nil
-			case <-ctx.Done():
-				return fmt.Errorf("main event loop: stop: %w", ctx.Err())
-			}
-		},
-	})
-}
-
-// onMainThread hands run to the main thread if App.Run keeps it free for
-// that; only once, since a child runs its service once.
-func (h *host) onMainThread(run func()) bool {
-	h.mu.Lock()
-	runs := h.mainRuns
-	h.mainRuns = nil
-	h.mu.Unlock()
-	if runs == nil {
-		return false
-	}
-	runs <- run
-	return true
-}
-
-// loop returns the main event loop.
-func (h *host) loop() *modes.EventLoop {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return h.mainLoop
-}
-
-// freshLoop returns the main loop, replacing one that has already run, so
-// an app can be started again after a stop.
-func (h *host) freshLoop() *modes.EventLoop {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	select {
-	case <-h.mainLoop.Done():
-		h.mainLoop = modes.NewEventLoop(modes.LoopConfig{Name: "main", OnStall: h.stalled})
-	default:
-	}
-	return h.mainLoop
-}
-
-// needsMainLoop reports whether a service runs on the main loop.
-func (h *host) needsMainLoop() bool {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return h.mainHooked
-}
-
-func (h *host) isMainHosted() bool {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return h.mainHosted
 }
 
 func (h *host) observe(e lifecycle.Event) {

@@ -1,5 +1,3 @@
-// Package chans holds the two helpers every package here needs for
-// channels that only ever close, as signals.
 package chans
 
 // Closed reports, without blocking, whether c is closed. A nil channel is

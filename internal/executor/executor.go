@@ -1,6 +1,3 @@
-// Package executor launches one run of a service in one of the in-process
-// execution modes. It knows nothing about timeouts, restarts or events:
-// the supervisor owns those, so every mode is supervised alike.
 package executor
 
 import (

@@ -1,5 +1,3 @@
-// Package names compares the names of enumerations in configuration files,
-// where people spell SEPARATE_THREAD as separate-thread or separateThread.
 package names
 
 import "strings"

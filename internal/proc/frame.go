@@ -1,6 +1,3 @@
-// Package proc runs a process-mode service in a child process: the same
-// binary re-executed, talking to its parent over an inherited socketpair
-// with length-prefixed frames.
 package proc
 
 import (

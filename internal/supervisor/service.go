@@ -1,8 +1,3 @@
-// Package supervisor drives one service through its life: it launches runs
-// through an executor, applies the start and stop timeouts, restarts failed
-// runs by the service's strategy, policy and intensity, and reports every
-// step as a lifecycle event. It is the only caller of the executors, so
-// every execution mode is supervised alike.
 package supervisor
 
 import (

@@ -1,0 +1,279 @@
+package app
+
+import (
+	"fmt"
+	"reflect"
+	"slices"
+
+	"go.uber.org/fx"
+	"go.uber.org/zap"
+
+	"github.com/hostfx/hostfx/internal/proc"
+)
+
+// A service's part of the graph: its constructor, how the host adopts it,
+// and what the rest of the graph may take from it.
+
+// graphs is the registration's part of the graph in this process: each
+// replica's, and the Client that reaches them all.
+func (s *spec) graphs(child *proc.Child) fx.Option {
+	instances := s.group
+	if len(instances) == 0 {
+		instances = []*spec{s}
+	}
+	opts := make([]fx.Option, 0, len(instances)+1)
+	for _, r := range instances {
+		if g := r.graph(child); g != nil {
+			opts = append(opts, g)
+		}
+	}
+	switch {
+	case s.err != nil:
+	case child != nil && s.mode.Process():
+		// A sibling's service, in a child: its Client builds, and its calls
+		// say that a child cannot reach its siblings.
+		opts = append(opts, fx.Provide(s.client(nil)))
+	case len(opts) == len(instances):
+		// Every instance is built here.
+		opts = append(opts, fx.Provide(s.client(instances)))
+	}
+	return fx.Options(opts...)
+}
+
+// graph is the service's part of the graph in this process.
+func (s *spec) graph(child *proc.Child) fx.Option {
+	adopt := fx.Invoke(s.construct())
+	switch {
+	case s.err != nil:
+		// The host reports every bad registration at once when it is built.
+		return nil
+	case s.mode.Process() && child == nil:
+		// It runs in a child process: this one never builds it.
+		register := func(h *host, lc fx.Lifecycle) (*adopted, error) { return new(adopted), h.registerProcess(s, lc) }
+		return fx.Options(s.elsewhere(), fx.Provide(fx.Annotate(register, fx.ResultTags(s.adoptedTag()))), adopt)
+	case child != nil && s.mode.Process() && child.Service != s.name:
+		// Another child's service.
+		return nil
+	case child != nil && child.Service != s.name:
+		// A child builds only its service and what that depends on.
+		return s.here()
+	}
+	return fx.Options(s.here(), adopt)
+}
+
+// client provides the registration's Client under its name, once every
+// instance is adopted: a constructor that takes it comes after them all.
+func (s *spec) client(instances []*spec) any {
+	in := []reflect.StructField{{Name: "Host", Type: reflect.TypeFor[*host]()}}
+	for i, r := range instances {
+		in = append(in, reflect.StructField{Name: fmt.Sprintf("Adopted%d", i), Type: reflect.TypeFor[*adopted](), Tag: reflect.StructTag(r.adoptedTag())})
+	}
+	out := []reflect.StructField{{Name: "Client", Type: reflect.TypeFor[*Client](), Tag: reflect.StructTag(fmt.Sprintf(`name:%q`, s.decl.name))}}
+	return makeFunc(in, out, func(v reflect.Value) ([]reflect.Value, error) {
+		h := v.FieldByName("Host").Interface().(*host)
+		return []reflect.Value{reflect.ValueOf(&Client{host: h, name: s.decl.name})}, nil
+	})
+}
+
+// declared lists the service with the host.
+
+// construct is the invoke that makes fx build the service, at the place
+// of its registration among the program's invokes.
+func (s *spec) construct() any {
+	in := reflect.StructField{Name: "Adopted", Type: reflect.TypeFor[*adopted](), Tag: reflect.StructTag(s.adoptedTag())}
+	inT := reflect.StructOf([]reflect.StructField{{Name: "In", Type: fxInType, Anonymous: true}, in})
+	return reflect.MakeFunc(reflect.FuncOf([]reflect.Type{inT}, nil, false),
+		func([]reflect.Value) []reflect.Value { return nil }).Interface()
+}
+
+// adopted is a service the host has adopted: its hook is appended.
+type adopted struct{ service reflect.Value }
+
+func (s *spec) adoptedTag() string { return fmt.Sprintf(`name:"hostfx/%s"`, s.name) }
+
+// here builds the service in this process: its constructor, with the
+// service's identity and a logger that names it, and, for the rest of the
+// graph, the service under its name, and under its type if it is the only
+// one. Anything that takes the service makes the host adopt it first, so
+// its hook comes before the hooks of what depends on it, as in plain fx.
+//
+// A plain function is provided as it is, with name tags that are the
+// service's own on its identity and logger parameters and on its results,
+// so that two registrations of it never meet. Other constructors
+// (fx.Annotate, fx.In or fx.Out structs) run in a module of their own,
+// whose private scope does the same; a module per service would cost every
+// provider of the app a copy in each scope, so it is the exception.
+//
+// Each fx.Provide records its caller's stack, so the constructors of a
+// service go into as few as possible.
+func (s *spec) here() fx.Option {
+	if ctors, ok := s.flat(); ok {
+		return fx.Provide(ctors...)
+	}
+	svc := reflect.StructField{Name: "Service", Type: s.typ, Tag: reflect.StructTag(tagOf(s.tag))}
+	return fx.Options(
+		fx.Module("hostfx:"+s.name,
+			fx.Provide(s.ctor, func() Identity { return s.identity() }, s.logger, s.adopt(svc, ""), fx.Private),
+			fx.Provide(append([]any{fx.Annotate(func(a *adopted) *adopted { return a }, fx.ResultTags(s.adoptedTag()))},
+				s.exports("")...)...),
+		),
+	)
+}
+
+// flat provides a plain function constructor with the service's own tags,
+// and reports false for any other.
+func (s *spec) flat() ([]any, bool) {
+	fn := reflect.ValueOf(s.ctor)
+	if fn.Kind() != reflect.Func || s.tag != "" {
+		return nil, false
+	}
+	t := fn.Type()
+	identityTag := fmt.Sprintf(`name:"hostfx.identity/%s"`, s.name)
+	loggerTag := fmt.Sprintf(`name:"hostfx.log/%s"`, s.name)
+	var params, results []string
+	var ctors []any
+	for i := range t.NumIn() {
+		switch in := t.In(i); {
+		case embeds(in, fxInType):
+			return nil, false
+		case in == reflect.TypeFor[Identity]():
+			params = append(params, identityTag)
+		case in == reflect.TypeFor[*zap.Logger]():
+			params = append(params, loggerTag)
+		default:
+			params = append(params, "")
+		}
+	}
+	svcTag := fmt.Sprintf(`name:"hostfx.service/%s"`, s.name)
+	for i := range t.NumOut() {
+		switch out := t.Out(i); {
+		case out == errorType:
+		case embeds(out, fxOutType):
+			return nil, false
+		case out == s.typ:
+			results = append(results, svcTag)
+		default:
+			results = append(results, fmt.Sprintf(`name:"hostfx.result/%s/%d"`, s.name, i))
+		}
+	}
+	if slices.Contains(params, identityTag) {
+		ctors = append(ctors, fx.Annotated{Name: "hostfx.identity/" + s.name, Target: func() Identity { return s.identity() }})
+	}
+	if slices.Contains(params, loggerTag) {
+		ctors = append(ctors, fx.Annotated{Name: "hostfx.log/" + s.name, Target: s.logger})
+	}
+	svc := reflect.StructField{Name: "Service", Type: s.typ, Tag: reflect.StructTag(svcTag)}
+	return append(ctors,
+		fx.Annotate(s.ctor, fx.ParamTags(params...), fx.ResultTags(results...)),
+		s.adopt(svc, s.adoptedTag(), s.exportTags()...),
+	), true
+}
+
+// exportTags are the tags the rest of the graph finds the service by: its
+// name, and no tag, for its type, if it is the only one of its type.
+func (s *spec) exportTags() []string {
+	if s.plain {
+		return []string{fmt.Sprintf(`name:%q`, s.name), ""}
+	}
+	return []string{fmt.Sprintf(`name:%q`, s.name)}
+}
+
+func (s *spec) identity() Identity {
+	return Identity{Name: s.decl.name, Replica: s.replica, Service: s.name}
+}
+
+// logger is the service's logger: the app's, with the service's name.
+func (s *spec) logger(h *host) *zap.Logger { return h.log.With(zap.String("service", s.name)) }
+
+// adopt makes the host adopt the service, given as svc, and provides the
+// adopted service with tag, and the service itself with each of exports.
+// One constructor does it all: each costs the graph a node, and a struct
+// type made at run time.
+func (s *spec) adopt(svc reflect.StructField, tag string, exports ...string) any {
+	out := []reflect.StructField{{Name: "Adopted", Type: reflect.TypeFor[*adopted](), Tag: reflect.StructTag(tag)}}
+	for i, t := range exports {
+		out = append(out, reflect.StructField{Name: fmt.Sprintf("Service%d", i), Type: s.typ, Tag: reflect.StructTag(t)})
+	}
+	return makeFunc(
+		[]reflect.StructField{svc,
+			{Name: "Host", Type: reflect.TypeFor[*host]()},
+			{Name: "Lifecycle", Type: reflect.TypeFor[fx.Lifecycle]()}},
+		out,
+		func(in reflect.Value) ([]reflect.Value, error) {
+			v := in.Field(1)
+			h := in.Field(2).Interface().(*host)
+			lc := in.Field(3).Interface().(fx.Lifecycle)
+			if err := h.register(s, v.Interface(), lc); err != nil {
+				return nil, err
+			}
+			vals := []reflect.Value{reflect.ValueOf(&adopted{service: v})}
+			for range exports {
+				vals = append(vals, v)
+			}
+			return vals, nil
+		})
+}
+
+// exports provide the adopted service, found with token, to the rest of
+// the graph: under its name, and under its type if it is the only one.
+// They take only the adopted service, never the service's own type: a
+// provider of the type at the root would otherwise stand between a
+// service's module and its own constructor.
+func (s *spec) exports(token string) []any {
+	export := func(tag string) any {
+		out := reflect.StructField{Name: "Service", Type: s.typ, Tag: reflect.StructTag(tag)}
+		in := reflect.StructField{Name: "Adopted", Type: reflect.TypeFor[*adopted](), Tag: reflect.StructTag(token)}
+		return makeFunc([]reflect.StructField{in}, []reflect.StructField{out},
+			func(v reflect.Value) ([]reflect.Value, error) {
+				return []reflect.Value{v.Field(1).Interface().(*adopted).service}, nil
+			})
+	}
+	opts := []any{export(fmt.Sprintf(`name:%q`, s.name))}
+	if s.plain {
+		opts = append(opts, export(""))
+	}
+	return opts
+}
+
+// elsewhere provides, under the service's name and type, an error that
+// says why a process-mode service cannot be injected in this process.
+func (s *spec) elsewhere() fx.Option {
+	err := s.errorf("it runs in a child process, so its value cannot be injected here; " +
+		"run the service that depends on it in the same child, or give it a HandleCall method and call it with app.Call")
+	fail := func(tag string) any {
+		out := reflect.StructField{Name: "Service", Type: s.typ, Tag: reflect.StructTag(tag)}
+		return makeFunc(nil, []reflect.StructField{out}, func(reflect.Value) ([]reflect.Value, error) { return nil, err })
+	}
+	opts := []fx.Option{fx.Provide(fail(fmt.Sprintf(`name:%q`, s.name)))}
+	if s.plain {
+		opts = append(opts, fx.Provide(fail("")))
+	}
+	return fx.Options(opts...)
+}
+
+func tagOf(name string) string {
+	if name == "" {
+		return ""
+	}
+	return fmt.Sprintf(`name:%q`, name)
+}
+
+// makeFunc makes a constructor that takes an fx.In struct of in and
+// returns an fx.Out struct of out and an error. body gets the fx.In value
+// and returns out's field values, or an error.
+func makeFunc(in, out []reflect.StructField, body func(reflect.Value) ([]reflect.Value, error)) any {
+	inT := reflect.StructOf(append([]reflect.StructField{{Name: "In", Type: fxInType, Anonymous: true}}, in...))
+	outT := reflect.StructOf(append([]reflect.StructField{{Name: "Out", Type: fxOutType, Anonymous: true}}, out...))
+	fn := reflect.FuncOf([]reflect.Type{inT}, []reflect.Type{outT, errorType}, false)
+	return reflect.MakeFunc(fn, func(args []reflect.Value) []reflect.Value {
+		res := reflect.New(outT).Elem()
+		vals, err := body(args[0])
+		if err != nil {
+			return []reflect.Value{res, reflect.ValueOf(&err).Elem()}
+		}
+		for i, v := range vals {
+			res.Field(i + 1).Set(v)
+		}
+		return []reflect.Value{res, reflect.Zero(errorType)}
+	}).Interface()
+}

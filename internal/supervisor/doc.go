@@ -1,0 +1,10 @@
+// Package supervisor drives one service through its life: it launches runs
+// through an executor, applies the start and stop timeouts, restarts failed
+// runs by the service's strategy, policy and intensity, and reports every
+// step as a lifecycle event.
+//
+// It owns a service's state, its restarts and its Status. It is the only
+// caller of the executors, so every execution mode is supervised alike. It
+// must not know how a run happens (a thread, a loop, a child: the
+// executors' part) nor anything of fx, names or the graph (the app's part).
+package supervisor
