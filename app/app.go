@@ -31,6 +31,10 @@ const mainLoopGrace = 2 * time.Second
 
 // App is an fx application that hosts services.
 type App struct {
+	// Supervisor reports on the app's services and reaches them: Status,
+	// Call and Dial.
+	*Supervisor
+
 	fx       *fx.App
 	panicked error // a service's constructor panicked: the app was not built
 	host     *host
@@ -42,7 +46,8 @@ type App struct {
 // ordinary fx.Provide/fx.Invoke/fx.Module options, and this package's
 // options. Errors are held until Run, Start or Err.
 func New(opts ...fx.Option) *App {
-	a := &App{}
+	a := &App{Supervisor: new(Supervisor)}
+	a.unbuilt = a.Err
 	fxLogger := fx.WithLogger(func(log hostLog) fxevent.Logger {
 		l := &fxevent.ZapLogger{Logger: log.Logger}
 		l.UseLogLevel(zapcore.DebugLevel) // fx's own steps are detail; errors still log as errors
@@ -62,7 +67,7 @@ func New(opts ...fx.Option) *App {
 		framework,
 		// As Module's invoke does, this builds the host before any service;
 		// one invoke instead of two keeps New as quick as plain fx.
-		fx.Invoke(func(h *host) { a.host, a.log = h, h.log }),
+		fx.Invoke(func(h *host) { a.host, a.log, a.Supervisor.host = h, h.log, h }),
 		fxLogger,
 		fx.Supply(specs),
 		fx.Options(graph...),

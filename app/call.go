@@ -73,15 +73,10 @@ var calling = access{"app.Call", callHandlerType, "HandleCall(context.Context, [
 // ErrNotRunning and is not repeated: only the caller knows whether it is
 // safe to call again. A request over MaxCallSize is refused.
 func (s *Supervisor) Call(ctx context.Context, name string, request []byte) ([]byte, error) {
-	return s.host.call(ctx, name, request)
-}
-
-// Call sends request to the service called name; see Supervisor.Call.
-func (a *App) Call(ctx context.Context, name string, request []byte) ([]byte, error) {
-	if a.host == nil {
-		return nil, fmt.Errorf("app.Call: service %q: %w", name, a.Err())
+	if err := s.built("app.Call", name); err != nil {
+		return nil, err
 	}
-	return a.host.call(ctx, name, request)
+	return s.host.call(ctx, name, request)
 }
 
 func (h *host) call(ctx context.Context, name string, request []byte) ([]byte, error) {

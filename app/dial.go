@@ -40,15 +40,10 @@ var ErrNotRunning = proc.ErrNotRunning
 // after a restart, dial again. Errors wrap ErrNotDialable and ErrNotRunning
 // as Call's do.
 func (s *Supervisor) Dial(ctx context.Context, name string) (net.Conn, error) {
-	return s.host.dial(ctx, name)
-}
-
-// Dial connects to the service called name; see Supervisor.Dial.
-func (a *App) Dial(ctx context.Context, name string) (net.Conn, error) {
-	if a.host == nil {
-		return nil, fmt.Errorf("app.Dial: service %q: %w", name, a.Err())
+	if err := s.built("app.Dial", name); err != nil {
+		return nil, err
 	}
-	return a.host.dial(ctx, name)
+	return s.host.dial(ctx, name)
 }
 
 func (h *host) dial(ctx context.Context, name string) (net.Conn, error) {
