@@ -289,8 +289,11 @@ func TestChildIgnoringSIGTERMIsKilled(t *testing.T) {
 }
 
 func TestChildThatNeverGetsReady(t *testing.T) {
+	// The start timeout must outlast a spawn on a loaded machine, under the
+	// race detector, so that the child gets to say why it is not ready: 300 ms
+	// did not, once in a full run.
 	fxapp, _, _ := processApp(t, app.Service("sleepy", newChild("neverready"), modes.SeparateProcess,
-		lifecycle.WaitForReady(), lifecycle.StartTimeout(300*time.Millisecond), lifecycle.StopTimeout(100*time.Millisecond)))
+		lifecycle.WaitForReady(), lifecycle.StartTimeout(3*time.Second), lifecycle.StopTimeout(100*time.Millisecond)))
 	err := fxapp.Start(context.Background())
 	require.Error(t, err)
 	var te *lifecycle.TimeoutError
