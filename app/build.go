@@ -14,20 +14,19 @@ import (
 // A registration travels one way: the program's declarations (decl) are
 // read from the options before fx builds anything, together with the
 // configuration; each becomes a service of this app (spec), with the mode
-// the configuration gives it; the specs become the graph: for each, its
-// constructor in a module of its own, and what the rest of the graph may
-// take from it. The host adopts each service as fx constructs it.
+// the configuration gives it; the specs become the graph (graph.go): for
+// each, its constructor and what the rest of the graph may take from it.
+// The host adopts each service as fx constructs it.
 
 // spec is a service of one app: its declaration with what this app decided.
 // A registration with replicas is a spec for each.
 type spec struct {
-	*decl
-	name    string              // the service's name: the registration's, or with replicas worker#2
-	replica int                 // 1 to n with replicas, 0 without
-	mode    modes.ExecutionMode // the configuration's, or the registration's
-	sources map[string]string   // where settings came from, when not code
-	plain   bool                // the only service of its type: reachable by type
-	group   []*spec             // a registration's replicas, in the spec byDecl gives for it
+	*decl                     // with the mode the configuration gives, if it gives one
+	name    string            // the service's name: the registration's, or with replicas worker#2
+	replica int               // 1 to n with replicas, 0 without
+	sources map[string]string // where settings came from, when not code
+	plain   bool              // the only service of its type: reachable by type
+	group   []*spec           // a registration's replicas, in the spec byDecl gives for it
 }
 
 // EveryProcess marks options that a process-mode service's child keeps.
@@ -104,11 +103,9 @@ func decide(decls []*decl, config ServiceConfig) ([]*spec, map[*decl]*spec) {
 	types := map[reflect.Type]int{}
 	names := map[string]*decl{}
 	for _, d := range decls {
-		s := &spec{decl: d, name: d.name, mode: d.mode}
+		s := &spec{decl: d, name: d.name}
 		if first, taken := names[d.name]; taken && d.err == nil {
-			cp := *d
-			cp.err = d.errorf("the name is already taken by the service registered at %s; service names must be unique", first.at)
-			s.decl = &cp
+			s.reject("the name is already taken by the service registered at %s; service names must be unique", first.at)
 		} else if !taken {
 			names[d.name] = d
 		}
@@ -124,9 +121,7 @@ func decide(decls []*decl, config ServiceConfig) ([]*spec, map[*decl]*spec) {
 			}
 			settings := lifecycle.DefaultSettings().With(d.opts...).With(opts...)
 			if err := settings.Validate(); err != nil {
-				cp := *s.decl
-				cp.err = cp.errorf("%v", err)
-				s.decl = &cp
+				s.reject("%v", err)
 			} else {
 				replicas = settings.Replicas
 			}
@@ -156,17 +151,24 @@ func decide(decls []*decl, config ServiceConfig) ([]*spec, map[*decl]*spec) {
 }
 
 // retarget moves the service to the mode the configuration sets, which
-// may call another entry point.
+// may call another entry point. The registration is the program's, shared
+// by every app built from it: the spec gets a copy.
 func (s *spec) retarget(mode modes.ExecutionMode) {
 	d := *s.decl
-	fn, _ := builtConstructor(d.ctor)
-	typ, tag, err := serviceResult(fn.Type(), entryPoint(mode))
-	if err != nil {
+	d.mode = mode
+	var err error
+	if d.typ, d.tag, err = serviceResult(d.built, entryPoint(mode)); err != nil {
 		d.err = d.errorf("the configuration (%s) sets mode %v, but constructor %s %v; want one result with %s",
 			s.sources["mode"], mode, d.ctorDoc, err, entryName(mode))
 	}
-	d.typ, d.tag, d.mode = typ, tag, mode
-	s.decl, s.mode = &d, mode
+	s.decl = &d
+}
+
+// reject marks the service invalid, in a copy of its registration.
+func (s *spec) reject(format string, args ...any) {
+	d := *s.decl
+	d.err = d.errorf(format, args...)
+	s.decl = &d
 }
 
 // services are the app's services, all of them, for the host to report

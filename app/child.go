@@ -64,7 +64,7 @@ type childControl struct {
 	stopReq chan struct{}
 
 	mu     sync.Mutex
-	target *supervisor.Service
+	target *member
 	hosted bool // App.Run drives the stop; otherwise the child does it itself
 	failed bool // start failure reported
 	beat   *modes.Loop
@@ -74,8 +74,9 @@ type childControl struct {
 // than the parent's, which kills the child when they pass.
 const childSlack = 2*proc.DefaultKillGrace + time.Second
 
-// adopt makes svc this child's service and returns its start hook.
-func (c *childControl) adopt(svc *supervisor.Service) func(context.Context) error {
+// adopt makes m this child's service and returns its start hook.
+func (c *childControl) adopt(m *member) func(context.Context) error {
+	svc := m.svc
 	// The parent restarts with a fresh child; this one only reports. The
 	// parent also owns the deadlines: it kills a child that overruns them,
 	// so the child's own clocks run longer and never pre-empt it.
@@ -91,7 +92,7 @@ func (c *childControl) adopt(svc *supervisor.Service) func(context.Context) erro
 		c.end(f, 0)
 	}
 	c.mu.Lock()
-	c.target = svc
+	c.target = m
 	c.mu.Unlock()
 	return func(ctx context.Context) error {
 		// Serve from the service's own start (its dependencies have
@@ -125,7 +126,7 @@ func (c *childControl) isHosted() bool {
 func (c *childControl) ping(seq uint64) {
 	pong := func() { _ = c.conn.Send(proc.Frame{Kind: proc.KindPong, Seq: seq}) }
 	c.mu.Lock()
-	async := c.target != nil && c.target.Mode.Async()
+	async := c.target != nil && c.target.svc.Mode.Async()
 	if async && c.beat == nil {
 		c.beat = c.host.loop().Scope("hostfx.heartbeat")
 	}
@@ -139,7 +140,7 @@ func (c *childControl) ping(seq uint64) {
 }
 
 // service returns the service this child runs.
-func (c *childControl) service() *supervisor.Service {
+func (c *childControl) service() *member {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.target
@@ -149,7 +150,7 @@ func (c *childControl) service() *supervisor.Service {
 // checks that the service takes connections (and calls) before it dials;
 // closing one here is the last line of defence.
 func (c *childControl) accept(conn net.Conn) {
-	if cs, ok := c.service().Instance.(ConnServer); ok {
+	if cs, ok := c.service().svc.Instance.(ConnServer); ok {
 		go cs.ServeConn(conn)
 		return
 	}
@@ -159,18 +160,21 @@ func (c *childControl) accept(conn net.Conn) {
 // acceptCalls answers the calls that come on a connection the parent made
 // for them.
 func (c *childControl) acceptCalls(conn net.Conn) {
-	svc := c.service()
-	h, ok := svc.Instance.(CallHandler)
+	m := c.service()
+	h, ok := m.svc.Instance.(CallHandler)
 	if !ok {
 		_ = conn.Close() // as in accept
 		return
 	}
-	m := c.host.memberOf(svc)
+	// Answered where the service runs, as in the app: a loop service on
+	// its loop. The member gives each call its context, which ends once
+	// the calls under way have finished at the stop.
+	handle := func(ctx context.Context, request []byte) ([]byte, error) {
+		return m.answer(ctx, m.handler(h), request)
+	}
 	go func() {
-		// The member gives each call its context, which ends once the
-		// calls under way have finished at the stop.
-		if err := proc.ServeCalls(context.Background(), conn, m.onLoop(m.handler(h))); err != nil {
-			fmt.Fprintf(os.Stderr, "hostfx child %q: calls: %v\n", svc.Name, err)
+		if err := proc.ServeCalls(context.Background(), conn, handle); err != nil {
+			fmt.Fprintf(os.Stderr, "hostfx child %q: calls: %v\n", m.spec.name, err)
 		}
 	}()
 }

@@ -63,9 +63,9 @@
 // strategy, up to its intensity (package lifecycle): an in-process service
 // by calling its entry point again on the same instance, a process-mode
 // service in a fresh child. A service that gives up stops the app with exit
-// code 1, unless it was registered with lifecycle.FailAlone. [App.Status]
-// and [Supervisor.Status], which constructors can take as *[Supervisor],
-// report every service's state, restarts and last error.
+// code 1, unless it was registered with lifecycle.FailAlone.
+// [Supervisor.Status], which an App has too and constructors can take as
+// *[Supervisor], reports every service's state, restarts and last error.
 //
 // # Composition
 //

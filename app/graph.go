@@ -42,7 +42,6 @@ func (s *spec) graphs(child *proc.Child) fx.Option {
 
 // graph is the service's part of the graph in this process.
 func (s *spec) graph(child *proc.Child) fx.Option {
-	adopt := fx.Invoke(s.construct())
 	switch {
 	case s.err != nil:
 		// The host reports every bad registration at once when it is built.
@@ -50,7 +49,7 @@ func (s *spec) graph(child *proc.Child) fx.Option {
 	case s.mode.Process() && child == nil:
 		// It runs in a child process: this one never builds it.
 		register := func(h *host, lc fx.Lifecycle) (*adopted, error) { return new(adopted), h.registerProcess(s, lc) }
-		return fx.Options(s.elsewhere(), fx.Provide(fx.Annotate(register, fx.ResultTags(s.adoptedTag()))), adopt)
+		return fx.Options(s.elsewhere(), fx.Provide(fx.Annotate(register, fx.ResultTags(s.adoptedTag()))), s.construct())
 	case child != nil && s.mode.Process() && child.Service != s.name:
 		// Another child's service.
 		return nil
@@ -58,7 +57,7 @@ func (s *spec) graph(child *proc.Child) fx.Option {
 		// A child builds only its service and what that depends on.
 		return s.here()
 	}
-	return fx.Options(s.here(), adopt)
+	return fx.Options(s.here(), s.construct())
 }
 
 // client provides the registration's Client under its name, once every
@@ -68,22 +67,20 @@ func (s *spec) client(instances []*spec) any {
 	for i, r := range instances {
 		in = append(in, reflect.StructField{Name: fmt.Sprintf("Adopted%d", i), Type: reflect.TypeFor[*adopted](), Tag: reflect.StructTag(r.adoptedTag())})
 	}
-	out := []reflect.StructField{{Name: "Client", Type: reflect.TypeFor[*Client](), Tag: reflect.StructTag(fmt.Sprintf(`name:%q`, s.decl.name))}}
+	out := []reflect.StructField{{Name: "Client", Type: reflect.TypeFor[*Client](), Tag: reflect.StructTag(tagOf(s.decl.name))}}
 	return makeFunc(in, out, func(v reflect.Value) ([]reflect.Value, error) {
 		h := v.FieldByName("Host").Interface().(*host)
 		return []reflect.Value{reflect.ValueOf(&Client{host: h, name: s.decl.name})}, nil
 	})
 }
 
-// declared lists the service with the host.
-
 // construct is the invoke that makes fx build the service, at the place
 // of its registration among the program's invokes.
-func (s *spec) construct() any {
+func (s *spec) construct() fx.Option {
 	in := reflect.StructField{Name: "Adopted", Type: reflect.TypeFor[*adopted](), Tag: reflect.StructTag(s.adoptedTag())}
 	inT := reflect.StructOf([]reflect.StructField{{Name: "In", Type: fxInType, Anonymous: true}, in})
-	return reflect.MakeFunc(reflect.FuncOf([]reflect.Type{inT}, nil, false),
-		func([]reflect.Value) []reflect.Value { return nil }).Interface()
+	return fx.Invoke(reflect.MakeFunc(reflect.FuncOf([]reflect.Type{inT}, nil, false),
+		func([]reflect.Value) []reflect.Value { return nil }).Interface())
 }
 
 // adopted is a service the host has adopted: its hook is appended.
@@ -173,9 +170,9 @@ func (s *spec) flat() ([]any, bool) {
 // name, and no tag, for its type, if it is the only one of its type.
 func (s *spec) exportTags() []string {
 	if s.plain {
-		return []string{fmt.Sprintf(`name:%q`, s.name), ""}
+		return []string{tagOf(s.name), ""}
 	}
-	return []string{fmt.Sprintf(`name:%q`, s.name)}
+	return []string{tagOf(s.name)}
 }
 
 func (s *spec) identity() Identity {
@@ -220,35 +217,29 @@ func (s *spec) adopt(svc reflect.StructField, tag string, exports ...string) any
 // provider of the type at the root would otherwise stand between a
 // service's module and its own constructor.
 func (s *spec) exports(token string) []any {
-	export := func(tag string) any {
+	var ctors []any
+	in := reflect.StructField{Name: "Adopted", Type: reflect.TypeFor[*adopted](), Tag: reflect.StructTag(token)}
+	for _, tag := range s.exportTags() {
 		out := reflect.StructField{Name: "Service", Type: s.typ, Tag: reflect.StructTag(tag)}
-		in := reflect.StructField{Name: "Adopted", Type: reflect.TypeFor[*adopted](), Tag: reflect.StructTag(token)}
-		return makeFunc([]reflect.StructField{in}, []reflect.StructField{out},
+		ctors = append(ctors, makeFunc([]reflect.StructField{in}, []reflect.StructField{out},
 			func(v reflect.Value) ([]reflect.Value, error) {
 				return []reflect.Value{v.Field(1).Interface().(*adopted).service}, nil
-			})
+			}))
 	}
-	opts := []any{export(fmt.Sprintf(`name:%q`, s.name))}
-	if s.plain {
-		opts = append(opts, export(""))
-	}
-	return opts
+	return ctors
 }
 
 // elsewhere provides, under the service's name and type, an error that
 // says why a process-mode service cannot be injected in this process.
 func (s *spec) elsewhere() fx.Option {
 	err := s.errorf("it runs in a child process, so its value cannot be injected here; " +
-		"run the service that depends on it in the same child, or give it a HandleCall method and call it with app.Call")
-	fail := func(tag string) any {
+		"run the service that depends on it in the same child, or give it a HandleCall method and call it through its *app.Client")
+	var ctors []any
+	for _, tag := range s.exportTags() {
 		out := reflect.StructField{Name: "Service", Type: s.typ, Tag: reflect.StructTag(tag)}
-		return makeFunc(nil, []reflect.StructField{out}, func(reflect.Value) ([]reflect.Value, error) { return nil, err })
+		ctors = append(ctors, makeFunc(nil, []reflect.StructField{out}, func(reflect.Value) ([]reflect.Value, error) { return nil, err }))
 	}
-	opts := []fx.Option{fx.Provide(fail(fmt.Sprintf(`name:%q`, s.name)))}
-	if s.plain {
-		opts = append(opts, fx.Provide(fail("")))
-	}
-	return fx.Options(opts...)
+	return fx.Provide(ctors...)
 }
 
 func tagOf(name string) string {

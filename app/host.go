@@ -156,11 +156,12 @@ func (h *host) register(d *spec, instance any, lc fx.Lifecycle) error {
 	case modes.SeparateThreadAsync:
 		svc.Executor = executor.ThreadLoop{}
 	}
+	m := newMember(d, svc)
 	start := svc.Start
 	if d.mode.Process() {
-		start = h.child.adopt(svc)
+		start = h.child.adopt(m)
 	}
-	h.adopt(newMember(d, svc), lc, start)
+	h.adopt(m, lc, start)
 	return nil
 }
 

@@ -12,7 +12,8 @@ import (
 )
 
 // Module is the app as an fx.Option, for fx.New or fxtest.New: the
-// framework (the service host and a default logger) and opts, with every
+// framework (the service host, which logs to Logger's logger, else the
+// program's own *zap.Logger, else the default) and opts, with every
 // Service in them, at any depth of fx.Options and fx.Module, turned into
 // its part of the graph. New is fx.New of Module, with hostfx's logging.
 //

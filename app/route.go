@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net"
 	"reflect"
@@ -74,7 +73,7 @@ func (m *member) stopping(ctx context.Context) {
 
 // handler wraps the service's HandleCall so that each call runs with the
 // member's context and is counted, for a stop to wait for it.
-func (m *member) handler(h CallHandler) func(context.Context, []byte) ([]byte, error) {
+func (m *member) handler(h CallHandler) proc.CallHandler {
 	return func(_ context.Context, request []byte) ([]byte, error) {
 		m.mu.Lock()
 		m.handling++
@@ -140,14 +139,26 @@ func (h *host) route(ctx context.Context, name string, a access) (*member, error
 	return best, nil
 }
 
+// remote returns the child the member runs in, or nil when it runs in
+// this process.
+func (m *member) remote(h *host) (*proc.Run, error) {
+	if !m.spec.mode.Process() || h.child != nil {
+		return nil, nil
+	}
+	run, ok := m.svc.Current().(*proc.Run)
+	if !ok {
+		return nil, fmt.Errorf("service %q has no child yet: %w", m.spec.name, ErrNotRunning)
+	}
+	return run, nil
+}
+
 // call sends request to the member where it runs.
 func (m *member) call(ctx context.Context, h *host, request []byte) ([]byte, error) {
 	m.calls.Add(1)
 	defer m.calls.Add(-1)
-	if m.spec.mode.Process() && h.child == nil {
-		run, ok := m.svc.Current().(*proc.Run)
-		if !ok {
-			return nil, fmt.Errorf("service %q has no child yet: %w", m.spec.name, ErrNotRunning)
+	if run, err := m.remote(h); run != nil || err != nil {
+		if err != nil {
+			return nil, err
 		}
 		return run.Call(ctx, request)
 	}
@@ -158,9 +169,19 @@ func (m *member) call(ctx context.Context, h *host, request []byte) ([]byte, err
 	if !ok {
 		return nil, fmt.Errorf("service %q answers no calls: %w", m.spec.name, ErrNotCallable)
 	}
-	handle := m.handler(handler)
+	return m.answer(ctx, m.handler(handler), request)
+}
+
+// answer runs handle where the service runs in this process: on its loop,
+// among its own callbacks, for a loop service; on the caller's goroutine
+// for a thread service, or on one of its own when ctx can end first. A
+// caller already on the loop, such as another service of the main loop, is
+// answered at once, as waiting for the loop there would wait forever. A
+// panic or an error of handle, or a response over MaxCallSize, is a
+// *proc.HandlerError: an answer, as from a child.
+func (m *member) answer(ctx context.Context, handle proc.CallHandler, request []byte) ([]byte, error) {
 	answer := func() ([]byte, error) {
-		resp, failure, failed := proc.Answer(context.Background(), handle, request)
+		resp, failure, failed := proc.Answer(ctx, handle, request)
 		if !failed && len(resp) > MaxCallSize {
 			failure, failed = fmt.Sprintf("response of %d bytes: at most %d", len(resp), MaxCallSize), true
 		}
@@ -169,10 +190,6 @@ func (m *member) call(ctx context.Context, h *host, request []byte) ([]byte, err
 		}
 		return resp, nil
 	}
-	// A loop service answers on its loop, among its own callbacks; a
-	// caller already on that loop, such as another service of the main
-	// loop, is answered at once, as waiting for the loop there would wait
-	// forever.
 	if loop, ok := m.svc.Current().(loopRun); ok && !onThread(loop) {
 		return await(ctx, func(done func([]byte, error)) (<-chan struct{}, bool) {
 			return loop.Post(func() { done(answer()) })
@@ -197,29 +214,6 @@ type loopRun interface {
 // onThread reports whether the caller runs on the run's thread: a loop's
 // goroutine is locked to its thread, so it is the loop itself.
 func onThread(run loopRun) bool { return run.TID() == unix.Gettid() }
-
-// onLoop wraps handle to run on the service's loop when the service runs on
-// one, as a call in this process does: a SEPARATE_PROCESS_ASYNC service
-// answers its calls in its child on its loop too, among its own callbacks.
-func (m *member) onLoop(handle func(context.Context, []byte) ([]byte, error)) func(context.Context, []byte) ([]byte, error) {
-	return func(ctx context.Context, request []byte) ([]byte, error) {
-		loop, ok := m.svc.Current().(loopRun)
-		if !ok || onThread(loop) {
-			return handle(ctx, request)
-		}
-		return await(ctx, func(done func([]byte, error)) (<-chan struct{}, bool) {
-			return loop.Post(func() {
-				// On the loop, a panic must fail the call, not the service.
-				resp, failure, failed := proc.Answer(ctx, handle, request)
-				if failed {
-					done(nil, errors.New(failure))
-					return
-				}
-				done(resp, nil)
-			})
-		}, m.spec.name)
-	}
-}
 
 // await runs start, which hands done to whatever answers, and waits for
 // the answer, for ctx, or for the end of the run that was to answer (the
@@ -252,10 +246,9 @@ func await(ctx context.Context, start func(done func([]byte, error)) (<-chan str
 
 // dial makes a connection to the member where it runs.
 func (m *member) dial(ctx context.Context, h *host) (net.Conn, error) {
-	if m.spec.mode.Process() && h.child == nil {
-		run, ok := m.svc.Current().(*proc.Run)
-		if !ok {
-			return nil, fmt.Errorf("service %q has no child yet: %w", m.spec.name, ErrNotRunning)
+	if run, err := m.remote(h); run != nil || err != nil {
+		if err != nil {
+			return nil, err
 		}
 		return run.Dial(ctx)
 	}
@@ -295,15 +288,3 @@ func (c *Client) Call(ctx context.Context, request []byte) ([]byte, error) {
 
 // Dial connects to the service; see Supervisor.Dial.
 func (c *Client) Dial(ctx context.Context) (net.Conn, error) { return c.host.dial(ctx, c.name) }
-
-// memberOf returns the member of svc.
-func (h *host) memberOf(svc *supervisor.Service) *member {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	for _, m := range h.members {
-		if m.svc == svc {
-			return m
-		}
-	}
-	return nil
-}

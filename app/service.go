@@ -44,6 +44,9 @@ type decl struct {
 	ctorDoc string // the constructor's name and file:line
 	// ctorFunc is the constructor's function name, as a stack names it.
 	ctorFunc string
+	// built is the type of the function fx calls: the constructor's own,
+	// or the one fx.Annotate builds from it.
+	built reflect.Type
 	// The service among the constructor's results: its type, and the name
 	// tag it has there, if any.
 	typ reflect.Type
@@ -110,6 +113,7 @@ func (d *decl) check() error {
 		return d.errorf("%v", err)
 	}
 	t := fn.Type()
+	d.built = t
 	if t.Kind() != reflect.Func {
 		return d.errorf("the constructor is a %v, not a function; pass a function that returns the service", t)
 	}
