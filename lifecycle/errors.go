@@ -84,9 +84,8 @@ func (e *ChildExitError) Trace() []byte {
 	return append(out, e.Stderr...)
 }
 
+// firstLine is b up to its first newline.
 func firstLine(b []byte) []byte {
-	if i := bytes.IndexByte(b, '\n'); i >= 0 {
-		return b[:i]
-	}
-	return b
+	line, _, _ := bytes.Cut(b, []byte{'\n'})
+	return line
 }

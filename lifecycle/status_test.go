@@ -3,7 +3,6 @@ package lifecycle_test
 import (
 	"encoding/json"
 	"errors"
-	"fmt"
 	"testing"
 	"time"
 
@@ -32,10 +31,6 @@ func TestStateReadsAsPlainEnglish(t *testing.T) {
 	for _, tt := range tests {
 		assert.Equal(t, tt.want, tt.give.String())
 	}
-	// The supervisor's refusal to start a service that waits out its
-	// backoff is built this way.
-	assert.Equal(t, `service "db": start while waiting to restart`,
-		fmt.Sprintf("service %q: start while %v", "db", lifecycle.StateBackoff))
 }
 
 func TestStatusEncodesAsReadableJSON(t *testing.T) {

@@ -28,9 +28,8 @@ type Loop struct {
 
 	mu        sync.Mutex // guards ctx, cancel, done and the fields below, and the closing of closed
 	err       error
-	workers   int                  // Go work goroutines still running
-	working   map[*goWork]struct{} // those goroutines, to name them
-	idle      chan struct{}        // closed when workers drops to 0
+	working   map[*goWork]struct{} // Go work goroutines still running, to name them
+	idle      chan struct{}        // closed when working empties
 	onClose   []func()
 	final     bool // onClose has run or is running: a later OnClose runs at once
 	confirmed bool // closing is finished: Done is (or would be) closed
@@ -104,10 +103,9 @@ func (s *Loop) Go(work func(ctx context.Context) error, then func(error)) {
 	if s.ctx == nil {
 		s.ctx, s.cancel = context.WithCancel(context.Background())
 	}
-	if s.workers == 0 {
+	if len(s.working) == 0 {
 		s.idle = make(chan struct{})
 	}
-	s.workers++
 	w := &goWork{fn: work}
 	if s.working == nil {
 		s.working = make(map[*goWork]struct{})
@@ -158,8 +156,7 @@ func (s *Loop) callWork(ctx context.Context, work func(ctx context.Context) erro
 func (s *Loop) workDone(w *goWork) {
 	s.mu.Lock()
 	delete(s.working, w)
-	s.workers--
-	if s.workers == 0 {
+	if len(s.working) == 0 {
 		close(s.idle)
 	}
 	s.mu.Unlock()
@@ -252,7 +249,7 @@ func (s *Loop) Err() error {
 // first.
 func (s *Loop) Wait(ctx context.Context) error {
 	s.mu.Lock()
-	if s.workers == 0 {
+	if len(s.working) == 0 {
 		s.mu.Unlock()
 		return nil
 	}

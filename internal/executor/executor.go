@@ -94,14 +94,6 @@ type Executor interface {
 	Launch(Spec) Run
 }
 
-// Settled reports whether run can do nothing more once stopped: whether
-// nothing it started off its thread or loop is still running. A run that
-// cannot tell is not settled.
-func Settled(run Run) bool {
-	s, ok := run.(interface{ Settled() bool })
-	return ok && s.Settled()
-}
-
 // run holds what every mode's run has in common.
 type run struct {
 	ctx       context.Context
@@ -111,7 +103,7 @@ type run struct {
 	tid       atomic.Int64
 }
 
-func newRun(_ Spec) *run {
+func newRun() *run {
 	r := &run{ready: make(chan struct{})}
 	ctx, cancel := context.WithCancel(context.Background())
 	r.ctx = lifecycle.WithReady(ctx, r.markReady)

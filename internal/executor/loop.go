@@ -78,7 +78,7 @@ func newLoopRun(spec Spec, el, private *modes.EventLoop, clock clockwork.Clock) 
 	if clock == nil {
 		clock = clockwork.NewRealClock()
 	}
-	r := &loopRun{run: newRun(spec), el: el, private: private, clock: clock, spec: spec, final: make(chan struct{})}
+	r := &loopRun{run: newRun(), el: el, private: private, clock: clock, spec: spec, final: make(chan struct{})}
 	r.cancel = r.run.cancel
 	r.respec = spec
 	r.view = r.watch(el.Scope(spec.Name))
@@ -142,11 +142,10 @@ func (r *loopRun) isStopped() bool {
 // Wait reports how the run ended. A run asked to stop waits for its Go
 // work too, and the supervisor's stop timeout detaches one whose work
 // ignores its context. A run that ended by itself (a panic, an Exit) is
-// reported at once, so a crash is never hidden behind work that ignores
-// its cancelled context: such work gets a grace to end, so none outlives
-// the run when it honours its context, and past the grace the run's error
-// says what was left running. The view keeps counting that work, so the
-// run stays unsettled (see Settled) until it ends.
+// reported after a grace of at most maxWorkGrace, so a crash is never
+// hidden behind work that ignores its cancelled context: the grace lets
+// work that honours its context end first, so none outlives the run, and
+// past it the run's error says what was left running.
 func (r *loopRun) Wait() error {
 	<-r.final
 	r.mu.Lock()
@@ -193,17 +192,8 @@ func (r *loopRun) awaitWork() bool {
 	if t := r.spec.StopTimeout; t > 0 {
 		grace = min(t, grace)
 	}
-	timer := r.clock.NewTimer(grace)
-	defer timer.Stop()
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := clockwork.WithTimeout(context.Background(), r.clock, grace)
 	defer cancel()
-	go func() {
-		select {
-		case <-timer.Chan():
-			cancel()
-		case <-ctx.Done():
-		}
-	}()
 	return r.last.Wait(ctx) == nil
 }
 
@@ -227,15 +217,6 @@ func (r *loopRun) Stop() {
 	v := r.view
 	r.mu.Unlock()
 	v.Exit(nil)
-}
-
-// Settled reports whether no Go work of the run is running: Wait answers
-// at once for a context that has already ended.
-func (r *loopRun) Settled() bool {
-	r.mu.Lock()
-	v := r.view
-	r.mu.Unlock()
-	return v.Wait(ended) == nil
 }
 
 var ended = func() context.Context {

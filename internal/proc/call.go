@@ -160,7 +160,7 @@ func writeFrame(w io.Writer, buf, head, payload []byte) ([]byte, error) {
 // whole call; a call it cuts short leaves the handler running in the child.
 func (r *Run) Call(ctx context.Context, request []byte) ([]byte, error) {
 	resp, err := r.call(ctx, request)
-	if he := (*HandlerError)(nil); err != nil && !errors.As(err, &he) {
+	if err != nil && !answered(err) {
 		return nil, fmt.Errorf("service %q: %w", r.spec.Name, err)
 	}
 	return resp, err
@@ -179,7 +179,7 @@ func (r *Run) call(ctx context.Context, request []byte) ([]byte, error) {
 	}
 	resp, reusable, err := c.call(ctx, request)
 	r.calls.put(c, reusable)
-	if he := (*HandlerError)(nil); err == nil || errors.As(err, &he) {
+	if err == nil || answered(err) {
 		return resp, err
 	}
 	return nil, connErr(ctx, err, r.calls.isClosed())
@@ -238,8 +238,15 @@ func (c *callConn) call(ctx context.Context, request []byte) (resp []byte, reusa
 		}()
 	}
 	resp, err = c.exchange(request)
-	he := (*HandlerError)(nil)
-	return resp, err == nil || errors.As(err, &he), err
+	return resp, err == nil || answered(err), err
+}
+
+// answered reports whether err is the handler's own answer. The call path
+// makes a *HandlerError itself and never wraps it, so a type assertion
+// tells, without errors.As's reflection on every call.
+func answered(err error) bool {
+	_, ok := err.(*HandlerError) //nolint:errorlint // never wrapped here: see above
+	return ok
 }
 
 // exchange writes request and reads its response.

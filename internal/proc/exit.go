@@ -70,7 +70,7 @@ const maxMessage = 512
 // first line of its Go crash report, or else its last line, the message
 // of a log.Fatal. A JSON log line gives its message and error.
 func crashMessage(head, tail []byte) string {
-	line := firstLine(head)
+	line, _, _ := bytes.Cut(head, []byte{'\n'})
 	if len(line) == 0 {
 		tail = bytes.TrimRight(tail, " \t\r\n")
 		line = tail[bytes.LastIndexByte(tail, '\n')+1:]
@@ -93,13 +93,6 @@ func cut(s string) string {
 		return s[:maxMessage] + " [...]"
 	}
 	return s
-}
-
-func firstLine(b []byte) []byte {
-	if i := bytes.IndexByte(b, '\n'); i >= 0 {
-		return b[:i]
-	}
-	return b
 }
 
 // noRestart is a child's own "do not restart me", told in its words.
