@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"maps"
-	"regexp"
 	"slices"
 	"sync"
 
@@ -158,9 +157,20 @@ func (t *tail) bytes() []byte {
 // headSize bounds the crash report's head kept apart from the tail.
 const headSize = 8 << 10
 
-// crashStart matches the first line of what the Go runtime writes when a
-// process dies of a panic, a fatal error, a signal or a data race.
-var crashStart = regexp.MustCompile(`^(panic: |fatal error: |SIG[A-Z]+: |WARNING: DATA RACE)`)
+// crashStart reports whether l is the first line of what the Go runtime
+// writes when a process dies of a panic, a fatal error, a signal or a data
+// race. It runs on every line a child writes until one is, so it compares
+// prefixes rather than running a regular expression.
+func crashStart(l []byte) bool {
+	for _, p := range [...]string{"panic: ", "fatal error: ", "WARNING: DATA RACE"} {
+		if bytes.HasPrefix(l, []byte(p)) {
+			return true
+		}
+	}
+	name, _, ok := bytes.Cut(l, []byte(": ")) // SIGSEGV: segmentation violation
+	return ok && len(name) > 3 && bytes.HasPrefix(name, []byte("SIG")) &&
+		bytes.IndexFunc(name[3:], func(r rune) bool { return r < 'A' || r > 'Z' }) < 0
+}
 
 // crashHead keeps the start of the first Go crash report a child writes to
 // stderr, which a long goroutine dump can push out of the tail.
@@ -173,7 +183,7 @@ type crashHead struct {
 func (h *crashHead) line(l []byte) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if h.buf == nil && !crashStart.Match(l) {
+	if h.buf == nil && !crashStart(l) {
 		return
 	}
 	if room := headSize - len(h.buf); room > 0 {
