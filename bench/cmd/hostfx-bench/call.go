@@ -77,7 +77,7 @@ func benchCall(p harness.Plan, rep *report) error {
 	}
 	rep.add(row{name: "call_thread", hostfx: spread(rs[0]), baseline: spread(rs[2]), ratio: ratio(rs[0], rs[2]), goal: 2})
 	rep.add(row{name: "call_loop", hostfx: spread(rs[1]), baseline: spread(rs[2]), ratio: ratio(rs[1], rs[2]), goal: 2})
-	rep.note("call_thread and call_loop: one app.Call to a SEPARATE_THREAD and a SEPARATE_THREAD_ASYNC service of a started " +
+	rep.note("call_thread and call_loop: one Supervisor.Call to a SEPARATE_THREAD and a SEPARATE_THREAD_ASYNC service of a started " +
 		"app, against a goroutine ping-pong over unbuffered channels (loop_rtt's baseline). The thread service answers on " +
 		"the caller's goroutine; the loop service on its loop, whose goroutine is locked to its own OS thread, so each call " +
 		"wakes that thread (see loop_rtt_locked).")
