@@ -8,6 +8,7 @@ import (
 
 	"go.uber.org/fx"
 
+	"github.com/hostfx/hostfx/app"
 	"github.com/hostfx/hostfx/modes"
 )
 
@@ -17,10 +18,7 @@ import (
 func BenchmarkAppStartStop(b *testing.B) {
 	for _, n := range []int{10, 100, 1000} {
 		b.Run(fmt.Sprint(n), func(b *testing.B) {
-			opts := []fx.Option{quiet(), fx.NopLogger}
-			for i := range n {
-				opts = append(opts, benchServices[i](modes.MainEventLoopAsync))
-			}
+			opts := []fx.Option{quiet(), fx.NopLogger, manyServices(n, modes.MainEventLoopAsync)}
 			b.ReportAllocs()
 			for b.Loop() {
 				a := newAppB(b, opts...)
@@ -35,23 +33,56 @@ func BenchmarkAppStartStop(b *testing.B) {
 	}
 }
 
+// BenchmarkAppNew builds an app of 1000 services on the main loop;
+// BenchmarkFxNew builds the plain fx app of BenchmarkFxStartStop.
+func BenchmarkAppNew(b *testing.B) {
+	opts := []fx.Option{quiet(), fx.NopLogger, manyServices(1000, modes.MainEventLoopAsync)}
+	b.ReportAllocs()
+	for b.Loop() {
+		newAppB(b, opts...)
+	}
+}
+
+func BenchmarkFxNew(b *testing.B) {
+	opts := fxHooked(1000)
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := fx.New(opts...).Err(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// manyServices registers one constructor as n services, s0, s1, ...
+func manyServices(n int, mode modes.ExecutionMode) fx.Option {
+	opts := make([]fx.Option, n)
+	for i := range n {
+		opts[i] = app.Service(fmt.Sprint("s", i), leaf[struct{}], mode)
+	}
+	return fx.Options(opts...)
+}
+
 type hooked struct{}
+
+// fxHooked is a plain fx app of n providers that each append a hook.
+func fxHooked(n int) []fx.Option {
+	opts := []fx.Option{fx.NopLogger}
+	for range n {
+		opts = append(opts, fx.Provide(fx.Annotated{Group: "hooked", Target: func(lc fx.Lifecycle) *hooked {
+			lc.Append(fx.Hook{
+				OnStart: func(context.Context) error { return nil },
+				OnStop:  func(context.Context) error { return nil },
+			})
+			return &hooked{}
+		}}))
+	}
+	return append(opts, fx.Invoke(fx.Annotate(func([]*hooked) {}, fx.ParamTags(`group:"hooked"`))))
+}
 
 func BenchmarkFxStartStop(b *testing.B) {
 	for _, n := range []int{10, 100, 1000} {
 		b.Run(fmt.Sprint(n), func(b *testing.B) {
-			opts := []fx.Option{fx.NopLogger}
-			for i := range n {
-				opts = append(opts, fx.Provide(fx.Annotated{Group: "hooked", Target: func(lc fx.Lifecycle) *hooked {
-					lc.Append(fx.Hook{
-						OnStart: func(context.Context) error { return nil },
-						OnStop:  func(context.Context) error { return nil },
-					})
-					return &hooked{}
-				}}))
-				_ = i
-			}
-			opts = append(opts, fx.Invoke(fx.Annotate(func([]*hooked) {}, fx.ParamTags(`group:"hooked"`))))
+			opts := fxHooked(n)
 			b.ReportAllocs()
 			for b.Loop() {
 				a := fx.New(opts...)
@@ -70,7 +101,7 @@ func BenchmarkFxStartStop(b *testing.B) {
 // in a running app; BenchmarkRawLockedGoroutine starts and ends a goroutine
 // locked to a fresh OS thread.
 func BenchmarkThreadStartStop(b *testing.B) {
-	a := newAppB(b, quiet(), fx.NopLogger, benchServices[0](modes.SeparateThread))
+	a := newAppB(b, quiet(), fx.NopLogger, app.Service("s0", leaf[struct{}], modes.SeparateThread))
 	b.ReportAllocs()
 	for b.Loop() {
 		if err := a.Start(context.Background()); err != nil {

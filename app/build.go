@@ -92,7 +92,7 @@ func plan(opts []fx.Option) ([]fx.Option, services, error) {
 			out = append(out, n)
 		}
 	}
-	return out, services{list: specs, configRead: config != nil}, nil
+	return join(out), services{list: specs, configRead: config != nil}, nil
 }
 
 // decide gives each registration its mode from the configuration, and

@@ -9,7 +9,6 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"go.uber.org/fx"
 
 	"github.com/hostfx/hostfx/app"
 	"github.com/hostfx/hostfx/lifecycle"
@@ -166,16 +165,13 @@ func TestThousandServicesCrashingAtOnceAllRestart(t *testing.T) {
 	crashGate.Store(&gate)
 	defer crashGate.Store(nil)
 	rec := newRecorder()
-	opts := []fx.Option{rec.option(), app.ServiceDefaults(lifecycle.Restart(lifecycle.Immediate()))}
-	for i := range benchServices {
-		opts = append(opts, benchServices[i](modes.SeparateThread))
-	}
-	a := newApp(t, opts...)
+	const n = 1000
+	a := newApp(t, rec.option(), app.ServiceDefaults(lifecycle.Restart(lifecycle.Immediate())), manyServices(n, modes.SeparateThread))
 	require.NoError(t, a.Start(t.Context()))
 	close(gate)
-	require.Eventually(t, func() bool { return len(names(rec, succeeded)) == 2*len(benchServices) }, time.Minute, 5*time.Millisecond)
-	assert.Len(t, names[*lifecycle.Restarting](rec, nil), len(benchServices))
+	require.Eventually(t, func() bool { return len(names(rec, succeeded)) == 2*n }, time.Minute, 5*time.Millisecond)
+	assert.Len(t, names[*lifecycle.Restarting](rec, nil), n)
 	assert.Empty(t, names[*lifecycle.GaveUp](rec, nil))
 	require.NoError(t, a.Stop(t.Context()))
-	assert.Len(t, names[*lifecycle.Stopped](rec, func(e *lifecycle.Stopped) bool { return e.Err == nil }), len(benchServices))
+	assert.Len(t, names[*lifecycle.Stopped](rec, func(e *lifecycle.Stopped) bool { return e.Err == nil }), n)
 }

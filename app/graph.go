@@ -14,50 +14,118 @@ import (
 // A service's part of the graph: its constructor, how the host adopts it,
 // and what the rest of the graph may take from it.
 
+// part is a registration's share of the graph: its constructors, the
+// invokes that make fx build it, and options of its own. The parts of
+// registrations side by side are joined into one fx.Provide and one
+// fx.Invoke (see join), since fx records a stack trace for each. A part
+// stands in the tree only between the rewrite that makes it and join.
+type part struct {
+	fx.Option // never set: join turns every part into options
+	provides  []any
+	invokes   []any
+	options   []fx.Option
+}
+
+func (p *part) add(q part) {
+	p.provides = append(p.provides, q.provides...)
+	p.invokes = append(p.invokes, q.invokes...)
+	p.options = append(p.options, q.options...)
+}
+
+// join replaces each run of parts in opts with the options they stand for.
+func join(opts []fx.Option) []fx.Option {
+	out := make([]fx.Option, 0, len(opts))
+	var run *part
+	flush := func() {
+		if run == nil {
+			return
+		}
+		if len(run.provides) > 0 {
+			out = append(out, fx.Provide(run.provides...))
+		}
+		out = append(out, run.options...)
+		if len(run.invokes) > 0 {
+			out = append(out, fx.Invoke(run.invokes...))
+		}
+		run = nil
+	}
+	for _, o := range opts {
+		p, ok := o.(*part)
+		if !ok {
+			flush()
+			out = append(out, o)
+			continue
+		}
+		if run == nil {
+			run = new(part)
+		}
+		run.add(*p)
+	}
+	flush()
+	return out
+}
+
 // graphs is the registration's part of the graph in this process: each
 // replica's, and the Client that reaches them all.
-func (s *spec) graphs(child *proc.Child) fx.Option {
+func (s *spec) graphs(child *proc.Child) *part {
 	instances := s.group
 	if len(instances) == 0 {
 		instances = []*spec{s}
 	}
-	opts := make([]fx.Option, 0, len(instances)+1)
+	all := new(part)
+	built, withClient := 0, false
 	for _, r := range instances {
-		if g := r.graph(child); g != nil {
-			opts = append(opts, g)
+		p, here := r.graph(child)
+		if here {
+			built++
 		}
+		all.add(p.part)
+		withClient = withClient || p.client
 	}
 	switch {
-	case s.err != nil:
+	case s.err != nil || withClient:
 	case child != nil && s.mode.Process():
 		// A sibling's service, in a child: its Client builds, and its calls
 		// say that a child cannot reach its siblings.
-		opts = append(opts, fx.Provide(s.client(nil)))
-	case len(opts) == len(instances):
+		all.provides = append(all.provides, s.client(nil))
+	case built == len(instances):
 		// Every instance is built here.
-		opts = append(opts, fx.Provide(s.client(instances)))
+		all.provides = append(all.provides, s.client(instances))
 	}
-	return fx.Options(opts...)
+	return all
 }
 
-// graph is the service's part of the graph in this process.
-func (s *spec) graph(child *proc.Child) fx.Option {
+// servicePart is a service's part of the graph, which may provide its
+// registration's Client too.
+type servicePart struct {
+	part
+	client bool
+}
+
+// graph is the service's part of the graph in this process, and whether
+// it is built here.
+func (s *spec) graph(child *proc.Child) (servicePart, bool) {
 	switch {
 	case s.err != nil:
 		// The host reports every bad registration at once when it is built.
-		return nil
+		return servicePart{}, false
 	case s.mode.Process() && child == nil:
 		// It runs in a child process: this one never builds it.
 		register := func(h *host, lc fx.Lifecycle) (*adopted, error) { return new(adopted), h.registerProcess(s, lc) }
-		return fx.Options(s.elsewhere(), fx.Provide(fx.Annotate(register, fx.ResultTags(s.adoptedTag()))), s.construct())
+		return servicePart{part: part{
+			provides: append(s.elsewhere(), fx.Annotate(register, fx.ResultTags(s.adoptedTag()))),
+			invokes:  []any{s.construct()},
+		}}, true
 	case child != nil && s.mode.Process() && child.Service != s.name:
 		// Another child's service.
-		return nil
+		return servicePart{}, false
 	case child != nil && child.Service != s.name:
 		// A child builds only its service and what that depends on.
-		return s.here()
+		return s.here(), true
 	}
-	return fx.Options(s.here(), s.construct())
+	p := s.here()
+	p.invokes = append(p.invokes, s.construct())
+	return p, true
 }
 
 // client provides the registration's Client under its name, once every
@@ -76,11 +144,11 @@ func (s *spec) client(instances []*spec) any {
 
 // construct is the invoke that makes fx build the service, at the place
 // of its registration among the program's invokes.
-func (s *spec) construct() fx.Option {
+func (s *spec) construct() any {
 	in := reflect.StructField{Name: "Adopted", Type: reflect.TypeFor[*adopted](), Tag: reflect.StructTag(s.adoptedTag())}
 	inT := reflect.StructOf([]reflect.StructField{{Name: "In", Type: fxInType, Anonymous: true}, in})
-	return fx.Invoke(reflect.MakeFunc(reflect.FuncOf([]reflect.Type{inT}, nil, false),
-		func([]reflect.Value) []reflect.Value { return nil }).Interface())
+	return reflect.MakeFunc(reflect.FuncOf([]reflect.Type{inT}, nil, false),
+		func([]reflect.Value) []reflect.Value { return nil }).Interface()
 }
 
 // adopted is a service the host has adopted: its hook is appended.
@@ -103,36 +171,52 @@ func (s *spec) adoptedTag() string { return fmt.Sprintf(`name:"hostfx/%s"`, s.na
 //
 // Each fx.Provide records its caller's stack, so the constructors of a
 // service go into as few as possible.
-func (s *spec) here() fx.Option {
-	if ctors, ok := s.flat(); ok {
-		return fx.Provide(ctors...)
+func (s *spec) here() servicePart {
+	if s.flatShape() {
+		// Without replicas, the service's adoption provides its Client too.
+		client := s.replica == 0
+		return servicePart{part: part{provides: s.flat(client)}, client: client}
 	}
 	svc := reflect.StructField{Name: "Service", Type: s.typ, Tag: reflect.StructTag(tagOf(s.tag))}
-	return fx.Options(
+	return servicePart{part: part{options: []fx.Option{
 		fx.Module("hostfx:"+s.name,
-			fx.Provide(s.ctor, func() Identity { return s.identity() }, s.logger, s.adopt(svc, ""), fx.Private),
+			fx.Provide(s.ctor, func() Identity { return s.identity() }, s.logger, s.adopt(svc, "", false), fx.Private),
 			fx.Provide(append([]any{fx.Annotate(func(a *adopted) *adopted { return a }, fx.ResultTags(s.adoptedTag()))},
 				s.exports("")...)...),
 		),
-	)
+	}}}
+}
+
+// flatShape reports whether the constructor is a plain function: no
+// fx.Annotate, no fx.In or fx.Out struct.
+func (s *spec) flatShape() bool {
+	t := reflect.TypeOf(s.ctor)
+	if t == nil || t.Kind() != reflect.Func || s.tag != "" {
+		return false
+	}
+	for i := range t.NumIn() {
+		if embeds(t.In(i), fxInType) {
+			return false
+		}
+	}
+	for i := range t.NumOut() {
+		if embeds(t.Out(i), fxOutType) {
+			return false
+		}
+	}
+	return true
 }
 
 // flat provides a plain function constructor with the service's own tags,
-// and reports false for any other.
-func (s *spec) flat() ([]any, bool) {
-	fn := reflect.ValueOf(s.ctor)
-	if fn.Kind() != reflect.Func || s.tag != "" {
-		return nil, false
-	}
-	t := fn.Type()
+// and, if client, the registration's Client as the service is adopted.
+func (s *spec) flat(client bool) []any {
+	t := reflect.TypeOf(s.ctor)
 	identityTag := fmt.Sprintf(`name:"hostfx.identity/%s"`, s.name)
 	loggerTag := fmt.Sprintf(`name:"hostfx.log/%s"`, s.name)
 	var params, results []string
 	var ctors []any
 	for i := range t.NumIn() {
 		switch in := t.In(i); {
-		case embeds(in, fxInType):
-			return nil, false
 		case in == reflect.TypeFor[Identity]():
 			params = append(params, identityTag)
 		case in == reflect.TypeFor[*zap.Logger]():
@@ -145,8 +229,6 @@ func (s *spec) flat() ([]any, bool) {
 	for i := range t.NumOut() {
 		switch out := t.Out(i); {
 		case out == errorType:
-		case embeds(out, fxOutType):
-			return nil, false
 		case out == s.typ:
 			results = append(results, svcTag)
 		default:
@@ -160,10 +242,13 @@ func (s *spec) flat() ([]any, bool) {
 		ctors = append(ctors, fx.Annotated{Name: "hostfx.log/" + s.name, Target: s.logger})
 	}
 	svc := reflect.StructField{Name: "Service", Type: s.typ, Tag: reflect.StructTag(svcTag)}
-	return append(ctors,
-		fx.Annotate(s.ctor, fx.ParamTags(params...), fx.ResultTags(results...)),
-		s.adopt(svc, s.adoptedTag(), s.exportTags()...),
-	), true
+	// fx.Annotate builds a container of its own each time; a constructor
+	// that needs no parameter tags and has one result is named as it is.
+	ctor := any(fx.Annotated{Name: "hostfx.service/" + s.name, Target: s.ctor})
+	if len(ctors) > 0 || len(results) > 1 {
+		ctor = fx.Annotate(s.ctor, fx.ParamTags(params...), fx.ResultTags(results...))
+	}
+	return append(ctors, ctor, s.adopt(svc, s.adoptedTag(), client, s.exportTags()...))
 }
 
 // exportTags are the tags the rest of the graph finds the service by: its
@@ -183,13 +268,16 @@ func (s *spec) identity() Identity {
 func (s *spec) logger(h *host) *zap.Logger { return h.log.With(zap.String("service", s.name)) }
 
 // adopt makes the host adopt the service, given as svc, and provides the
-// adopted service with tag, and the service itself with each of exports.
-// One constructor does it all: each costs the graph a node, and a struct
-// type made at run time.
-func (s *spec) adopt(svc reflect.StructField, tag string, exports ...string) any {
+// adopted service with tag, the registration's Client if client, and the
+// service itself with each of exports. One constructor does it all: each
+// costs the graph a node, and struct types made at run time.
+func (s *spec) adopt(svc reflect.StructField, tag string, client bool, exports ...string) any {
 	out := []reflect.StructField{{Name: "Adopted", Type: reflect.TypeFor[*adopted](), Tag: reflect.StructTag(tag)}}
 	for i, t := range exports {
 		out = append(out, reflect.StructField{Name: fmt.Sprintf("Service%d", i), Type: s.typ, Tag: reflect.StructTag(t)})
+	}
+	if client {
+		out = append(out, reflect.StructField{Name: "Client", Type: reflect.TypeFor[*Client](), Tag: reflect.StructTag(tagOf(s.decl.name))})
 	}
 	return makeFunc(
 		[]reflect.StructField{svc,
@@ -206,6 +294,9 @@ func (s *spec) adopt(svc reflect.StructField, tag string, exports ...string) any
 			vals := []reflect.Value{reflect.ValueOf(&adopted{service: v})}
 			for range exports {
 				vals = append(vals, v)
+			}
+			if client {
+				vals = append(vals, reflect.ValueOf(&Client{host: h, name: s.decl.name}))
 			}
 			return vals, nil
 		})
@@ -231,7 +322,7 @@ func (s *spec) exports(token string) []any {
 
 // elsewhere provides, under the service's name and type, an error that
 // says why a process-mode service cannot be injected in this process.
-func (s *spec) elsewhere() fx.Option {
+func (s *spec) elsewhere() []any {
 	err := s.errorf("it runs in a child process, so its value cannot be injected here; " +
 		"run the service that depends on it in the same child, or give it a HandleCall method and call it through its *app.Client")
 	var ctors []any
@@ -239,7 +330,7 @@ func (s *spec) elsewhere() fx.Option {
 		out := reflect.StructField{Name: "Service", Type: s.typ, Tag: reflect.StructTag(tag)}
 		ctors = append(ctors, makeFunc(nil, []reflect.StructField{out}, func(reflect.Value) ([]reflect.Value, error) { return nil, err }))
 	}
-	return fx.Provide(ctors...)
+	return ctors
 }
 
 func tagOf(name string) string {

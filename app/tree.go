@@ -93,7 +93,7 @@ func rewriteAll(opts reflect.Value, f rewriter) ([]fx.Option, bool) {
 			out = append(out, n)
 		}
 	}
-	return out, changed
+	return join(out), changed
 }
 
 // isInvoke reports whether opt is an fx.Invoke.
