@@ -216,10 +216,10 @@ func (s *spec) flat(client bool) []any {
 	var params, results []string
 	var ctors []any
 	for i := range t.NumIn() {
-		switch in := t.In(i); {
-		case in == reflect.TypeFor[Identity]():
+		switch t.In(i) {
+		case reflect.TypeFor[Identity]():
 			params = append(params, identityTag)
-		case in == reflect.TypeFor[*zap.Logger]():
+		case reflect.TypeFor[*zap.Logger]():
 			params = append(params, loggerTag)
 		default:
 			params = append(params, "")
@@ -227,9 +227,9 @@ func (s *spec) flat(client bool) []any {
 	}
 	svcTag := fmt.Sprintf(`name:"hostfx.service/%s"`, s.name)
 	for i := range t.NumOut() {
-		switch out := t.Out(i); {
-		case out == errorType:
-		case out == s.typ:
+		switch t.Out(i) {
+		case errorType:
+		case s.typ:
 			results = append(results, svcTag)
 		default:
 			results = append(results, fmt.Sprintf(`name:"hostfx.result/%s/%d"`, s.name, i))
