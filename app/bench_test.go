@@ -128,3 +128,31 @@ func BenchmarkRawLockedGoroutine(b *testing.B) {
 		<-done
 	}
 }
+
+// BenchmarkCall calls a service in each in-process mode, one call after
+// another.
+func BenchmarkCall(b *testing.B) {
+	for _, mode := range []modes.ExecutionMode{modes.SeparateThread, modes.SeparateThreadAsync, modes.MainEventLoopAsync} {
+		b.Run(mode.String(), func(b *testing.B) {
+			a := newAppB(b, quiet(), fx.NopLogger, app.Service("echo", func() *echo { return &echo{} }, mode))
+			if err := a.Start(context.Background()); err != nil {
+				b.Fatal(err)
+			}
+			defer func() { _ = a.Stop(context.Background()) }()
+			req := []byte{1}
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := a.Call(context.Background(), "echo", req); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// echo answers each call with its request, in any mode.
+type echo struct{}
+
+func (*echo) Run(ctx context.Context) error                          { <-ctx.Done(); return nil }
+func (*echo) RunAsync(context.Context, *modes.Loop) error            { return nil }
+func (*echo) HandleCall(_ context.Context, r []byte) ([]byte, error) { return r, nil }

@@ -125,7 +125,7 @@ func newHost(p hostParams) (*host, error) {
 	if c := proc.Current(); c != nil {
 		h.child = &childControl{conn: c, host: h, stopReq: make(chan struct{}, 1)}
 	}
-	h.mainLoop = modes.NewEventLoop(modes.LoopConfig{Name: "main", OnStall: h.stalled})
+	h.mainLoop = modes.NewEventLoop(modes.LoopConfig{Name: "main", OnStall: h.stalled, Spin: true})
 	h.fxlog = p.FxLog
 	// The host's hook comes before every service's, since every service
 	// needs the host: its start lets services start again after a stop, as

@@ -80,7 +80,7 @@ func (h *host) freshLoop() *modes.EventLoop {
 	defer h.mu.Unlock()
 	select {
 	case <-h.mainLoop.Done():
-		h.mainLoop = modes.NewEventLoop(modes.LoopConfig{Name: "main", OnStall: h.stalled})
+		h.mainLoop = modes.NewEventLoop(modes.LoopConfig{Name: "main", OnStall: h.stalled, Spin: true})
 	default:
 	}
 	return h.mainLoop

@@ -10,6 +10,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/hostfx/hostfx/internal/chans"
 	"github.com/hostfx/hostfx/internal/proc"
 	"github.com/hostfx/hostfx/internal/supervisor"
 	"github.com/hostfx/hostfx/lifecycle"
@@ -229,6 +230,9 @@ func await(ctx context.Context, start func(done func([]byte, error)) (<-chan str
 	if !ok {
 		return nil, fmt.Errorf("service %q: its loop is closed: %w", name, ErrNotRunning)
 	}
+	// A loop or a goroutine usually answers within microseconds: look for
+	// the answer before sleeping until it comes.
+	chans.Spin(func() bool { return len(answered) > 0 })
 	select {
 	case r := <-answered:
 		return r.resp, r.err

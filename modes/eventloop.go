@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/jonboulle/clockwork"
+
+	"github.com/hostfx/hostfx/internal/chans"
 )
 
 // defaultStallThreshold is long enough to ignore GC pauses and short enough
@@ -49,6 +51,14 @@ type LoopConfig struct {
 	StallThreshold time.Duration   // 0 means 100ms; negative disables the watchdog
 	OnStall        func(Stall)     // called from the watchdog goroutine; nil means ignore
 	Clock          clockwork.Clock // nil means the real clock
+	// Spin makes the loop look for more posted work for a few
+	// microseconds after it ran some, before it sleeps. It is for a loop
+	// whose goroutine is locked to its thread, which sleeps in the kernel,
+	// so that each post would wake it at tens of microseconds, and whose
+	// posters look for their answers the same way (as hostfx's own calls
+	// and starts do); a poster that sleeps until its answer may wait up to
+	// that long more.
+	Spin bool
 }
 
 // EventLoop runs callbacks one at a time, in order, on the goroutine that
@@ -60,6 +70,7 @@ type EventLoop struct {
 	clock     clockwork.Clock
 	threshold time.Duration // > 0 when the watchdog runs
 	onStall   func(Stall)
+	spin      bool
 
 	// What Post touches, kept off the cache lines of the loop's
 	// per-callback stores so those do not slow posters.
@@ -117,6 +128,7 @@ func NewEventLoop(cfg LoopConfig) *EventLoop {
 		clock:     clock,
 		threshold: max(threshold, 0),
 		onStall:   cfg.OnStall,
+		spin:      cfg.Spin,
 		views:     make(map[*Loop]struct{}),
 		wake:      make(chan struct{}, 1),
 		done:      make(chan struct{}),
@@ -134,12 +146,20 @@ func (l *EventLoop) Run() {
 	}
 	stopWatchdog := l.startWatchdog()
 	defer l.finish(stopWatchdog)
+	busy := false // the last turn ran posted work
 	for !l.stopping.Load() {
 		due, posted := l.take()
 		if len(due) == 0 && posted == nil {
-			l.wait()
+			// A loop that ran posted work is likely to get more soon: a
+			// caller making call after call, or a start of service after
+			// service (see LoopConfig.Spin).
+			if !busy || !l.spin || !chans.Spin(l.woken) {
+				l.wait()
+			}
+			busy = false
 			continue
 		}
+		busy = posted != nil
 		l.runTasks(due)
 		for c := posted; c != nil && !l.stopping.Load(); c = c.next {
 			l.runTasks(c.tasks[:c.n])
@@ -258,6 +278,16 @@ func (l *EventLoop) enqueue(t taskEntry) bool {
 	if first {
 		l.signal()
 	}
+	return true
+}
+
+// woken reports, without blocking, whether the loop was signalled, and
+// takes the signal if so.
+func (l *EventLoop) woken() bool {
+	if len(l.wake) == 0 {
+		return false
+	}
+	<-l.wake
 	return true
 }
 

@@ -374,3 +374,35 @@ func TestStallNamesTimerCallback(t *testing.T) {
 	assert.Equal(t, "ticker", got.Service)
 	assert.True(t, strings.HasPrefix(got.Func, "github.com/hostfx/hostfx/modes_test.TestStallNamesTimerCallback"), got.Func)
 }
+
+// A spinning loop behaves as any other: every post runs, in order, a timer
+// fires, and Stop ends it whether it spins or sleeps.
+func TestSpinningLoop(t *testing.T) {
+	l := startLoop(t, modes.LoopConfig{Spin: true, StallThreshold: -1})
+	v := l.Scope("spinner")
+	const calls = 2000
+	got := make(chan int, 1)
+	next := 0
+	for i := range calls {
+		require.True(t, v.Post(func() {
+			assert.Equal(t, i, next, "posts run in order")
+			next++
+			if next == calls {
+				got <- next
+			}
+		}))
+		if i%100 == 0 { // a round trip now and then, while it may spin
+			flush(t, v)
+		}
+	}
+	assert.Equal(t, calls, receive(t, got))
+	fired := make(chan int, 1)
+	v.After(time.Millisecond, func() { fired <- 1 })
+	assert.Equal(t, 1, receive(t, fired))
+
+	stopped := modes.NewEventLoop(modes.LoopConfig{Spin: true, StallThreshold: -1})
+	go stopped.Run()
+	flush(t, stopped.Scope("x")) // it has just run posted work, so it spins
+	stopped.Stop()
+	waitClosed(t, stopped.Done())
+}

@@ -1,6 +1,7 @@
 package chans
 
 import (
+	"runtime"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -13,4 +14,20 @@ func TestClosed(t *testing.T) {
 	close(open)
 	assert.True(t, Closed(open))
 	assert.True(t, Closed(Done))
+}
+
+func TestSpin(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(2))
+	calls := 0
+	assert.True(t, Spin(func() bool { calls++; return calls == 5 }), "it looks again")
+	assert.Equal(t, 5, calls)
+
+	calls = 0
+	assert.False(t, Spin(func() bool { calls++; return false }), "it gives up")
+	assert.Greater(t, calls, 16)
+
+	runtime.GOMAXPROCS(1)
+	calls = 0
+	assert.False(t, Spin(func() bool { calls++; return calls == 5 }), "with one P it looks once")
+	assert.Equal(t, 1, calls)
 }

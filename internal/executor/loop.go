@@ -44,7 +44,7 @@ type ThreadLoop struct {
 // Launch starts the thread and its loop and returns at once.
 func (t ThreadLoop) Launch(spec Spec) Run {
 	spec.Restarter = nil
-	loop := modes.NewEventLoop(modes.LoopConfig{Name: spec.Name, OnStall: spec.OnStall})
+	loop := modes.NewEventLoop(modes.LoopConfig{Name: spec.Name, OnStall: spec.OnStall, Spin: true})
 	r := newLoopRun(spec, loop, loop, t.Clock)
 	r.startAsync(&r.spec, r.view, r)
 	go func() {
