@@ -19,7 +19,7 @@ import (
 	"github.com/hostfx/hostfx/modes"
 )
 
-// node is a service type per K, so generated graphs get distinct types.
+// node is a service type per K, for tests that tell services apart by type.
 type node[K any] struct{ runs atomic.Int32 }
 
 // crashGate, when set, makes every node's first run crash once it closes.
