@@ -21,7 +21,7 @@ import (
 
 type panicking[K any] struct{}
 
-func (*panicking[K]) RunAsync(context.Context, *modes.Loop) error { panic("no config") }
+func (*panicking[K]) RunAsync(context.Context, modes.Loop) error { panic("no config") }
 
 func panickingChild[K, P any](*node[P]) *panicking[K] { return &panicking[K]{} }
 func afterPanicking[K, P any](*panicking[P]) *node[K] { return &node[K]{} }
@@ -123,9 +123,9 @@ type worker struct {
 
 type base struct{ ctx context.Context }
 
-func (b *base) RunAsync(ctx context.Context, _ *modes.Loop) error { b.ctx = ctx; return nil }
+func (b *base) RunAsync(ctx context.Context, _ modes.Loop) error { b.ctx = ctx; return nil }
 
-func (w *worker) RunAsync(_ context.Context, loop *modes.Loop) error {
+func (w *worker) RunAsync(_ context.Context, loop modes.Loop) error {
 	loop.Go(func(ctx context.Context) error {
 		<-ctx.Done()
 		w.overlap <- w.dep.ctx.Err() != nil
@@ -165,12 +165,12 @@ var errRefused = errors.New("refused")
 
 type refusing struct{}
 
-func (*refusing) RunAsync(context.Context, *modes.Loop) error { return errRefused }
+func (*refusing) RunAsync(context.Context, modes.Loop) error { return errRefused }
 
 // slowStart holds the loop in RunAsync until its start is given up on.
 type slowStart struct{}
 
-func (slowStart) RunAsync(ctx context.Context, _ *modes.Loop) error { <-ctx.Done(); return nil }
+func (slowStart) RunAsync(ctx context.Context, _ modes.Loop) error { <-ctx.Done(); return nil }
 
 func TestABatchedStartThatTimesOutHoldsBackTheRestAtOnce(t *testing.T) {
 	rec := newRecorder()

@@ -154,5 +154,5 @@ func BenchmarkCall(b *testing.B) {
 type echo struct{}
 
 func (*echo) Run(ctx context.Context) error                          { <-ctx.Done(); return nil }
-func (*echo) RunAsync(context.Context, *modes.Loop) error            { return nil }
+func (*echo) RunAsync(context.Context, modes.Loop) error             { return nil }
 func (*echo) HandleCall(_ context.Context, r []byte) ([]byte, error) { return r, nil }

@@ -14,10 +14,10 @@ import (
 
 	"go.uber.org/fx"
 
+	"github.com/hostfx/hostfx/internal/loop"
 	"github.com/hostfx/hostfx/internal/proc"
 	"github.com/hostfx/hostfx/internal/supervisor"
 	"github.com/hostfx/hostfx/lifecycle"
-	"github.com/hostfx/hostfx/modes"
 )
 
 // InChild reports whether this process is a child started to run a
@@ -67,7 +67,7 @@ type childControl struct {
 	target *member
 	hosted bool // App.Run drives the stop; otherwise the child does it itself
 	failed bool // start failure reported
-	beat   *modes.Loop
+	beat   *loop.View
 }
 
 // childSlack is how much longer a child's own start and stop timeouts run

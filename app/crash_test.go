@@ -33,7 +33,7 @@ func (c *crasher) Run(ctx context.Context) error {
 	return errors.New("boom from Run")
 }
 
-func (c *crasher) RunAsync(_ context.Context, loop *modes.Loop) error {
+func (c *crasher) RunAsync(_ context.Context, loop modes.Loop) error {
 	loop.Go(func(ctx context.Context) error {
 		select {
 		case <-c.trigger:
@@ -58,7 +58,7 @@ func (c *crasher) RunAsync(_ context.Context, loop *modes.Loop) error {
 // ticker counts main-loop ticks on a channel, to show the loop lives on.
 type ticker struct{ ticks chan struct{} }
 
-func (t *ticker) RunAsync(_ context.Context, loop *modes.Loop) error {
+func (t *ticker) RunAsync(_ context.Context, loop modes.Loop) error {
 	loop.Every(modesTick, func() {
 		select {
 		case t.ticks <- struct{}{}:
@@ -134,7 +134,7 @@ func (f *flaky) Run(ctx context.Context) error {
 	return nil
 }
 
-func (f *flaky) RunAsync(_ context.Context, loop *modes.Loop) error {
+func (f *flaky) RunAsync(_ context.Context, loop modes.Loop) error {
 	if f.runs.Add(1) == 1 {
 		loop.Post(func() { panic("first run fails") })
 	}

@@ -23,7 +23,7 @@
 // takes the service by its name tag (`name:"worker"`), or by its type where
 // only one registration has that type; a service starts after every service
 // it depends on. lifecycle.Replicas runs n instances of a service in any
-// mode. The *_ASYNC modes call RunAsync(ctx, *modes.Loop), the others call
+// mode. The *_ASYNC modes call RunAsync(ctx, modes.Loop), the others call
 // Run(ctx). Mistakes in a registration are reported when the app is built,
 // naming the service, its mode and the file:line of the [Service] call, and
 // are returned by [App.Err] and [App.Start]; a constructor that fails is a

@@ -39,7 +39,7 @@ type API struct{ store *Store }
 func NewAPI(s *Store) *API { return &API{store: s} }
 
 // RunAsync runs on the loop: it schedules work and returns.
-func (a *API) RunAsync(_ context.Context, _ *modes.Loop) error {
+func (a *API) RunAsync(_ context.Context, _ modes.Loop) error {
 	fmt.Printf("api: serving %d items\n", len(a.store.items))
 	return nil
 }

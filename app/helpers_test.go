@@ -38,7 +38,7 @@ func (n *node[K]) Run(ctx context.Context) error {
 	return nil
 }
 
-func (*node[K]) RunAsync(context.Context, *modes.Loop) error { return nil }
+func (*node[K]) RunAsync(context.Context, modes.Loop) error { return nil }
 
 func leaf[K any]() *node[K]                         { return &node[K]{} }
 func child[K, P any](*node[P]) *node[K]             { return &node[K]{} }

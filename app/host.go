@@ -20,6 +20,7 @@ import (
 
 	"github.com/hostfx/hostfx/internal/chans"
 	"github.com/hostfx/hostfx/internal/executor"
+	"github.com/hostfx/hostfx/internal/loop"
 	"github.com/hostfx/hostfx/internal/proc"
 	"github.com/hostfx/hostfx/internal/supervisor"
 	"github.com/hostfx/hostfx/lifecycle"
@@ -39,7 +40,7 @@ type host struct {
 	observers  []lifecycle.Observer
 	defaults   lifecycle.Settings
 	clock      clockwork.Clock
-	mainLoop   *modes.EventLoop
+	mainLoop   *loop.Engine
 	halt       chan struct{} // closed when the app begins to stop; guarded by mu
 
 	// childArgs are the arguments a process-mode service's child gets.
@@ -125,7 +126,7 @@ func newHost(p hostParams) (*host, error) {
 	if c := proc.Current(); c != nil {
 		h.child = &childControl{conn: c, host: h, stopReq: make(chan struct{}, 1)}
 	}
-	h.mainLoop = modes.NewEventLoop(modes.LoopConfig{Name: "main", OnStall: h.stalled, Spin: true})
+	h.mainLoop = loop.New(loop.Config{Name: "main", OnStall: h.stalled, Spin: true})
 	h.fxlog = p.FxLog
 	// The host's hook comes before every service's, since every service
 	// needs the host: its start lets services start again after a stop, as
@@ -246,7 +247,7 @@ func (h *host) observe(e lifecycle.Event) {
 	}
 }
 
-func (h *host) stalled(s modes.Stall) {
+func (h *host) stalled(s loop.Stall) {
 	h.observe(supervisor.StallEvent(s))
 }
 

@@ -25,11 +25,11 @@ var errCue = errors.New("crashed on cue")
 // cued runs until the test ends its current view.
 type cued struct {
 	mu   sync.Mutex
-	view *modes.Loop
+	view modes.Loop
 	runs int
 }
 
-func (c *cued) RunAsync(_ context.Context, loop *modes.Loop) error {
+func (c *cued) RunAsync(_ context.Context, loop modes.Loop) error {
 	c.mu.Lock()
 	c.view = loop
 	c.runs++
@@ -37,7 +37,7 @@ func (c *cued) RunAsync(_ context.Context, loop *modes.Loop) error {
 	return nil
 }
 
-func (c *cued) current() (*modes.Loop, int) {
+func (c *cued) current() (modes.Loop, int) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.view, c.runs
@@ -96,7 +96,7 @@ func TestImmediateRestartOnTheMainLoopStaysOnTheLoop(t *testing.T) {
 // ended the first.
 type storm struct{ cued }
 
-func (s *storm) RunAsync(ctx context.Context, loop *modes.Loop) error {
+func (s *storm) RunAsync(ctx context.Context, loop modes.Loop) error {
 	_ = s.cued.RunAsync(ctx, loop)
 	if _, runs := s.current(); runs > 1 {
 		loop.Exit(errCue)

@@ -43,7 +43,7 @@ func TestStartOrderIsDeterministic(t *testing.T) {
 
 type failing[K any] struct{}
 
-func (*failing[K]) RunAsync(context.Context, *modes.Loop) error { return errors.New("no database") }
+func (*failing[K]) RunAsync(context.Context, modes.Loop) error { return errors.New("no database") }
 
 func failingChild[K, P any](*node[P]) *failing[K] { return &failing[K]{} }
 func afterFailing[K, P any](*failing[P]) *node[K] { return &node[K]{} }
@@ -106,7 +106,7 @@ func (d *readyDB) Run(ctx context.Context) error {
 
 type api struct{}
 
-func (*api) RunAsync(context.Context, *modes.Loop) error { return nil }
+func (*api) RunAsync(context.Context, modes.Loop) error { return nil }
 
 func TestWaitForReady(t *testing.T) {
 	rec := newRecorder()

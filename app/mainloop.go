@@ -7,7 +7,7 @@ import (
 
 	"go.uber.org/fx"
 
-	"github.com/hostfx/hostfx/modes"
+	"github.com/hostfx/hostfx/internal/loop"
 )
 
 // The main event loop: under App.Run it runs on the process's main thread,
@@ -67,7 +67,7 @@ func (h *host) onMainThread(run func()) bool {
 }
 
 // loop returns the main event loop.
-func (h *host) loop() *modes.EventLoop {
+func (h *host) loop() *loop.Engine {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	return h.mainLoop
@@ -75,12 +75,12 @@ func (h *host) loop() *modes.EventLoop {
 
 // freshLoop returns the main loop, replacing one that has already run, so
 // an app can be started again after a stop.
-func (h *host) freshLoop() *modes.EventLoop {
+func (h *host) freshLoop() *loop.Engine {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	select {
 	case <-h.mainLoop.Done():
-		h.mainLoop = modes.NewEventLoop(modes.LoopConfig{Name: "main", OnStall: h.stalled, Spin: true})
+		h.mainLoop = loop.New(loop.Config{Name: "main", OnStall: h.stalled, Spin: true})
 	default:
 	}
 	return h.mainLoop

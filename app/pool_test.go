@@ -27,7 +27,7 @@ import (
 type poolWorker struct {
 	id    app.Identity
 	crash chan struct{}
-	loop  *modes.Loop // set on the loop, for the async modes
+	loop  modes.Loop // set on the loop, for the async modes
 }
 
 func newPoolWorker(id app.Identity) *poolWorker {
@@ -43,7 +43,7 @@ func (w *poolWorker) Run(ctx context.Context) error {
 	}
 }
 
-func (w *poolWorker) RunAsync(_ context.Context, loop *modes.Loop) error {
+func (w *poolWorker) RunAsync(_ context.Context, loop modes.Loop) error {
 	w.loop = loop
 	return nil
 }
@@ -187,7 +187,7 @@ func keys(m map[string]int) []string {
 type slowWorker struct{ cut *atomic.Int32 }
 
 func (w *slowWorker) Run(ctx context.Context) error { <-ctx.Done(); return nil }
-func (w *slowWorker) RunAsync(context.Context, *modes.Loop) error {
+func (w *slowWorker) RunAsync(context.Context, modes.Loop) error {
 	return nil
 }
 
@@ -261,7 +261,7 @@ type mainCaller struct {
 	got    chan string
 }
 
-func (c *mainCaller) RunAsync(ctx context.Context, loop *modes.Loop) error {
+func (c *mainCaller) RunAsync(ctx context.Context, loop modes.Loop) error {
 	loop.Post(func() {
 		resp, err := c.worker.Call(ctx, []byte("from the loop"))
 		if err != nil {

@@ -125,7 +125,7 @@ func (c *childService) Run(ctx context.Context) error {
 	return nil
 }
 
-func (c *childService) RunAsync(ctx context.Context, loop *modes.Loop) error {
+func (c *childService) RunAsync(ctx context.Context, loop modes.Loop) error {
 	usr1 := make(chan os.Signal, 1)
 	signal.Notify(usr1, syscall.SIGUSR1)
 	loop.Post(func() {

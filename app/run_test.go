@@ -94,7 +94,7 @@ type prober struct {
 	onMain   *atomic.Bool
 }
 
-func (p *prober) RunAsync(_ context.Context, loop *modes.Loop) error {
+func (p *prober) RunAsync(_ context.Context, loop modes.Loop) error {
 	p.onMain.Store(unix.Gettid() == unix.Getpid())
 	const posters, each = 4, 25_000
 	remaining := posters * each

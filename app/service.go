@@ -258,7 +258,7 @@ func entryPoint(m modes.ExecutionMode) reflect.Type {
 
 func entryName(m modes.ExecutionMode) string {
 	if m.Async() {
-		return "RunAsync(context.Context, *modes.Loop) error"
+		return "RunAsync(context.Context, modes.Loop) error"
 	}
 	return "Run(context.Context) error"
 }

@@ -16,7 +16,7 @@ import (
 // staller holds its private loop for a second in one callback.
 type staller struct{ stalling, ticked chan struct{} }
 
-func (s *staller) RunAsync(_ context.Context, loop *modes.Loop) error {
+func (s *staller) RunAsync(_ context.Context, loop modes.Loop) error {
 	loop.Post(func() {
 		close(s.stalling)
 		select { // a misbehaving service: it blocks its loop for a second

@@ -22,7 +22,7 @@ func (*onlyRun) Run(context.Context) error { return nil }
 
 type onlyAsync struct{}
 
-func (*onlyAsync) RunAsync(context.Context, *modes.Loop) error { return nil }
+func (*onlyAsync) RunAsync(context.Context, modes.Loop) error { return nil }
 
 func TestServiceValidation(t *testing.T) {
 	var nilCtor func() *onlyRun
@@ -51,7 +51,7 @@ func TestServiceValidation(t *testing.T) {
 		}, []string{`service "db"`, "returns nothing"}},
 		{"missing RunAsync", func() (fx.Option, string) {
 			return app.Service("ui", func() *onlyRun { return nil }, modes.MainEventLoopAsync), here()
-		}, []string{`service "ui" (MAIN_EVENT_LOOP_ASYNC)`, "returns *app_test.onlyRun, which has no such method; want one result with RunAsync(context.Context, *modes.Loop) error"}},
+		}, []string{`service "ui" (MAIN_EVENT_LOOP_ASYNC)`, "returns *app_test.onlyRun, which has no such method; want one result with RunAsync(context.Context, modes.Loop) error"}},
 		{"missing Run", func() (fx.Option, string) {
 			return app.Service("cpu", func() *onlyAsync { return nil }, modes.SeparateThread), here()
 		}, []string{`service "cpu" (SEPARATE_THREAD)`, "returns *app_test.onlyAsync, which has no such method; want one result with Run(context.Context) error"}},

@@ -32,10 +32,11 @@
 //
 // # Event loops
 //
-// An [EventLoop] runs callbacks one at a time, in order, on the goroutine
-// that calls [EventLoop.Run]. Each service sees it through its own [Loop],
-// with Post, After, Every, Go and Exit; closing one service's Loop drops
-// its timers and callbacks and leaves the others running. A watchdog
-// reports any callback that holds the loop for more than 100ms, naming the
-// service and the function.
+// An async service's callbacks run on an event loop, one at a time, in
+// order, on the loop's goroutine. The service sees the loop through its
+// own [Loop], with Post, After, Every, Go and Exit; closing one service's
+// Loop drops its timers and callbacks and leaves the other services on the
+// loop running. A watchdog reports any callback that holds the loop for
+// more than 100ms, naming the service and the function. A panic in a
+// callback closes the service's Loop with a [*PanicError].
 package modes

@@ -120,5 +120,5 @@ type Runner interface {
 // RunAsync runs on the loop; it only schedules work on loop and returns
 // without blocking. A non-nil error means the service failed to start.
 type AsyncRunner interface {
-	RunAsync(ctx context.Context, loop *Loop) error
+	RunAsync(ctx context.Context, loop Loop) error
 }

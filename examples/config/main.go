@@ -70,7 +70,7 @@ func (g *Greeter) Run(ctx context.Context) error {
 
 // RunAsync is the SEPARATE_THREAD_ASYNC entry point: it schedules the
 // greeting on the service's loop and returns.
-func (g *Greeter) RunAsync(_ context.Context, loop *modes.Loop) error {
+func (g *Greeter) RunAsync(_ context.Context, loop modes.Loop) error {
 	loop.Every(g.cfg.Interval, g.greet)
 	return nil
 }

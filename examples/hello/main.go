@@ -26,7 +26,7 @@ func NewGreeter(log *zap.Logger) *Greeter {
 }
 
 // RunAsync runs on the loop: it schedules the greeting and returns at once.
-func (g *Greeter) RunAsync(_ context.Context, loop *modes.Loop) error {
+func (g *Greeter) RunAsync(_ context.Context, loop modes.Loop) error {
 	loop.Every(time.Second, func() {
 		g.count++
 		g.log.Info("hello", zap.Int("count", g.count))

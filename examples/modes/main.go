@@ -39,7 +39,7 @@ func NewPulse(log *zap.Logger) *Pulse {
 	return &Pulse{log: log}
 }
 
-func (p *Pulse) RunAsync(_ context.Context, loop *modes.Loop) error {
+func (p *Pulse) RunAsync(_ context.Context, loop modes.Loop) error {
 	loop.Every(period, func() { beat(p.log) })
 	return nil
 }
@@ -98,7 +98,7 @@ func NewReporter(log *zap.Logger, c *Cruncher) *Reporter {
 	return &Reporter{log: log, cruncher: c}
 }
 
-func (r *Reporter) RunAsync(_ context.Context, loop *modes.Loop) error {
+func (r *Reporter) RunAsync(_ context.Context, loop modes.Loop) error {
 	loop.Every(period, func() { beat(r.log, zap.Int64("rounds", r.cruncher.Rounds())) })
 	return nil
 }
@@ -148,7 +148,7 @@ func NewWatcher(log *zap.Logger) *Watcher {
 	return &Watcher{log: log}
 }
 
-func (w *Watcher) RunAsync(_ context.Context, loop *modes.Loop) error {
+func (w *Watcher) RunAsync(_ context.Context, loop modes.Loop) error {
 	loop.Every(period, func() { beat(w.log, zap.Int("ppid", os.Getppid())) })
 	return nil
 }

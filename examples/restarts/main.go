@@ -48,7 +48,7 @@ func NewClock(log *zap.Logger) *Clock {
 	return &Clock{log: log}
 }
 
-func (c *Clock) RunAsync(_ context.Context, loop *modes.Loop) error {
+func (c *Clock) RunAsync(_ context.Context, loop modes.Loop) error {
 	loop.Every(500*time.Millisecond, func() { c.log.Info("tick") })
 	return nil
 }

@@ -11,6 +11,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/hostfx/hostfx/internal/loop"
 	"github.com/hostfx/hostfx/lifecycle"
 	"github.com/hostfx/hostfx/modes"
 )
@@ -24,7 +25,7 @@ type Spec struct {
 	// WaitForReady delays Ready until the service calls lifecycle.Ready.
 	WaitForReady bool
 	// OnStall receives stall reports of a private loop.
-	OnStall func(modes.Stall)
+	OnStall func(loop.Stall)
 	// StopTimeout is how long the entry point may take to stop; a run that
 	// can force an end (a child process) escalates after it.
 	StopTimeout time.Duration
@@ -123,7 +124,7 @@ func (r *run) enter(spec Spec) {
 
 // startAsync schedules RunAsync as the first callback of loop, on the
 // loop; self is the Run that r belongs to.
-func (r *run) startAsync(spec *Spec, loop *modes.Loop, self Run) {
+func (r *run) startAsync(spec *Spec, loop *loop.View, self Run) {
 	svc := spec.Service.(modes.AsyncRunner)
 	loop.Post(func() {
 		if r.tid.Load() == 0 { // a restart in place is on the same locked thread
@@ -145,7 +146,7 @@ func (r *run) startAsync(spec *Spec, loop *modes.Loop, self Run) {
 
 // callRunAsync calls the event-loop entry point, turning a panic into an
 // error.
-func callRunAsync(ctx context.Context, svc modes.AsyncRunner, loop *modes.Loop) (err error) {
+func callRunAsync(ctx context.Context, svc modes.AsyncRunner, loop *loop.View) (err error) {
 	defer func() {
 		if v := recover(); v != nil {
 			err = &modes.PanicError{Value: v, Stack: debug.Stack(), Func: fmt.Sprintf("(%T).RunAsync", svc)}

@@ -13,6 +13,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/hostfx/hostfx/internal/executor"
+	"github.com/hostfx/hostfx/internal/loop"
 	"github.com/hostfx/hostfx/lifecycle"
 	"github.com/hostfx/hostfx/modes"
 )
@@ -98,7 +99,7 @@ func (a *async) record() {
 	a.mu.Unlock()
 }
 
-func (a *async) RunAsync(_ context.Context, loop *modes.Loop) error {
+func (a *async) RunAsync(_ context.Context, loop modes.Loop) error {
 	a.record()
 	if a.fail != nil {
 		return a.fail
@@ -126,9 +127,9 @@ func TestRunAsyncErrorEndsTheRun(t *testing.T) {
 	for name, ex := range map[string]func() (executor.Executor, func()){
 		"thread loop": func() (executor.Executor, func()) { return executor.ThreadLoop{}, func() {} },
 		"main loop": func() (executor.Executor, func()) {
-			loop := modes.NewEventLoop(modes.LoopConfig{Name: "main"})
-			go loop.Run()
-			return executor.MainLoop{Loop: func() *modes.EventLoop { return loop }}, func() { loop.Stop(); <-loop.Done() }
+			el := loop.New(loop.Config{Name: "main"})
+			go el.Run()
+			return executor.MainLoop{Loop: func() *loop.Engine { return el }}, func() { el.Stop(); <-el.Done() }
 		},
 	} {
 		t.Run(name, func(t *testing.T) {

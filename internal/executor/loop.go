@@ -12,6 +12,7 @@ import (
 
 	"github.com/jonboulle/clockwork"
 
+	"github.com/hostfx/hostfx/internal/loop"
 	"github.com/hostfx/hostfx/modes"
 )
 
@@ -20,7 +21,7 @@ import (
 // restart in place: see Spec.Restarter.
 type MainLoop struct {
 	// Loop returns the shared loop of the moment.
-	Loop func() *modes.EventLoop
+	Loop func() *loop.Engine
 	// Clock times the grace a run's Go work gets to end after the run
 	// ended by itself (see loopRun.Wait); nil means the real clock.
 	Clock clockwork.Clock
@@ -44,12 +45,12 @@ type ThreadLoop struct {
 // Launch starts the thread and its loop and returns at once.
 func (t ThreadLoop) Launch(spec Spec) Run {
 	spec.Restarter = nil
-	loop := modes.NewEventLoop(modes.LoopConfig{Name: spec.Name, OnStall: spec.OnStall, Spin: true})
-	r := newLoopRun(spec, loop, loop, t.Clock)
+	el := loop.New(loop.Config{Name: spec.Name, OnStall: spec.OnStall, Spin: true})
+	r := newLoopRun(spec, el, el, t.Clock)
 	r.startAsync(&r.spec, r.view, r)
 	go func() {
 		runtime.LockOSThread() // never unlocked: the thread is discarded with the loop
-		loop.Run()
+		el.Run()
 	}()
 	return r
 }
@@ -59,22 +60,22 @@ func (t ThreadLoop) Launch(spec Spec) Run {
 // followed by another within the same run.
 type loopRun struct {
 	*run
-	el       *modes.EventLoop
-	private  *modes.EventLoop // nil on the shared main loop
+	el       *loop.Engine
+	private  *loop.Engine // nil on the shared main loop
 	clock    clockwork.Clock
 	spec     Spec
 	respec   Spec              // spec for restarts in place
 	final    chan struct{}     // closed when a view ended and no other follows
-	last     *modes.Loop       // that view; set before final closes
+	last     *loop.View        // that view; set before final closes
 	panicked *modes.PanicError // the Restarter's panic, if it had one; set before final closes
 
 	mu      sync.Mutex // guards view, cancel and stopped
-	view    *modes.Loop
+	view    *loop.View
 	cancel  context.CancelFunc // of the current view's RunAsync context
 	stopped bool
 }
 
-func newLoopRun(spec Spec, el, private *modes.EventLoop, clock clockwork.Clock) *loopRun {
+func newLoopRun(spec Spec, el, private *loop.Engine, clock clockwork.Clock) *loopRun {
 	if clock == nil {
 		clock = clockwork.NewRealClock()
 	}
@@ -86,14 +87,14 @@ func newLoopRun(spec Spec, el, private *modes.EventLoop, clock clockwork.Clock) 
 }
 
 // watch has the loop tell r when v closes.
-func (r *loopRun) watch(v *modes.Loop) *modes.Loop {
+func (r *loopRun) watch(v *loop.View) *loop.View {
 	v.OnClose(func() { r.ended(v) })
 	return v
 }
 
 // ended runs on the loop once v has closed. However the Restarter fares,
 // even if it panics, the run either goes on in a new view or ends.
-func (r *loopRun) ended(v *modes.Loop) {
+func (r *loopRun) ended(v *loop.View) {
 	again := false
 	defer func() {
 		if again {
@@ -112,7 +113,7 @@ func (r *loopRun) ended(v *modes.Loop) {
 // only asks when nothing of v can still run: its Go work has ended. It does
 // not hold mu while the Restarter decides, since that calls observers,
 // which may stop the app.
-func (r *loopRun) again(v *modes.Loop) bool {
+func (r *loopRun) again(v *loop.View) bool {
 	if r.spec.Restarter == nil || errors.Is(v.Err(), modes.ErrLoopStopped) || v.Wait(ended) != nil || r.isStopped() {
 		return false
 	}

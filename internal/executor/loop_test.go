@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/hostfx/hostfx/internal/executor"
+	"github.com/hostfx/hostfx/internal/loop"
 	"github.com/hostfx/hostfx/internal/supervisor"
 	"github.com/hostfx/hostfx/lifecycle"
 	"github.com/hostfx/hostfx/modes"
@@ -33,7 +34,7 @@ func newCrashAmidWork(honours bool) *crashAmidWork {
 	return &crashAmidWork{honours: honours, release: make(chan struct{}), workEnded: make(chan struct{})}
 }
 
-func (c *crashAmidWork) RunAsync(_ context.Context, loop *modes.Loop) error {
+func (c *crashAmidWork) RunAsync(_ context.Context, loop modes.Loop) error {
 	started := make(chan struct{})
 	loop.Go(func(ctx context.Context) error { return c.work(ctx, started) }, nil)
 	loop.Post(func() {
@@ -60,10 +61,10 @@ func loopExecutors(clock clockwork.Clock) map[string]func() (executor.Executor, 
 	return map[string]func() (executor.Executor, func()){
 		"thread loop": func() (executor.Executor, func()) { return executor.ThreadLoop{Clock: clock}, func() {} },
 		"main loop": func() (executor.Executor, func()) {
-			loop := modes.NewEventLoop(modes.LoopConfig{Name: "main"})
-			go loop.Run()
-			return executor.MainLoop{Loop: func() *modes.EventLoop { return loop }, Clock: clock},
-				func() { loop.Stop(); <-loop.Done() }
+			el := loop.New(loop.Config{Name: "main"})
+			go el.Run()
+			return executor.MainLoop{Loop: func() *loop.Engine { return el }, Clock: clock},
+				func() { el.Stop(); <-el.Done() }
 		},
 	}
 }
@@ -142,7 +143,7 @@ func TestLoopStopWaitsForAllGoWork(t *testing.T) {
 			e, cleanup := loopExecutors(clockwork.NewFakeClock())[name]()
 			defer cleanup()
 			gate, ended := make(chan struct{}), make(chan struct{})
-			svc := asyncFunc(func(_ context.Context, loop *modes.Loop) error {
+			svc := asyncFunc(func(_ context.Context, loop modes.Loop) error {
 				loop.Go(func(context.Context) error { <-gate; close(ended); return nil }, nil)
 				return nil
 			})
@@ -165,23 +166,23 @@ func TestLoopStopWaitsForAllGoWork(t *testing.T) {
 }
 
 // asyncFunc makes a function an AsyncRunner.
-type asyncFunc func(context.Context, *modes.Loop) error
+type asyncFunc func(context.Context, modes.Loop) error
 
-func (f asyncFunc) RunAsync(ctx context.Context, loop *modes.Loop) error { return f(ctx, loop) }
+func (f asyncFunc) RunAsync(ctx context.Context, loop modes.Loop) error { return f(ctx, loop) }
 
 // The supervisor learns of the crash at once: a Crashed event, and a
 // status that no longer says running, while the work runs on.
 func TestSupervisorSeesALoopCrashAmidStubbornWork(t *testing.T) {
-	loop := modes.NewEventLoop(modes.LoopConfig{Name: "main"})
-	go loop.Run()
-	defer func() { loop.Stop(); <-loop.Done() }()
+	el := loop.New(loop.Config{Name: "main"})
+	go el.Run()
+	defer func() { el.Stop(); <-el.Done() }()
 	svc := newCrashAmidWork(false)
 	defer close(svc.release)
 	crashed := make(chan *lifecycle.Crashed, 1)
 	s := &supervisor.Service{
 		Name: "stubborn", Mode: modes.MainEventLoopAsync,
 		Settings: lifecycle.DefaultSettings().With(lifecycle.RestartPolicy(lifecycle.Never), lifecycle.StopTimeout(50*time.Millisecond)),
-		Executor: executor.MainLoop{Loop: func() *modes.EventLoop { return loop }},
+		Executor: executor.MainLoop{Loop: func() *loop.Engine { return el }},
 		Instance: svc,
 		Observe: func(e lifecycle.Event) {
 			if c, ok := e.(*lifecycle.Crashed); ok {

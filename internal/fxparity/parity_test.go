@@ -179,7 +179,7 @@ type loopService struct {
 	name string
 }
 
-func (s *loopService) RunAsync(_ context.Context, loop *modes.Loop) error {
+func (s *loopService) RunAsync(_ context.Context, loop modes.Loop) error {
 	s.tr.add("start %s", s.name)
 	loop.OnClose(func() { s.tr.add("stop %s", s.name) })
 	return nil

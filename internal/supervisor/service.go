@@ -13,6 +13,7 @@ import (
 
 	"github.com/hostfx/hostfx/internal/chans"
 	"github.com/hostfx/hostfx/internal/executor"
+	"github.com/hostfx/hostfx/internal/loop"
 	"github.com/hostfx/hostfx/lifecycle"
 	"github.com/hostfx/hostfx/modes"
 )
@@ -683,9 +684,9 @@ func (p *stopping) wait(ctx context.Context) error {
 	return err
 }
 
-func (s *Service) stalled(st modes.Stall) { s.Observe(StallEvent(st)) }
+func (s *Service) stalled(st loop.Stall) { s.Observe(StallEvent(st)) }
 
 // StallEvent is the lifecycle event of a loop's stall report.
-func StallEvent(st modes.Stall) *lifecycle.Stalled {
+func StallEvent(st loop.Stall) *lifecycle.Stalled {
 	return &lifecycle.Stalled{Service: st.Service, Loop: st.Loop, Func: st.Func, Running: st.Running}
 }

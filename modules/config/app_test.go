@@ -41,7 +41,7 @@ func (w *worker) Run(ctx context.Context) error {
 	return nil
 }
 
-func (w *worker) RunAsync(context.Context, *modes.Loop) error {
+func (w *worker) RunAsync(context.Context, modes.Loop) error {
 	w.log.Info("greeting", zap.String("text", w.greeting.Text), zap.Int("worker_pid", os.Getpid()))
 	return nil
 }

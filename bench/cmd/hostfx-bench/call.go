@@ -19,7 +19,7 @@ import (
 type echoer struct{}
 
 func (echoer) Run(ctx context.Context) error                          { <-ctx.Done(); return nil }
-func (echoer) RunAsync(context.Context, *modes.Loop) error            { return nil }
+func (echoer) RunAsync(context.Context, modes.Loop) error             { return nil }
 func (echoer) HandleCall(_ context.Context, r []byte) ([]byte, error) { return r, nil }
 
 // cruncher answers each call after a fixed amount of hashing, one call at

@@ -10,14 +10,15 @@ import (
 
 	"github.com/hostfx/hostfx/app"
 	"github.com/hostfx/hostfx/bench/internal/harness"
+	"github.com/hostfx/hostfx/internal/loop"
 	"github.com/hostfx/hostfx/modes"
 )
 
 // A standalone EventLoop, run on a plain goroutine like the channel
 // baseline's consumer, isolates the cost of the loop itself. locked runs
 // it on a goroutine locked to its OS thread, as an app runs its main loop.
-func startLoop(locked bool) (*modes.Loop, func()) {
-	el := modes.NewEventLoop(modes.LoopConfig{Name: "bench"}) // default config: the watchdog runs
+func startLoop(locked bool) (modes.Loop, func()) {
+	el := loop.New(loop.Config{Name: "bench"}) // default config: the watchdog runs
 	go func() {
 		if locked {
 			runtime.LockOSThread()
@@ -85,7 +86,7 @@ func benchLoopPost(p harness.Plan, rep *report) error {
 func benchLoopRTT(p harness.Plan, rep *report) error {
 	reply := make(chan struct{})
 	answer := func() { reply <- struct{}{} }
-	viaLoop := func(loop *modes.Loop) harness.Sampler {
+	viaLoop := func(loop modes.Loop) harness.Sampler {
 		return func(n int) (time.Duration, time.Duration, error) {
 			begin := time.Now()
 			for range n {
@@ -152,17 +153,17 @@ func pingPonger(locked bool) (harness.Sampler, func()) {
 
 // loopGrabber is a MAIN_EVENT_LOOP_ASYNC service that hands out its view of
 // the main loop.
-type loopGrabber struct{ got chan *modes.Loop }
+type loopGrabber struct{ got chan modes.Loop }
 
-func (g *loopGrabber) RunAsync(_ context.Context, loop *modes.Loop) error {
+func (g *loopGrabber) RunAsync(_ context.Context, loop modes.Loop) error {
 	g.got <- loop
 	return nil
 }
 
 // appMainLoop starts an app with one service on the main loop and returns
 // that service's view of it.
-func appMainLoop() (*modes.Loop, func(), error) {
-	g := &loopGrabber{got: make(chan *modes.Loop, 1)}
+func appMainLoop() (modes.Loop, func(), error) {
+	g := &loopGrabber{got: make(chan modes.Loop, 1)}
 	a := app.New(quiet(), app.Service("grabber", func() *loopGrabber { return g }, modes.MainEventLoopAsync))
 	if err := a.Start(context.Background()); err != nil {
 		return nil, nil, err

@@ -55,7 +55,7 @@ func (f *flaky) Run(ctx context.Context) error {
 	return errFlaky
 }
 
-func (f *flaky) RunAsync(_ context.Context, loop *modes.Loop) error {
+func (f *flaky) RunAsync(_ context.Context, loop modes.Loop) error {
 	if !f.enter() {
 		loop.Exit(errFlaky) // a crash right after a successful start
 	}

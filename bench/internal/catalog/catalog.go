@@ -20,8 +20,8 @@ import (
 // node is a service that does nothing until it is stopped.
 type node struct{}
 
-func (*node) Run(ctx context.Context) error               { <-ctx.Done(); return nil }
-func (*node) RunAsync(context.Context, *modes.Loop) error { return nil }
+func (*node) Run(ctx context.Context) error              { <-ctx.Done(); return nil }
+func (*node) RunAsync(context.Context, modes.Loop) error { return nil }
 
 // HandleCall answers the calls the process benchmarks make.
 func (*node) HandleCall(_ context.Context, request []byte) ([]byte, error) { return Echo(request) }

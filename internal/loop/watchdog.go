@@ -1,4 +1,4 @@
-package modes
+package loop
 
 import "time"
 
@@ -10,7 +10,7 @@ const minWatchdogTick = time.Millisecond
 // Because every service on the loop waits for it, the report names the
 // service and function to blame.
 type Stall struct {
-	Loop    string        // LoopConfig.Name
+	Loop    string        // Config.Name
 	Service string        // name of the view the callback belongs to
 	Func    string        // the callback's function name
 	Running time.Duration // at least this long so far, as seen by the watchdog
@@ -18,7 +18,7 @@ type Stall struct {
 
 // startWatchdog starts the watchdog goroutine if the threshold is positive
 // and returns the function that stops it and waits for it to exit.
-func (l *EventLoop) startWatchdog() (stop func()) {
+func (l *Engine) startWatchdog() (stop func()) {
 	if l.threshold <= 0 {
 		return func() {}
 	}
@@ -49,7 +49,7 @@ func (l *EventLoop) startWatchdog() (stop func()) {
 // watchdog counts from the tick that first saw that number: ticking at half
 // the threshold, it reports a stall between one and one and a half
 // thresholds after the task began.
-func (l *EventLoop) checkStall(reported *uint64) {
+func (l *Engine) checkStall(reported *uint64) {
 	seq, running, ok := l.runningTask()
 	if !ok || running < l.threshold || seq == *reported {
 		return

@@ -1,4 +1,4 @@
-package modes_test
+package loop_test
 
 import (
 	"context"
@@ -13,16 +13,17 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/hostfx/hostfx/internal/loop"
 	"github.com/hostfx/hostfx/modes"
 )
 
 func TestLoopName(t *testing.T) {
-	l := modes.NewEventLoop(modes.LoopConfig{})
+	l := loop.New(loop.Config{})
 	assert.Equal(t, "svc", l.Scope("svc").Name())
 }
 
 func TestPostRunsInOrder(t *testing.T) {
-	l := startLoop(t, modes.LoopConfig{})
+	l := startLoop(t, loop.Config{})
 	a, b := l.Scope("a"), l.Scope("b")
 	var got []int
 	for i := range 100 {
@@ -41,7 +42,7 @@ func TestPostRunsInOrder(t *testing.T) {
 }
 
 func TestPostFromManyGoroutinesKeepsEachOrder(t *testing.T) {
-	l := startLoop(t, modes.LoopConfig{})
+	l := startLoop(t, loop.Config{})
 	s := l.Scope("svc")
 	const posters, posts = 8, 1000
 	next := make([]int, posters) // touched only on the loop
@@ -64,7 +65,7 @@ func TestPostFromManyGoroutinesKeepsEachOrder(t *testing.T) {
 }
 
 func TestPostFromCallbackNeverBlocks(t *testing.T) {
-	l := startLoop(t, modes.LoopConfig{})
+	l := startLoop(t, loop.Config{})
 	s := l.Scope("svc")
 	done := make(chan int)
 	count := 0
@@ -85,7 +86,7 @@ func TestPostFromCallbackNeverBlocks(t *testing.T) {
 }
 
 func TestPostAllocatesNothing(t *testing.T) {
-	l := startLoop(t, modes.LoopConfig{})
+	l := startLoop(t, loop.Config{})
 	s := l.Scope("svc")
 	fn := func() {}
 	for range 10_000 { // grow both queue buffers
@@ -108,7 +109,7 @@ func TestExitErr(t *testing.T) {
 		{name: "first reason wins", give: []error{first, second, nil}, want: first},
 		{name: "clean first wins", give: []error{nil, second}, want: nil},
 	}
-	l := startLoop(t, modes.LoopConfig{})
+	l := startLoop(t, loop.Config{})
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s := l.Scope(tt.name)
@@ -124,7 +125,7 @@ func TestExitErr(t *testing.T) {
 }
 
 func TestExitDropsQueuedCallbacks(t *testing.T) {
-	l := startLoop(t, modes.LoopConfig{})
+	l := startLoop(t, loop.Config{})
 	other, s := l.Scope("other"), l.Scope("svc")
 	release := hold(t, other)
 	ran := false
@@ -137,7 +138,7 @@ func TestExitDropsQueuedCallbacks(t *testing.T) {
 }
 
 func TestExitFromOwnCallback(t *testing.T) {
-	l := startLoop(t, modes.LoopConfig{})
+	l := startLoop(t, loop.Config{})
 	s := l.Scope("svc")
 	release := hold(t, s)
 	var ran []string
@@ -154,7 +155,7 @@ func TestExitFromOwnCallback(t *testing.T) {
 }
 
 func TestDoneWaitsForRunningCallback(t *testing.T) {
-	l := startLoop(t, modes.LoopConfig{})
+	l := startLoop(t, loop.Config{})
 	s := l.Scope("svc")
 	release := hold(t, s)
 	s.Exit(nil)
@@ -196,7 +197,7 @@ func TestTimersRunByDeadlineThenScheduleOrder(t *testing.T) {
 		n     int
 	}
 	var got, want []fired
-	var stopped []*modes.Timer
+	var stopped []modes.Timer
 	release := hold(t, s) // so no timer fires before it could be stopped
 	for n := range 200 {
 		delay := time.Duration(rng.IntN(20)) * time.Millisecond
@@ -231,7 +232,7 @@ func TestTimerStopFromOtherGoroutine(t *testing.T) {
 	assert.True(t, receive(t, stopped))
 	clock.Advance(time.Hour)
 	flush(t, s)
-	var zero modes.Timer
+	var zero loop.Timer
 	assert.False(t, zero.Stop(), "the zero Timer was never scheduled")
 }
 
@@ -276,7 +277,7 @@ func TestEveryStoppedFromItsCallback(t *testing.T) {
 	s := l.Scope("svc")
 	ticks := make(chan int, 10)
 	n, stopped := 0, false
-	var tm *modes.Timer
+	var tm modes.Timer
 	tm = s.Every(time.Second, func() {
 		n++
 		if n == 2 {
@@ -309,7 +310,7 @@ func TestEveryPanicEndsView(t *testing.T) {
 }
 
 func TestEveryNonPositiveIntervalEndsView(t *testing.T) {
-	l := startLoop(t, modes.LoopConfig{})
+	l := startLoop(t, loop.Config{})
 	s := l.Scope("svc")
 	tm := s.Every(0, func() {})
 	waitClosed(t, s.Done())
@@ -348,14 +349,14 @@ func TestClosedViewReleasesItsTimers(t *testing.T) {
 
 // scheduleHeavy schedules a far timer holding memory that reports on
 // released when it is collected.
-func scheduleHeavy(s *modes.Loop, released chan<- struct{}) *modes.Timer {
+func scheduleHeavy(s *loop.View, released chan<- struct{}) modes.Timer {
 	payload := new([1 << 16]byte)
 	runtime.AddCleanup(payload, func(ch chan<- struct{}) { ch <- struct{}{} }, released)
 	return s.After(time.Hour, func() { payload[0]++ })
 }
 
 func TestGo(t *testing.T) {
-	l := startLoop(t, modes.LoopConfig{})
+	l := startLoop(t, loop.Config{})
 	s := l.Scope("svc")
 	fail := errors.New("work failed")
 	got := make(chan error)
@@ -369,7 +370,7 @@ func TestGo(t *testing.T) {
 }
 
 func TestGoCancelledWhenViewCloses(t *testing.T) {
-	l := startLoop(t, modes.LoopConfig{})
+	l := startLoop(t, loop.Config{})
 	s := l.Scope("svc")
 	started := make(chan struct{})
 	s.Go(func(ctx context.Context) error {
@@ -393,7 +394,7 @@ func TestGoCancelledWhenViewCloses(t *testing.T) {
 }
 
 func TestWaitGivesUpWithContext(t *testing.T) {
-	l := startLoop(t, modes.LoopConfig{})
+	l := startLoop(t, loop.Config{})
 	s := l.Scope("svc")
 	gate := make(chan struct{})
 	s.Go(func(context.Context) error { <-gate; return nil }, nil)
@@ -405,7 +406,7 @@ func TestWaitGivesUpWithContext(t *testing.T) {
 }
 
 func TestGoPanicEndsView(t *testing.T) {
-	l := startLoop(t, modes.LoopConfig{})
+	l := startLoop(t, loop.Config{})
 	s := l.Scope("svc")
 	s.Go(func(context.Context) error { panic("in work") }, func(error) { t.Error("then ran after a panic") })
 	waitClosed(t, s.Done())
@@ -417,7 +418,7 @@ func TestGoPanicEndsView(t *testing.T) {
 }
 
 func TestOnCloseRunsOnTheLoopAfterTheLastCallback(t *testing.T) {
-	l := startLoop(t, modes.LoopConfig{})
+	l := startLoop(t, loop.Config{})
 	s := l.Scope("svc")
 	var log []string // touched only on the loop
 	s.OnClose(func() { log = append(log, "added first, runs last") })
@@ -433,7 +434,7 @@ func TestOnCloseRunsOnTheLoopAfterTheLastCallback(t *testing.T) {
 }
 
 func TestOnClosePanicBecomesErr(t *testing.T) {
-	l := startLoop(t, modes.LoopConfig{})
+	l := startLoop(t, loop.Config{})
 	s := l.Scope("svc")
 	s.OnClose(func() { panic("cleanup failed") })
 	s.Exit(nil)
@@ -451,7 +452,7 @@ func TestOnClosePanicBecomesErr(t *testing.T) {
 }
 
 func TestOnCloseAfterDoneRunsAtOnce(t *testing.T) {
-	l := startLoop(t, modes.LoopConfig{})
+	l := startLoop(t, loop.Config{})
 	s := l.Scope("svc")
 	s.Exit(nil)
 	<-s.Done()
@@ -461,7 +462,7 @@ func TestOnCloseAfterDoneRunsAtOnce(t *testing.T) {
 }
 
 func TestOnCloseRunsWhenTheLoopStops(t *testing.T) {
-	l := modes.NewEventLoop(modes.LoopConfig{})
+	l := loop.New(loop.Config{})
 	s := l.Scope("svc")
 	var closedWith error
 	s.OnClose(func() { closedWith = s.Err() })
@@ -480,14 +481,14 @@ func TestOnCloseRunsWhenTheLoopStops(t *testing.T) {
 func thenPanics(error) { panic("in then") }
 
 func TestThenPanicNamesTheUsersFunction(t *testing.T) {
-	l := startLoop(t, modes.LoopConfig{})
+	l := startLoop(t, loop.Config{})
 	s := l.Scope("svc")
 	s.Go(func(context.Context) error { return nil }, thenPanics)
 	waitClosed(t, s.Done())
 	var pe *modes.PanicError
 	require.ErrorAs(t, s.Err(), &pe)
 	assert.Equal(t, "in then", pe.Value)
-	assert.Equal(t, "github.com/hostfx/hostfx/modes_test.thenPanics", pe.Func, "the panic names the user's continuation")
+	assert.Equal(t, "github.com/hostfx/hostfx/internal/loop_test.thenPanics", pe.Func, "the panic names the user's continuation")
 	assert.Contains(t, string(pe.Stack), "thenPanics", "the stack is the panic's")
 	other := l.Scope("other")
 	flush(t, other) // the loop goes on serving the others
@@ -499,7 +500,7 @@ func workIgnoringCtx(gate chan struct{}) func(context.Context) error {
 }
 
 func TestWorkingNamesTheRunningGoWork(t *testing.T) {
-	l := startLoop(t, modes.LoopConfig{})
+	l := startLoop(t, loop.Config{})
 	s := l.Scope("svc")
 	assert.Empty(t, s.Working())
 	gate := make(chan struct{})

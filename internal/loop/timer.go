@@ -1,4 +1,4 @@
-package modes
+package loop
 
 import (
 	"sync/atomic"
@@ -13,10 +13,10 @@ const (
 	timerFired         // a one-shot timer that has run
 )
 
-// Timer is a callback scheduled with Loop.After or Loop.Every.
+// Timer is a callback scheduled with View.After or View.Every.
 type Timer struct {
 	fn     func()
-	scope  *Loop
+	scope  *View
 	period time.Duration // 0 for After
 	state  atomic.Int32  // the only field other goroutines touch after scheduling
 
@@ -42,9 +42,9 @@ func (t *Timer) Stop() bool {
 	return true
 }
 
-// schedule puts a timer made by Loop.After or Loop.Every into the heap,
+// schedule puts a timer made by View.After or View.Every into the heap,
 // unless it was stopped or its view closed while the request was queued.
-func (l *EventLoop) schedule(tm *Timer) {
+func (l *Engine) schedule(tm *Timer) {
 	if tm.scope.closed.Load() {
 		tm.state.CompareAndSwap(timerActive, timerStopped)
 		return
@@ -54,14 +54,14 @@ func (l *EventLoop) schedule(tm *Timer) {
 	}
 }
 
-func (l *EventLoop) pushTimer(tm *Timer) {
+func (l *Engine) pushTimer(tm *Timer) {
 	l.timerSeq++
 	tm.seq = l.timerSeq
 	l.timers.push(tm)
 }
 
 // fire runs a due timer and re-arms it if it repeats.
-func (l *EventLoop) fire(tm *Timer) {
+func (l *Engine) fire(tm *Timer) {
 	s := tm.scope
 	if s.closed.Load() {
 		return
@@ -139,7 +139,7 @@ func (h *timerHeap) remove(i int) *Timer {
 }
 
 // removeScope drops every timer of s and marks it stopped, for when s closes.
-func (h *timerHeap) removeScope(s *Loop) {
+func (h *timerHeap) removeScope(s *View) {
 	kept := (*h)[:0]
 	for _, tm := range *h {
 		if tm.scope == s {

@@ -1,4 +1,4 @@
-package modes_test
+package loop_test
 
 import (
 	"context"
@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/hostfx/hostfx/internal/loop"
 	"github.com/hostfx/hostfx/modes"
 )
 
@@ -21,10 +22,10 @@ import (
 // hanging it; no test depends on it for timing.
 const testTimeout = 10 * time.Second
 
-// startLoop runs a new EventLoop on its own goroutine until the test ends.
-func startLoop(t *testing.T, cfg modes.LoopConfig) *modes.EventLoop {
+// startLoop runs a new Engine on its own goroutine until the test ends.
+func startLoop(t *testing.T, cfg loop.Config) *loop.Engine {
 	t.Helper()
-	l := modes.NewEventLoop(cfg)
+	l := loop.New(cfg)
 	go l.Run()
 	t.Cleanup(func() {
 		l.Stop()
@@ -33,12 +34,12 @@ func startLoop(t *testing.T, cfg modes.LoopConfig) *modes.EventLoop {
 	return l
 }
 
-// fakeLoop runs an EventLoop without a watchdog on a fake clock, so the
+// fakeLoop runs an Engine without a watchdog on a fake clock, so the
 // only clock waiter is the loop's own timer.
-func fakeLoop(t *testing.T) (*modes.EventLoop, *clockwork.FakeClock) {
+func fakeLoop(t *testing.T) (*loop.Engine, *clockwork.FakeClock) {
 	t.Helper()
 	clock := clockwork.NewFakeClock()
-	return startLoop(t, modes.LoopConfig{Name: "test", StallThreshold: -1, Clock: clock}), clock
+	return startLoop(t, loop.Config{Name: "test", StallThreshold: -1, Clock: clock}), clock
 }
 
 func waitClosed(t *testing.T, ch <-chan struct{}) {
@@ -62,7 +63,7 @@ func receive[T any](t *testing.T, ch <-chan T) T {
 }
 
 // flush waits until everything posted to s before it has run.
-func flush(t *testing.T, s *modes.Loop) {
+func flush(t *testing.T, s *loop.View) {
 	t.Helper()
 	done := make(chan struct{})
 	require.True(t, s.Post(func() { close(done) }), "flush on a closed view")
@@ -81,7 +82,7 @@ func blockUntil(t *testing.T, clock *clockwork.FakeClock, n int) {
 // hold posts a callback that blocks the loop until the returned func is
 // called, and waits until it is running. Work posted meanwhile piles up
 // into one batch.
-func hold(t *testing.T, s *modes.Loop) (release func()) {
+func hold(t *testing.T, s *loop.View) (release func()) {
 	t.Helper()
 	started, gate := make(chan struct{}), make(chan struct{})
 	require.True(t, s.Post(func() {
@@ -96,7 +97,7 @@ func hold(t *testing.T, s *modes.Loop) (release func()) {
 }
 
 func TestStopBeforeRun(t *testing.T) {
-	l := modes.NewEventLoop(modes.LoopConfig{})
+	l := loop.New(loop.Config{})
 	s := l.Scope("svc")
 	ran := false
 	require.True(t, s.Post(func() { ran = true }))
@@ -111,13 +112,13 @@ func TestStopBeforeRun(t *testing.T) {
 }
 
 func TestRunTwiceReturnsAtOnce(t *testing.T) {
-	l := startLoop(t, modes.LoopConfig{})
+	l := startLoop(t, loop.Config{})
 	flush(t, l.Scope("svc"))
 	l.Run() // would block forever if it ran a second loop
 }
 
 func TestStopFromCallback(t *testing.T) {
-	l := modes.NewEventLoop(modes.LoopConfig{})
+	l := loop.New(loop.Config{})
 	s := l.Scope("svc")
 	var ran []string
 	s.Post(func() { ran = append(ran, "first"); l.Stop() })
@@ -130,7 +131,7 @@ func TestStopFromCallback(t *testing.T) {
 }
 
 func TestRunReturnClosesEveryView(t *testing.T) {
-	l := modes.NewEventLoop(modes.LoopConfig{})
+	l := loop.New(loop.Config{})
 	open, exited := l.Scope("open"), l.Scope("exited")
 	fail := errors.New("boom")
 	exited.Exit(fail)
@@ -148,7 +149,7 @@ func TestRunReturnClosesEveryView(t *testing.T) {
 	l.Stop()
 	waitClosed(t, l.Done())
 
-	for _, s := range []*modes.Loop{open, exited, withTimer, withWork} {
+	for _, s := range []*loop.View{open, exited, withTimer, withWork} {
 		waitClosed(t, s.Done())
 	}
 	assert.ErrorIs(t, open.Err(), modes.ErrLoopStopped)
@@ -178,7 +179,7 @@ func TestCallbacksNeverOverlap(t *testing.T) {
 		total++
 		running.Store(false)
 	}
-	scopes := make([]*modes.Loop, views)
+	scopes := make([]*loop.View, views)
 	for i := range scopes {
 		scopes[i] = l.Scope(fmt.Sprintf("svc%d", i))
 		scopes[i].Every(time.Millisecond, enter)
@@ -207,7 +208,7 @@ func TestCallbacksNeverOverlap(t *testing.T) {
 }
 
 func TestPanicClosesOnlyItsView(t *testing.T) {
-	l := startLoop(t, modes.LoopConfig{})
+	l := startLoop(t, loop.Config{})
 	bad, good := l.Scope("bad"), l.Scope("good")
 	release := hold(t, good)
 	var ran []string
@@ -313,11 +314,11 @@ func (manualTicker) Stop()                    {}
 func TestStallWatchdog(t *testing.T) {
 	const threshold = 100 * time.Millisecond
 	clock := newTickedClock()
-	stalls := make(chan modes.Stall, 10)
-	l := startLoop(t, modes.LoopConfig{
+	stalls := make(chan loop.Stall, 10)
+	l := startLoop(t, loop.Config{
 		Name:           "main",
 		StallThreshold: threshold,
-		OnStall:        func(s modes.Stall) { stalls <- s },
+		OnStall:        func(s loop.Stall) { stalls <- s },
 		Clock:          clock,
 	})
 	s := l.Scope("svc")
@@ -328,8 +329,8 @@ func TestStallWatchdog(t *testing.T) {
 	assert.Empty(t, stalls)
 	clock.tick(t, threshold/2) // seen running for 100ms: report
 	got := receive(t, stalls)
-	assert.Equal(t, modes.Stall{Loop: "main", Service: "svc", Func: got.Func, Running: threshold}, got)
-	assert.Contains(t, got.Func, "modes_test.hold")
+	assert.Equal(t, loop.Stall{Loop: "main", Service: "svc", Func: got.Func, Running: threshold}, got)
+	assert.Contains(t, got.Func, "loop_test.hold")
 
 	for range 5 {
 		clock.tick(t, threshold/2)
@@ -338,7 +339,7 @@ func TestStallWatchdog(t *testing.T) {
 
 	release()
 	flush(t, s)
-	require.Eventually(t, func() bool { return modes.Idle(l) }, testTimeout, time.Millisecond)
+	require.Eventually(t, func() bool { return loop.Idle(l) }, testTimeout, time.Millisecond)
 	for range 3 {
 		clock.tick(t, threshold/2)
 	}
@@ -354,10 +355,10 @@ func TestStallWatchdog(t *testing.T) {
 
 func TestStallNamesTimerCallback(t *testing.T) {
 	clock := newTickedClock()
-	stalls := make(chan modes.Stall, 1)
-	l := startLoop(t, modes.LoopConfig{
+	stalls := make(chan loop.Stall, 1)
+	l := startLoop(t, loop.Config{
 		StallThreshold: time.Second,
-		OnStall:        func(s modes.Stall) { stalls <- s },
+		OnStall:        func(s loop.Stall) { stalls <- s },
 		Clock:          clock,
 	})
 	s := l.Scope("ticker")
@@ -372,13 +373,13 @@ func TestStallNamesTimerCallback(t *testing.T) {
 	close(gate)
 	got := receive(t, stalls)
 	assert.Equal(t, "ticker", got.Service)
-	assert.True(t, strings.HasPrefix(got.Func, "github.com/hostfx/hostfx/modes_test.TestStallNamesTimerCallback"), got.Func)
+	assert.True(t, strings.HasPrefix(got.Func, "github.com/hostfx/hostfx/internal/loop_test.TestStallNamesTimerCallback"), got.Func)
 }
 
 // A spinning loop behaves as any other: every post runs, in order, a timer
 // fires, and Stop ends it whether it spins or sleeps.
 func TestSpinningLoop(t *testing.T) {
-	l := startLoop(t, modes.LoopConfig{Spin: true, StallThreshold: -1})
+	l := startLoop(t, loop.Config{Spin: true, StallThreshold: -1})
 	v := l.Scope("spinner")
 	const calls = 2000
 	got := make(chan int, 1)
@@ -400,7 +401,7 @@ func TestSpinningLoop(t *testing.T) {
 	v.After(time.Millisecond, func() { fired <- 1 })
 	assert.Equal(t, 1, receive(t, fired))
 
-	stopped := modes.NewEventLoop(modes.LoopConfig{Spin: true, StallThreshold: -1})
+	stopped := loop.New(loop.Config{Spin: true, StallThreshold: -1})
 	go stopped.Run()
 	flush(t, stopped.Scope("x")) // it has just run posted work, so it spins
 	stopped.Stop()

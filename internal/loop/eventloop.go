@@ -1,9 +1,7 @@
-package modes
+package loop
 
 import (
 	"cmp"
-	"errors"
-	"fmt"
 	"reflect"
 	"runtime"
 	"runtime/debug"
@@ -15,38 +13,15 @@ import (
 	"github.com/jonboulle/clockwork"
 
 	"github.com/hostfx/hostfx/internal/chans"
+	"github.com/hostfx/hostfx/modes"
 )
 
 // defaultStallThreshold is long enough to ignore GC pauses and short enough
 // that a stuck callback is reported while someone still cares.
 const defaultStallThreshold = 100 * time.Millisecond
 
-// ErrLoopStopped is the Err of a view whose EventLoop stopped before the
-// view ended by itself.
-var ErrLoopStopped = errors.New("event loop stopped")
-
-// PanicError is a panic recovered from a service's callback (or, later, from
-// Run). The stack is kept apart from Error so logs stay one line.
-type PanicError struct {
-	Value any    // what was passed to panic
-	Stack []byte // the goroutine's stack where it panicked
-	Func  string // the function that panicked, e.g. "example.com/svc.(*S).tick"
-}
-
-// Error names the function and the panic value; print Stack separately.
-func (e *PanicError) Error() string {
-	return fmt.Sprintf("panic in %s: %v", e.Func, e.Value)
-}
-
-// Unwrap returns the panic value when it is an error, so errors.Is sees
-// through panic(err).
-func (e *PanicError) Unwrap() error {
-	err, _ := e.Value.(error)
-	return err
-}
-
-// LoopConfig configures an EventLoop. The zero value is usable.
-type LoopConfig struct {
+// Config configures an Engine. The zero value is usable.
+type Config struct {
 	Name           string          // for stall reports, e.g. "main" or a service name
 	StallThreshold time.Duration   // 0 means 100ms; negative disables the watchdog
 	OnStall        func(Stall)     // called from the watchdog goroutine; nil means ignore
@@ -61,11 +36,11 @@ type LoopConfig struct {
 	Spin bool
 }
 
-// EventLoop runs callbacks one at a time, in order, on the goroutine that
+// Engine runs callbacks one at a time, in order, on the goroutine that
 // calls Run, so services sharing it need no locks between their callbacks.
-// Services never hold the EventLoop itself: each gets a view from Scope,
+// Services never hold the Engine itself: each gets a view from Scope,
 // so one service ending or crashing cancels only its own work.
-type EventLoop struct {
+type Engine struct {
 	name      string
 	clock     clockwork.Clock
 	threshold time.Duration // > 0 when the watchdog runs
@@ -76,7 +51,7 @@ type EventLoop struct {
 	// per-callback stores so those do not slow posters.
 	mu       sync.Mutex // guards queue, views, nextView, finished
 	queue    taskQueue
-	views    map[*Loop]struct{} // open or not yet confirmed closed
+	views    map[*View]struct{} // open or not yet confirmed closed
 	nextView uint64
 	finished bool
 	wake     chan struct{} // capacity 1: "the queue or stopping changed"
@@ -113,8 +88,8 @@ type EventLoop struct {
 	wdBase  uint64 // seq of wdBatch[0]
 }
 
-// NewEventLoop returns an EventLoop that does nothing until Run is called.
-func NewEventLoop(cfg LoopConfig) *EventLoop {
+// New returns an Engine that does nothing until Run is called.
+func New(cfg Config) *Engine {
 	clock := cfg.Clock
 	if clock == nil {
 		clock = clockwork.NewRealClock()
@@ -123,13 +98,13 @@ func NewEventLoop(cfg LoopConfig) *EventLoop {
 	if threshold == 0 {
 		threshold = defaultStallThreshold
 	}
-	return &EventLoop{
+	return &Engine{
 		name:      cfg.Name,
 		clock:     clock,
 		threshold: max(threshold, 0),
 		onStall:   cfg.OnStall,
 		spin:      cfg.Spin,
-		views:     make(map[*Loop]struct{}),
+		views:     make(map[*View]struct{}),
 		wake:      make(chan struct{}, 1),
 		done:      make(chan struct{}),
 	}
@@ -137,10 +112,10 @@ func NewEventLoop(cfg LoopConfig) *EventLoop {
 
 // Run runs callbacks on the calling goroutine until Stop, so the caller
 // decides whether that goroutine is locked to an OS thread. When Run
-// returns, every view still open is closed with ErrLoopStopped, and no
+// returns, every view still open is closed with modes.ErrLoopStopped, and no
 // goroutine Run started is left. Run runs at most once; later calls return
 // at once.
-func (l *EventLoop) Run() {
+func (l *Engine) Run() {
 	if !l.started.CompareAndSwap(false, true) {
 		return
 	}
@@ -152,7 +127,7 @@ func (l *EventLoop) Run() {
 		if len(due) == 0 && posted == nil {
 			// A loop that ran posted work is likely to get more soon: a
 			// caller making call after call, or a start of service after
-			// service (see LoopConfig.Spin).
+			// service (see Config.Spin).
 			if !busy || !l.spin || !chans.Spin(l.woken) {
 				l.wait()
 			}
@@ -171,14 +146,14 @@ func (l *EventLoop) Run() {
 // Stop makes Run return once the callback in progress has returned. It is
 // safe from any goroutine, from a callback, more than once, and before Run
 // (which then returns at once).
-func (l *EventLoop) Stop() {
+func (l *Engine) Stop() {
 	if l.stopping.CompareAndSwap(false, true) {
 		l.signal()
 	}
 }
 
 // Done is closed after Run has returned.
-func (l *EventLoop) Done() <-chan struct{} { return l.done }
+func (l *Engine) Done() <-chan struct{} { return l.done }
 
 // Lag says how late the loop is: the lateness of the most recently fired
 // timer (when its callback started minus its deadline), or, while a
@@ -191,7 +166,7 @@ func (l *EventLoop) Done() <-chan struct{} { return l.done }
 // the truth by one watchdog tick (half the stall threshold), or, with the
 // watchdog off, by the time since the previous Lag call. Lag is safe from
 // any goroutine.
-func (l *EventLoop) Lag() time.Duration {
+func (l *Engine) Lag() time.Duration {
 	lag := time.Duration(l.lateness.Load())
 	if _, running, ok := l.runningTask(); ok {
 		lag = max(lag, running)
@@ -201,7 +176,7 @@ func (l *EventLoop) Lag() time.Duration {
 
 // runningTask returns the seq of the task running now and how long it has
 // been seen running; ok is false when no task runs.
-func (l *EventLoop) runningTask() (seq uint64, running time.Duration, ok bool) {
+func (l *Engine) runningTask() (seq uint64, running time.Duration, ok bool) {
 	first := l.batchFirst.Load()
 	seq = l.progress.Load()
 	if first == 0 || seq < first {
@@ -219,13 +194,13 @@ func (l *EventLoop) runningTask() (seq uint64, running time.Duration, ok bool) {
 }
 
 // Scope returns a new view of the loop for the service called name. After
-// Run has returned, the view is born closed with ErrLoopStopped.
-func (l *EventLoop) Scope(name string) *Loop {
-	s := newLoop(l, name)
+// Run has returned, the view is born closed with modes.ErrLoopStopped.
+func (l *Engine) Scope(name string) *View {
+	s := newView(l, name)
 	l.mu.Lock()
 	if l.finished {
 		l.mu.Unlock()
-		s.markClosed(ErrLoopStopped)
+		s.markClosed(modes.ErrLoopStopped)
 		s.finishClose()
 		return s
 	}
@@ -252,7 +227,7 @@ const (
 // cheap to fill and to clear.
 type taskEntry struct {
 	fn    func()
-	scope *Loop
+	scope *View
 	timer *Timer
 	kind  taskKind
 }
@@ -267,7 +242,7 @@ func (t *taskEntry) userFunc() func() {
 
 // enqueue appends t to the queue and wakes the loop if it may be idle. It
 // reports false once Run has finished.
-func (l *EventLoop) enqueue(t taskEntry) bool {
+func (l *Engine) enqueue(t taskEntry) bool {
 	l.mu.Lock()
 	if l.finished {
 		l.mu.Unlock()
@@ -283,7 +258,7 @@ func (l *EventLoop) enqueue(t taskEntry) bool {
 
 // woken reports, without blocking, whether the loop was signalled, and
 // takes the signal if so.
-func (l *EventLoop) woken() bool {
+func (l *Engine) woken() bool {
 	if len(l.wake) == 0 {
 		return false
 	}
@@ -293,7 +268,7 @@ func (l *EventLoop) woken() bool {
 
 // signal wakes the loop without blocking; one pending wake-up is enough
 // because the loop drains the whole queue each time.
-func (l *EventLoop) signal() {
+func (l *Engine) signal() {
 	select {
 	case l.wake <- struct{}{}:
 	default:
@@ -304,7 +279,7 @@ func (l *EventLoop) signal() {
 // is queued, and collects the timers that are due, which run first: they
 // have waited since their deadline. It reads the clock only when there are
 // timers.
-func (l *EventLoop) take() (due []taskEntry, posted *taskChunk) {
+func (l *Engine) take() (due []taskEntry, posted *taskChunk) {
 	l.mu.Lock()
 	l.queue.giveBack(l.spent, l.spentLast, l.nspent)
 	posted = l.queue.takeAll()
@@ -326,7 +301,7 @@ func (l *EventLoop) take() (due []taskEntry, posted *taskChunk) {
 
 // recycle clears what ran, so finished callbacks can be collected, and
 // keeps the buffers for reuse.
-func (l *EventLoop) recycle(due []taskEntry, posted *taskChunk) {
+func (l *Engine) recycle(due []taskEntry, posted *taskChunk) {
 	clear(due)
 	l.due = due[:0]
 	l.spent = posted
@@ -424,7 +399,7 @@ func (q *taskQueue) trim() {
 // wait blocks until something is posted, Stop is called, or the earliest
 // timer is due. It reads the clock only when there are timers, and then
 // re-arms the one clock timer only when the earliest deadline changed.
-func (l *EventLoop) wait() {
+func (l *Engine) wait() {
 	if len(l.timers) == 0 {
 		if l.armed {
 			l.clockTimer.Stop()
@@ -453,7 +428,7 @@ func (l *EventLoop) wait() {
 
 // runTasks runs every task of batch. It tells Lag and the watchdog what
 // runs with one store per task; the batch itself is published once.
-func (l *EventLoop) runTasks(batch []taskEntry) {
+func (l *Engine) runTasks(batch []taskEntry) {
 	if len(batch) == 0 {
 		return
 	}
@@ -478,7 +453,7 @@ func (l *EventLoop) runTasks(batch []taskEntry) {
 // runFrom runs batch from index i and returns where to go on: the end, or
 // the task after one that panicked. A single deferred recover covers the
 // whole run, so a callback costs no defer of its own.
-func (l *EventLoop) runFrom(batch []taskEntry, i int) (next int) {
+func (l *Engine) runFrom(batch []taskEntry, i int) (next int) {
 	defer func() {
 		if v := recover(); v != nil {
 			l.recovered(&batch[next], v, debug.Stack())
@@ -496,7 +471,7 @@ func (l *EventLoop) runFrom(batch []taskEntry, i int) (next int) {
 	return next
 }
 
-func (l *EventLoop) runTask(t *taskEntry) {
+func (l *Engine) runTask(t *taskEntry) {
 	switch t.kind {
 	case taskCall:
 		if !t.scope.closed.Load() {
@@ -517,16 +492,16 @@ func (l *EventLoop) runTask(t *taskEntry) {
 
 // recovered closes the view whose callback panicked; the loop goes on
 // serving the others.
-func (l *EventLoop) recovered(t *taskEntry, v any, stack []byte) {
+func (l *Engine) recovered(t *taskEntry, v any, stack []byte) {
 	if t.timer != nil {
 		t.timer.state.Store(timerStopped)
 	}
-	t.scope.end(&PanicError{Value: v, Stack: stack, Func: funcName(t.userFunc())})
+	t.scope.end(&modes.PanicError{Value: v, Stack: stack, Func: funcName(t.userFunc())})
 }
 
 // confirmClose finishes closing s on the loop goroutine, where none of its
 // callbacks can be running.
-func (l *EventLoop) confirmClose(s *Loop) {
+func (l *Engine) confirmClose(s *View) {
 	l.timers.removeScope(s)
 	l.mu.Lock()
 	_, open := l.views[s]
@@ -539,7 +514,7 @@ func (l *EventLoop) confirmClose(s *Loop) {
 
 // finish runs when Run returns: it stops the watchdog and the clock timer,
 // then closes every view still open, oldest first.
-func (l *EventLoop) finish(stopWatchdog func()) {
+func (l *Engine) finish(stopWatchdog func()) {
 	stopWatchdog()
 	if l.clockTimer != nil {
 		l.clockTimer.Stop()
@@ -552,7 +527,7 @@ func (l *EventLoop) finish(stopWatchdog func()) {
 
 	l.mu.Lock()
 	l.finished = true
-	views := make([]*Loop, 0, len(l.views))
+	views := make([]*View, 0, len(l.views))
 	for s := range l.views {
 		views = append(views, s)
 	}
@@ -561,9 +536,9 @@ func (l *EventLoop) finish(stopWatchdog func()) {
 	l.mu.Unlock()
 	l.spent, l.spentLast, l.due = nil, nil, nil
 
-	slices.SortFunc(views, func(a, b *Loop) int { return cmp.Compare(a.id, b.id) })
+	slices.SortFunc(views, func(a, b *View) int { return cmp.Compare(a.id, b.id) })
 	for _, s := range views {
-		s.markClosed(ErrLoopStopped)
+		s.markClosed(modes.ErrLoopStopped)
 		s.finishClose()
 	}
 	close(l.done)

@@ -1,16 +1,16 @@
-package modes_test
+package loop_test
 
 import (
 	"testing"
 
-	"github.com/hostfx/hostfx/modes"
+	"github.com/hostfx/hostfx/internal/loop"
 )
 
-// benchLoop runs an EventLoop with the default config, watchdog included,
+// benchLoop runs an Engine with the default config, watchdog included,
 // until the benchmark ends.
-func benchLoop(b *testing.B) *modes.Loop {
+func benchLoop(b *testing.B) *loop.View {
 	b.Helper()
-	l := modes.NewEventLoop(modes.LoopConfig{Name: "bench"})
+	l := loop.New(loop.Config{Name: "bench"})
 	go l.Run()
 	b.Cleanup(func() {
 		l.Stop()
