@@ -1,0 +1,79 @@
+package conformance_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/hostfx/hostfx/lifecycle"
+	"github.com/hostfx/hostfx/modes"
+)
+
+// TestConformance runs every row in every mode. The expectations are the
+// row's, whatever the mode.
+func TestConformance(t *testing.T) {
+	t.Parallel()
+	for _, r := range rows() {
+		t.Run(r.name, func(t *testing.T) {
+			t.Parallel()
+			for _, mode := range modes.Modes() {
+				t.Run(mode.String(), func(t *testing.T) {
+					t.Parallel()
+					runRow(t, mode, r)
+				})
+			}
+		})
+	}
+}
+
+// runRow runs r in mode and checks what the app showed against it.
+func runRow(t *testing.T, mode modes.ExecutionMode, r row) {
+	h := newHarness(t, mode, r)
+	startErr := h.a.Start(h.context()) // in a child, the child's whole life
+	require.Equal(t, r.wantStart, class(startErr), "Start: %v; events: %v", startErr, h.rec.trace())
+	if startErr == nil {
+		for _, s := range r.steps {
+			s(h)
+		}
+		stopErr := h.a.Stop(h.context())
+		assert.Equal(t, r.wantStop, class(stopErr), "Stop: %v", stopErr)
+	}
+
+	assert.Equal(t, r.wantEvents, h.rec.trace(), "events")
+	st := h.status()
+	assert.Equal(t, r.wantState, st.State, "Status.State")
+	assert.Equal(t, r.wantRestarts, st.Restarts, "Status.Restarts")
+	assert.Equal(t, r.wantLastErr, class(st.LastError), "Status.LastError: %v", st.LastError)
+	checkExit(t, h, r.wantExit1)
+	checkStacks(t, h)
+}
+
+// checkExit checks whether the app was told to stop with exit code 1.
+func checkExit(t *testing.T, h *harness, want bool) {
+	if !want {
+		select {
+		case sig := <-h.a.Wait():
+			t.Errorf("the app was told to stop: %v", sig)
+		default:
+		}
+		return
+	}
+	select {
+	case sig := <-h.a.Wait():
+		assert.Equal(t, 1, sig.ExitCode, "a service that gives up stops the app with exit code 1")
+	case <-time.After(patience):
+		t.Errorf("the app was not told to stop within %v", patience)
+	}
+}
+
+// checkStacks checks that every panic is reported with the stack that
+// explains it.
+func checkStacks(t *testing.T, h *harness) {
+	for _, e := range h.rec.snapshot() {
+		if c, ok := e.(*lifecycle.Crashed); ok && class(c.Err) == "panic" {
+			assert.Contains(t, string(c.Stack), "(*scripted).", "the Crashed event's stack shows where the service panicked")
+		}
+	}
+}
