@@ -126,16 +126,7 @@ func rows() []row {
 			wantEvents: []string{"Starting", "Started", "Crashed!panic", "GaveUp#0!panic"},
 			wantState:  lifecycle.StateFailed, wantLastErr: "panic", wantExit1: true,
 		},
-		{
-			// A run that fails as soon as it is ready started, and then
-			// failed: its readiness is reported before its end.
-			name:       "crash-right-after-ready",
-			behaviour:  behaviour{act: actError, atOnce: true},
-			opts:       []lifecycle.Option{lifecycle.WaitForReady(), lifecycle.Intensity(0, time.Hour)},
-			steps:      []step{await("GaveUp#0!error", 1)},
-			wantEvents: []string{"Starting", "Started", "Crashed!error", "GaveUp#0!error"},
-			wantState:  lifecycle.StateFailed, wantLastErr: "error", wantExit1: true,
-		},
+		// crash-right-after-ready waits in known_divergences_test.go.txt.
 		{
 			name:       "clean-exit-on-failure-policy",
 			behaviour:  behaviour{act: actExit},
