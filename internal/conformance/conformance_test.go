@@ -1,6 +1,7 @@
 package conformance_test
 
 import (
+	"os"
 	"testing"
 	"time"
 
@@ -48,6 +49,8 @@ func runRow(t *testing.T, mode modes.ExecutionMode, r row) {
 	assert.Equal(t, r.wantLastErr, class(st.LastError), "Status.LastError: %v", st.LastError)
 	checkExit(t, h, r.wantExit1)
 	checkStacks(t, h)
+	checkDelays(t, h, lifecycle.DefaultSettings().With(r.opts...).Restart)
+	checkWhere(t, h, st)
 }
 
 // checkExit checks whether the app was told to stop with exit code 1.
@@ -65,6 +68,45 @@ func checkExit(t *testing.T, h *harness, want bool) {
 		assert.Equal(t, 1, sig.ExitCode, "a service that gives up stops the app with exit code 1")
 	case <-time.After(patience):
 		t.Errorf("the app was not told to stop within %v", patience)
+	}
+}
+
+// checkDelays checks that each restart waited what the strategy says for
+// its attempt: the value reported, not the time it took.
+func checkDelays(t *testing.T, h *harness, s lifecycle.Strategy) {
+	for _, e := range h.rec.snapshot() {
+		r, ok := e.(*lifecycle.Restarting)
+		if !ok {
+			continue
+		}
+		base := s
+		base.MaxJitter = 0
+		least := base.Backoff(r.Attempt-1, nil)
+		most := least
+		if s.Kind == lifecycle.StrategyExponentialBackoff {
+			most += min(s.MaxJitter, least/2)
+		}
+		assert.True(t, r.Delay >= least && r.Delay <= most, "restart %d waits %v, want %v to %v", r.Attempt, r.Delay, least, most)
+	}
+}
+
+// checkWhere checks that Status says where the last run was: the process
+// of the last start.
+func checkWhere(t *testing.T, h *harness, st lifecycle.Status) {
+	var last *lifecycle.Started
+	for _, e := range h.rec.snapshot() {
+		if s, ok := e.(*lifecycle.Started); ok {
+			last = s
+		}
+	}
+	if last == nil {
+		return
+	}
+	assert.Equal(t, last.PID, st.PID, "Status.PID is the last run's process")
+	if h.mode.Process() {
+		assert.NotEqual(t, os.Getpid(), st.PID, "a process-mode run is in a child")
+	} else {
+		assert.Equal(t, os.Getpid(), st.PID, "an in-process run is in this process")
 	}
 }
 
