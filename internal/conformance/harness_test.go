@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
@@ -162,7 +164,7 @@ func newHarness(t *testing.T, mode modes.ExecutionMode, r row) *harness {
 	t.Cleanup(func() { close(release) }) // after the app's stop: ends what was left running
 	h := &harness{t: t, mode: mode, rec: newRecorder()}
 	waits := lifecycle.DefaultSettings().With(r.opts...).WaitForReady
-	ctor := newScripted(r.behaviour, waits, release, func(s *scripted) {
+	ctor := newScripted(r.behaviour, waits, stateDir(t), release, func(s *scripted) {
 		h.mu.Lock()
 		h.svc = s
 		h.mu.Unlock()
@@ -180,6 +182,20 @@ func newHarness(t *testing.T, mode modes.ExecutionMode, r row) *harness {
 	// nothing more.
 	t.Cleanup(func() { _ = h.a.Stop(context.Background()) })
 	return h
+}
+
+// stateDir returns the row's directory for what must outlive a process,
+// the same in a child as here. The parent empties it, for -count: a row
+// runs once at a time, as TestConformance is not parallel to itself.
+func stateDir(t *testing.T) string {
+	base := os.Getenv(stateEnv)
+	require.NotEmpty(t, base, "TestMain sets %s", stateEnv)
+	dir := filepath.Join(base, strings.ReplaceAll(t.Name(), "/", "_"))
+	if _, child := app.InChild(); !child {
+		require.NoError(t, os.RemoveAll(dir))
+	}
+	require.NoError(t, os.MkdirAll(dir, 0o700))
+	return dir
 }
 
 // waitUntil waits until ok holds for the events so far, and returns them.

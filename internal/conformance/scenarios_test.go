@@ -126,6 +126,20 @@ func rows() []row {
 			wantEvents: []string{"Starting", "Started", "Crashed!panic", "GaveUp#0!panic"},
 			wantState:  lifecycle.StateFailed, wantLastErr: "panic", wantExit1: true,
 		},
+		{
+			// A restart that fails to start is one more failure, and is
+			// restarted in its turn.
+			name:      "restart-fails-to-start",
+			behaviour: behaviour{act: actError, failStartOfRun: 2},
+			opts:      []lifecycle.Option{lifecycle.WaitForReady(), lifecycle.Restart(lifecycle.Immediate())},
+			steps:     []step{trigger(1), await("Started", 2)},
+			wantEvents: []string{
+				"Starting", "Started", "Crashed!error", "Restarting#1!error",
+				"Starting", "Started!error", "Crashed!error", "Restarting#2!error",
+				"Starting", "Started", "Stopping", "Stopped",
+			},
+			wantState: lifecycle.StateStopped, wantRestarts: 2, wantLastErr: "error",
+		},
 		// crash-right-after-ready waits in known_divergences_test.go.txt.
 		{
 			name:       "clean-exit-on-failure-policy",

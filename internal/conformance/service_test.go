@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 
 	"github.com/hostfx/hostfx/app"
@@ -70,6 +72,9 @@ type behaviour struct {
 	// readyAlways calls lifecycle.Ready even when the row does not wait
 	// for it. Without it a run calls Ready only under WaitForReady.
 	readyAlways bool
+	// failStartOfRun makes run number n, counting from 1 across
+	// restarts and children, fail before it is ready.
+	failStartOfRun int
 }
 
 // scripted is the service of every row, in every mode: Run for the
@@ -78,6 +83,9 @@ type scripted struct {
 	b behaviour
 	// waitsForReady is the row's WaitForReady setting.
 	waitsForReady bool
+	// state is the row's directory, the same in this process and in
+	// its children.
+	state string
 	// trigger makes the current run act: the test sends on it in this
 	// process, SIGUSR1 reaches it in a child.
 	trigger chan os.Signal
@@ -90,9 +98,9 @@ type scripted struct {
 // newScripted returns the constructor of a row's service. The test calls
 // it through fx in this process for the in-process modes, and the child
 // calls it for the process modes; onBuilt gets the instance.
-func newScripted(b behaviour, waitsForReady bool, release <-chan struct{}, onBuilt func(*scripted)) func() *scripted {
+func newScripted(b behaviour, waitsForReady bool, state string, release <-chan struct{}, onBuilt func(*scripted)) func() *scripted {
 	return func() *scripted {
-		s := &scripted{b: b, waitsForReady: waitsForReady, trigger: make(chan os.Signal, 1), release: release}
+		s := &scripted{b: b, waitsForReady: waitsForReady, state: state, trigger: make(chan os.Signal, 1), release: release}
 		if _, child := app.InChild(); child {
 			// Before the child reports the service started, so the test's
 			// SIGUSR1, sent after that, never meets the default action.
@@ -103,9 +111,43 @@ func newScripted(b behaviour, waitsForReady bool, release <-chan struct{}, onBui
 	}
 }
 
+// startOfRun counts this run and says how it starts.
+func (s *scripted) startOfRun() (startHow, error) {
+	if s.b.failStartOfRun == 0 {
+		return s.b.start, nil
+	}
+	n, err := s.countRun()
+	if err != nil {
+		return 0, err
+	}
+	if n == s.b.failStartOfRun {
+		return startError, nil
+	}
+	return s.b.start, nil
+}
+
+// countRun returns the number of this run, counting from 1, in every mode:
+// each run makes a file of its own in the row's directory.
+func (s *scripted) countRun() (int, error) {
+	for n := 1; ; n++ {
+		f, err := os.OpenFile(filepath.Join(s.state, fmt.Sprintf("run-%d", n)), os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+		if errors.Is(err, fs.ErrExist) {
+			continue
+		}
+		if err != nil {
+			return 0, fmt.Errorf("conformance: count the run: %w", err)
+		}
+		return n, f.Close()
+	}
+}
+
 // Run is the blocking entry point.
 func (s *scripted) Run(ctx context.Context) error {
-	switch s.b.start {
+	start, err := s.startOfRun()
+	if err != nil {
+		return err
+	}
+	switch start {
 	case startError:
 		return errFailed
 	case startPanic:
@@ -169,7 +211,11 @@ var errReleased = errors.New("released")
 // RunAsync is the event-loop entry point: the same script, with the
 // waiting done by Go work items and the reaction on the loop.
 func (s *scripted) RunAsync(ctx context.Context, loop *modes.Loop) error {
-	switch s.b.start {
+	start, err := s.startOfRun()
+	if err != nil {
+		return err
+	}
+	switch start {
 	case startError:
 		return errFailed
 	case startPanic:
