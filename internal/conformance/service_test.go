@@ -111,19 +111,26 @@ func newScripted(b behaviour, waitsForReady bool, state string, release <-chan s
 	}
 }
 
-// startOfRun counts this run and says how it starts.
-func (s *scripted) startOfRun() (startHow, error) {
-	if s.b.failStartOfRun == 0 {
-		return s.b.start, nil
+// beginRun counts this run, when the row needs the count, and says how it
+// starts; it fails a run that is to fail before it is ready.
+func (s *scripted) beginRun() (startHow, error) {
+	start := s.b.start
+	if s.b.failStartOfRun > 0 {
+		n, err := s.countRun()
+		if err != nil {
+			return 0, err
+		}
+		if n == s.b.failStartOfRun {
+			start = startError
+		}
 	}
-	n, err := s.countRun()
-	if err != nil {
-		return 0, err
+	switch start {
+	case startError:
+		return start, errFailed
+	case startPanic:
+		panic(panicValue)
 	}
-	if n == s.b.failStartOfRun {
-		return startError, nil
-	}
-	return s.b.start, nil
+	return start, nil
 }
 
 // countRun returns the number of this run, counting from 1, in every mode:
@@ -143,15 +150,11 @@ func (s *scripted) countRun() (int, error) {
 
 // Run is the blocking entry point.
 func (s *scripted) Run(ctx context.Context) error {
-	start, err := s.startOfRun()
+	start, err := s.beginRun()
 	if err != nil {
 		return err
 	}
 	switch start {
-	case startError:
-		return errFailed
-	case startPanic:
-		panic(panicValue)
 	case startNever:
 		<-ctx.Done()
 		return nil
@@ -211,15 +214,11 @@ var errReleased = errors.New("released")
 // RunAsync is the event-loop entry point: the same script, with the
 // waiting done by Go work items and the reaction on the loop.
 func (s *scripted) RunAsync(ctx context.Context, loop *modes.Loop) error {
-	start, err := s.startOfRun()
+	start, err := s.beginRun()
 	if err != nil {
 		return err
 	}
 	switch start {
-	case startError:
-		return errFailed
-	case startPanic:
-		panic(panicValue)
 	case startNever:
 		return nil // nothing runs that could ignore the stop
 	case startNeverDeaf:
