@@ -20,7 +20,10 @@
 //
 // The expectations are written once per row, not per mode: a row that
 // needs an expectation per mode is a divergence between modes, and the
-// suite exists to find those.
+// suite exists to find those. Rows the modes do not agree on yet wait in
+// known_divergences_test.go.txt, which is not compiled, each with what
+// differs today, until the code agrees and the row moves into the table.
+// The table keeps a marked place for the watchdog-miss row.
 //
 // # Process modes
 //
@@ -28,7 +31,9 @@
 // test binary started again with app.Test, which re-runs only the calling
 // subtest, so the child builds the same app and runs the same service. The
 // test triggers a service in a child with SIGUSR1, and one in this process
-// through a channel; the service's reaction is the same code in both.
+// through a channel; the service's reaction is the same code in both. What
+// must outlive a child, such as the count of a service's runs, lives in a
+// directory that TestMain names in the environment, which children inherit.
 //
 // # Timing
 //
