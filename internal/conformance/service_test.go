@@ -213,7 +213,7 @@ var errReleased = errors.New("released")
 
 // RunAsync is the event-loop entry point: the same script, with the
 // waiting done by Go work items and the reaction on the loop.
-func (s *scripted) RunAsync(ctx context.Context, loop *modes.Loop) error {
+func (s *scripted) RunAsync(ctx context.Context, loop modes.Loop) error {
 	start, err := s.beginRun()
 	if err != nil {
 		return err
@@ -273,7 +273,7 @@ func (s *scripted) awaitTriggerDeaf(context.Context) error {
 }
 
 // actOnLoop reacts to the trigger in a loop callback.
-func (s *scripted) actOnLoop(loop *modes.Loop) {
+func (s *scripted) actOnLoop(loop modes.Loop) {
 	switch s.b.act {
 	case actPanic:
 		panic(panicValue)
