@@ -216,6 +216,9 @@ type loopRun interface {
 // goroutine is locked to its thread, so it is the loop itself.
 func onThread(run loopRun) bool { return run.TID() == unix.Gettid() }
 
+// awaits spins for answers while spinning pays.
+var awaits chans.Spinner
+
 // await runs start, which hands done to whatever answers, and waits for
 // the answer, for ctx, or for the end of the run that was to answer (the
 // channel start returns), whichever comes first. An answer that comes after
@@ -232,7 +235,7 @@ func await(ctx context.Context, start func(done func([]byte, error)) (<-chan str
 	}
 	// A loop or a goroutine usually answers within microseconds: look for
 	// the answer before sleeping until it comes.
-	chans.Spin(func() bool { return len(answered) > 0 })
+	awaits.Spin(func() bool { return len(answered) > 0 })
 	select {
 	case r := <-answered:
 		return r.resp, r.err

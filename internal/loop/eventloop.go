@@ -46,6 +46,7 @@ type Engine struct {
 	threshold time.Duration // > 0 when the watchdog runs
 	onStall   func(Stall)
 	spin      bool
+	spinner   chans.Spinner
 
 	// What Post touches, kept off the cache lines of the loop's
 	// per-callback stores so those do not slow posters.
@@ -128,7 +129,7 @@ func (l *Engine) Run() {
 			// A loop that ran posted work is likely to get more soon: a
 			// caller making call after call, or a start of service after
 			// service (see Config.Spin).
-			if !busy || !l.spin || !chans.Spin(l.woken) {
+			if !busy || !l.spin || !l.spinner.Spin(l.woken) {
 				l.wait()
 			}
 			busy = false
