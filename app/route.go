@@ -193,7 +193,7 @@ func (m *member) answer(ctx context.Context, handle proc.CallHandler, request []
 	}
 	if loop, ok := m.svc.Current().(loopRun); ok && !onThread(loop) {
 		return await(ctx, func(done func([]byte, error)) (<-chan struct{}, bool) {
-			return loop.Post(func() { done(answer()) })
+			return loop.PostAwaited(func() { done(answer()) })
 		}, m.spec.name)
 	}
 	if ctx.Done() == nil {
@@ -208,7 +208,7 @@ func (m *member) answer(ctx context.Context, handle proc.CallHandler, request []
 // loopRun is a run of a loop service, which can run a function among the
 // service's callbacks.
 type loopRun interface {
-	Post(func()) (<-chan struct{}, bool)
+	PostAwaited(func()) (<-chan struct{}, bool)
 	TID() int
 }
 

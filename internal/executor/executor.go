@@ -126,7 +126,7 @@ func (r *run) enter(spec Spec) {
 // loop; self is the Run that r belongs to.
 func (r *run) startAsync(spec *Spec, loop *loop.View, self Run) {
 	svc := spec.Service.(modes.AsyncRunner)
-	loop.Post(func() {
+	loop.PostAwaited(func() { // the supervisor looks for the start (see supervisor.starts)
 		if r.tid.Load() == 0 { // a restart in place is on the same locked thread
 			r.tid.Store(int64(unix.Gettid()))
 		}

@@ -226,12 +226,14 @@ var ended = func() context.Context {
 	return ctx
 }()
 
-// Post runs fn on the run's loop, among the service's own callbacks. It
-// returns the view's Done: a view that closes drops what was posted to it
-// and has not run. It reports false, and drops fn, when the view is closed.
-func (r *loopRun) Post(fn func()) (<-chan struct{}, bool) {
+// PostAwaited runs fn on the run's loop, among the service's own
+// callbacks, for a caller that looks for its answer (see
+// loop.View.PostAwaited). It returns the view's Done: a view that closes
+// drops what was posted to it and has not run. It reports false, and drops
+// fn, when the view is closed.
+func (r *loopRun) PostAwaited(fn func()) (<-chan struct{}, bool) {
 	r.mu.Lock()
 	v := r.view
 	r.mu.Unlock()
-	return v.Done(), v.Post(fn)
+	return v.Done(), v.PostAwaited(fn)
 }

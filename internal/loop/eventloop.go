@@ -27,12 +27,10 @@ type Config struct {
 	OnStall        func(Stall)     // called from the watchdog goroutine; nil means ignore
 	Clock          clockwork.Clock // nil means the real clock
 	// Spin makes the loop look for more posted work for a few
-	// microseconds after it ran some, before it sleeps. It is for a loop
-	// whose goroutine is locked to its thread, which sleeps in the kernel,
-	// so that each post would wake it at tens of microseconds, and whose
-	// posters look for their answers the same way (as hostfx's own calls
-	// and starts do); a poster that sleeps until its answer may wait up to
-	// that long more.
+	// microseconds after it ran a task posted with PostAwaited, before it
+	// sleeps. It is for a loop whose goroutine is locked to its thread,
+	// which sleeps in the kernel, so that each post would wake it at tens
+	// of microseconds.
 	Spin bool
 }
 
@@ -70,6 +68,7 @@ type Engine struct {
 	armed      bool      // clockTimer is set for armedAt
 	armedAt    time.Time // deadline clockTimer is set for
 	seq        uint64    // tasks started so far
+	awaited    bool      // this turn ran a task whose poster looks for its answer
 
 	// Published by the loop goroutine, read by any.
 	progress   atomic.Uint64 // seq of the task running or last run
@@ -122,20 +121,19 @@ func (l *Engine) Run() {
 	}
 	stopWatchdog := l.startWatchdog()
 	defer l.finish(stopWatchdog)
-	busy := false // the last turn ran posted work
 	for !l.stopping.Load() {
 		due, posted := l.take()
 		if len(due) == 0 && posted == nil {
-			// A loop that ran posted work is likely to get more soon: a
-			// caller making call after call, or a start of service after
-			// service (see Config.Spin).
-			if !busy || !l.spin || !l.spinner.Spin(l.woken) {
+			// A loop that answered a poster who looks for its answer is
+			// likely to get more soon: a caller making call after call, or
+			// a start of service after service (see Config.Spin).
+			if !l.awaited || !l.spin || !l.spinner.Spin(l.woken) {
 				l.wait()
 			}
-			busy = false
+			l.awaited = false
 			continue
 		}
-		busy = posted != nil
+		l.awaited = false
 		l.runTasks(due)
 		for c := posted; c != nil && !l.stopping.Load(); c = c.next {
 			l.runTasks(c.tasks[:c.n])
@@ -363,6 +361,11 @@ func (l *Engine) runFrom(batch []taskEntry, i int) (next int) {
 func (l *Engine) runTask(t *taskEntry) {
 	switch t.kind {
 	case taskCall:
+		if !t.scope.closed.Load() {
+			t.fn()
+		}
+	case taskAwaited:
+		l.awaited = true
 		if !t.scope.closed.Load() {
 			t.fn()
 		}

@@ -376,8 +376,8 @@ func TestStallNamesTimerCallback(t *testing.T) {
 	assert.True(t, strings.HasPrefix(got.Func, "github.com/hostfx/hostfx/internal/loop_test.TestStallNamesTimerCallback"), got.Func)
 }
 
-// A spinning loop behaves as any other: every post runs, in order, a timer
-// fires, and Stop ends it whether it spins or sleeps.
+// A spinning loop behaves as any other: every post runs, in order, awaited
+// or not, a timer fires, and Stop ends it whether it spins or sleeps.
 func TestSpinningLoop(t *testing.T) {
 	l := startLoop(t, loop.Config{Spin: true, StallThreshold: -1})
 	v := l.Scope("spinner")
@@ -385,7 +385,11 @@ func TestSpinningLoop(t *testing.T) {
 	got := make(chan int, 1)
 	next := 0
 	for i := range calls {
-		require.True(t, v.Post(func() {
+		post := v.Post
+		if i%2 == 0 {
+			post = v.PostAwaited
+		}
+		require.True(t, post(func() {
 			assert.Equal(t, i, next, "posts run in order")
 			next++
 			if next == calls {
@@ -403,7 +407,10 @@ func TestSpinningLoop(t *testing.T) {
 
 	stopped := loop.New(loop.Config{Spin: true, StallThreshold: -1})
 	go stopped.Run()
-	flush(t, stopped.Scope("x")) // it has just run posted work, so it spins
+	x := stopped.Scope("x")
+	answered := make(chan struct{})
+	x.PostAwaited(func() { close(answered) })
+	waitClosed(t, answered) // it has just answered an awaited post, so it spins
 	stopped.Stop()
 	waitClosed(t, stopped.Done())
 }

@@ -5,12 +5,14 @@ package loop
 // chunks that the loop takes whole and gives back for reuse, so a post
 // allocates nothing in the steady state.
 
-// taskKind says what the loop does with a taskEntry. Only taskCall comes
-// from users; the others let any goroutine change loop-owned state.
+// taskKind says what the loop does with a taskEntry. Only taskCall and
+// taskAwaited come from users; the others let any goroutine change
+// loop-owned state.
 type taskKind uint8
 
 const (
 	taskCall       taskKind = iota // run fn for scope
+	taskAwaited                    // run fn for scope, for a poster that looks for its answer (see PostAwaited)
 	taskFire                       // run a due timer
 	taskSchedule                   // put timer into the heap
 	taskUnschedule                 // take timer out of the heap

@@ -55,6 +55,19 @@ func (s *View) Post(fn func()) bool {
 	return s.el.enqueue(taskEntry{fn: fn, scope: s})
 }
 
+// PostAwaited is Post for a poster that looks for fn's answer for a few
+// microseconds before it blocks (see chans.Spinner), such as a call to the
+// service or its start: a loop with Config.Spin then looks for that
+// poster's next post as long before it sleeps. A poster that would sleep
+// at once must use Post: the spinning loop could hold up the goroutine it
+// wakes.
+func (s *View) PostAwaited(fn func()) bool {
+	if s.closed.Load() || s.el.stopping.Load() {
+		return false
+	}
+	return s.el.enqueue(taskEntry{fn: fn, scope: s, kind: taskAwaited})
+}
+
 // After runs fn on the loop once d has passed. It is safe from any
 // goroutine. On a closed view it returns a Timer that never fires.
 func (s *View) After(d time.Duration, fn func()) modes.Timer {
