@@ -3,7 +3,6 @@ package ops
 import (
 	"context"
 	"fmt"
-	"slices"
 	"strings"
 
 	"go.uber.org/fx"
@@ -73,7 +72,9 @@ func validCheckName(name string) bool {
 	if name == "" || strings.HasPrefix(name, "/") || strings.HasSuffix(name, "/") {
 		return false
 	}
-	return !slices.ContainsFunc([]rune(name), func(r rune) bool {
-		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("._-/", r))
-	})
+	return strings.IndexFunc(name, func(r rune) bool { return !allowedInName(r) }) < 0
+}
+
+func allowedInName(r rune) bool {
+	return r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("._-/", r)
 }

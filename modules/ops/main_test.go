@@ -34,9 +34,9 @@ func get(t *testing.T, addr, path string) (int, string) {
 	require.NoError(t, err)
 	resp, err := http.DefaultClient.Do(req)
 	require.NoError(t, err)
-	defer resp.Body.Close()
 	body, err := io.ReadAll(resp.Body)
 	require.NoError(t, err)
+	require.NoError(t, resp.Body.Close())
 	return resp.StatusCode, string(body)
 }
 

@@ -136,7 +136,7 @@ func TestProbeQueries(t *testing.T) {
 
 	resp, err := http.Post("http://"+srv.Addr()+"/readyz", "text/plain", nil)
 	require.NoError(t, err)
-	resp.Body.Close()
+	require.NoError(t, resp.Body.Close())
 	assert.Equal(t, http.StatusMethodNotAllowed, resp.StatusCode)
 }
 
