@@ -177,6 +177,7 @@ func (s *Server) stop(ctx context.Context) error {
 		err = errors.Join(fmt.Errorf("ops: stop the server: %w", err), srv.Close())
 	}
 	<-served
+	s.log.Info("ops endpoints closed")
 	return err
 }
 
