@@ -164,3 +164,21 @@ func get(t *testing.T, addr, path string) (int, string) {
 	require.NoError(t, resp.Body.Close())
 	return resp.StatusCode, strings.TrimSpace(string(body))
 }
+
+// docs/deploy-kubernetes.md quotes the manifest and the app's options as
+// they are here.
+func TestTheDocQuotesTheExample(t *testing.T) {
+	doc, err := os.ReadFile("../../docs/deploy-kubernetes.md")
+	require.NoError(t, err)
+	manifest, err := os.ReadFile("deployment.yaml")
+	require.NoError(t, err)
+	_, body, ok := strings.Cut(string(manifest), "apiVersion:")
+	require.True(t, ok)
+	assert.Contains(t, string(doc), "```yaml\napiVersion:"+body+"```", "the manifest")
+	src, err := os.ReadFile("main.go")
+	require.NoError(t, err)
+	start := strings.Index(string(src), "func options() []fx.Option {")
+	require.GreaterOrEqual(t, start, 0)
+	end := strings.Index(string(src)[start:], "\n}\n")
+	assert.Contains(t, string(doc), string(src)[start:start+end+3], "the app's options")
+}

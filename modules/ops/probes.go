@@ -88,7 +88,10 @@ func serviceReady(st lifecycle.Status) error {
 	case lifecycle.StateRunning, lifecycle.StateExited:
 		return nil
 	case lifecycle.StateBackoff:
-		return fmt.Errorf("waiting to restart, after %d restarts", st.Restarts)
+		if st.Restarts > 0 {
+			return fmt.Errorf("waiting to restart; restarted %d times so far", st.Restarts)
+		}
+		return errors.New("waiting to restart")
 	default:
 		return errors.New(st.State.String())
 	}
