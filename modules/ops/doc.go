@@ -64,4 +64,10 @@
 // config.Provide[ops.Settings]("ops") binds the "ops" section, whose keys
 // win over code. The endpoints listen on DefaultAddr, on 127.0.0.1, unless
 // an address is given.
+//
+// # Logging
+//
+// The module logs where it listens, its shutdown delay and a server that
+// fails to the program's *zap.Logger when the graph has one, such as
+// fx.Provide(app.NewLogger), which the app then logs to as well.
 package ops

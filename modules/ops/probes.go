@@ -76,8 +76,24 @@ func (p *probes) list(ctx context.Context, ready bool) []namedCheck {
 // excepted reports whether ReadinessExcept names the service or, for a
 // replica such as worker#2, the service it belongs to.
 func (p *probes) excepted(service string) bool {
-	name, _, _ := strings.Cut(service, "#")
-	return slices.Contains(p.settings.ReadinessExcept, name) || slices.Contains(p.settings.ReadinessExcept, service)
+	return slices.ContainsFunc(p.settings.ReadinessExcept, func(name string) bool { return named(service, name) })
+}
+
+// named reports whether service, such as worker#2, is the service called
+// name or one of its replicas.
+func named(service, name string) bool {
+	base, _, _ := strings.Cut(service, "#")
+	return name == base || name == service
+}
+
+// checkExcepted reports a ReadinessExcept name that is no service's.
+func (p *probes) checkExcepted(statuses []lifecycle.Status) error {
+	for _, name := range p.settings.ReadinessExcept {
+		if !slices.ContainsFunc(statuses, func(st lifecycle.Status) bool { return named(st.Service, name) }) {
+			return fmt.Errorf("ops: readiness except %q: the app has no such service", name)
+		}
+	}
+	return nil
 }
 
 // serviceReady is nil for a service that runs, or that ended cleanly and

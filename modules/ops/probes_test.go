@@ -231,3 +231,14 @@ func TestAddressInUseFailsStart(t *testing.T) {
 	assert.Contains(t, err.Error(), "ops: listen on "+first.Addr()+` (from ops.Addr("`+first.Addr()+`")): `)
 	assert.Contains(t, err.Error(), "address already in use")
 }
+
+func TestReadinessExceptOfNoServiceFailsStart(t *testing.T) {
+	a := app.New(quiet,
+		app.Service("api", newIdle, modes.SeparateThread),
+		ops.Module(ops.Addr("127.0.0.1:0"), ops.ReadinessExcept("bacth")),
+	)
+	require.NoError(t, a.Err())
+	err := a.Start(context.Background())
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), `ops: readiness except "bacth": the app has no such service`)
+}

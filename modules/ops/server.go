@@ -191,6 +191,9 @@ func (s *Server) gate(lc fx.Lifecycle, sup *app.Supervisor) {
 			if err := last.Check(); err != nil {
 				return err
 			}
+			if err := s.probes.checkExcepted(sup.Status()); err != nil {
+				return err
+			}
 			s.probes.phase.Store(phaseStarted)
 			return nil
 		},
