@@ -127,7 +127,7 @@ hostfx_service_info{mode="SEPARATE_THREAD",service="flaky"} 1
 // stall holds the main event loop in its first callback until released.
 type stall struct{ release chan struct{} }
 
-func (s *stall) RunAsync(_ context.Context, loop *modes.Loop) error {
+func (s *stall) RunAsync(_ context.Context, loop modes.Loop) error {
 	loop.Post(func() { <-s.release })
 	return nil
 }
