@@ -1,6 +1,7 @@
 package app
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/hostfx/hostfx/lifecycle"
@@ -24,6 +25,21 @@ func (s *Supervisor) Status() []lifecycle.Status {
 		return nil
 	}
 	return s.host.status()
+}
+
+// Ping returns once the app's main event loop, if it runs, has run what
+// was posted to it before; or, when ctx ends first, an error that names
+// the callback the loop is stuck in. A liveness check uses it: a main loop
+// stuck in a callback holds up every service on it, and Ping shows that
+// before any of them fails.
+func (s *Supervisor) Ping(ctx context.Context) error {
+	if s.host == nil {
+		return s.unbuilt()
+	}
+	if el := s.host.loop(); el != nil {
+		return el.Ping(ctx)
+	}
+	return nil
 }
 
 // built returns why op cannot reach name when the app was not built.

@@ -1,7 +1,9 @@
 package app_test
 
 import (
+	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -50,4 +52,32 @@ func TestStatus(t *testing.T) {
 	for _, s := range a.Status() {
 		assert.Equal(t, lifecycle.StateStopped, s.State, s.Service)
 	}
+}
+
+// blocker holds the main loop in a callback until released.
+type blocker struct{ entered, release chan struct{} }
+
+func (b *blocker) RunAsync(_ context.Context, loop modes.Loop) error {
+	loop.Post(func() { close(b.entered); <-b.release })
+	return nil
+}
+
+func TestPingNamesTheCallbackTheMainLoopIsStuckIn(t *testing.T) {
+	b := &blocker{entered: make(chan struct{}), release: make(chan struct{})}
+	a := newApp(t, app.Service("stuck", func() *blocker { return b }, modes.MainEventLoopAsync))
+	require.NoError(t, a.Ping(t.Context()), "before Start nothing runs")
+	require.NoError(t, a.Start(t.Context()))
+	defer func() { require.NoError(t, a.Stop(context.Background())) }()
+	<-b.entered
+	var err error
+	require.Eventually(t, func() bool {
+		ctx, cancel := context.WithTimeout(t.Context(), 10*time.Millisecond)
+		defer cancel()
+		err = a.Ping(ctx)
+		return err != nil && strings.Contains(err.Error(), `a callback of "stuck"`)
+	}, time.Minute, time.Millisecond)
+	assert.ErrorIs(t, err, context.DeadlineExceeded)
+	assert.Contains(t, err.Error(), `event loop "main": no answer`)
+	close(b.release)
+	require.NoError(t, a.Ping(t.Context()))
 }

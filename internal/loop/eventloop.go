@@ -2,6 +2,8 @@ package loop
 
 import (
 	"cmp"
+	"context"
+	"fmt"
 	"reflect"
 	"runtime"
 	"runtime/debug"
@@ -68,6 +70,7 @@ type Engine struct {
 	armed      bool      // clockTimer is set for armedAt
 	armedAt    time.Time // deadline clockTimer is set for
 	seq        uint64    // tasks started so far
+	pinger     *View     // the scope of Ping's tasks; never closed
 	awaited    bool      // this turn ran a task whose poster looks for its answer
 
 	// Published by the loop goroutine, read by any.
@@ -98,7 +101,7 @@ func New(cfg Config) *Engine {
 	if threshold == 0 {
 		threshold = defaultStallThreshold
 	}
-	return &Engine{
+	l := &Engine{
 		name:      cfg.Name,
 		clock:     clock,
 		threshold: max(threshold, 0),
@@ -108,6 +111,8 @@ func New(cfg Config) *Engine {
 		wake:      make(chan struct{}, 1),
 		done:      make(chan struct{}),
 	}
+	l.pinger = newView(l, "hostfx")
+	return l
 }
 
 // Run runs callbacks on the calling goroutine until Stop, so the caller
@@ -153,6 +158,40 @@ func (l *Engine) Stop() {
 
 // Done is closed after Run has returned.
 func (l *Engine) Done() <-chan struct{} { return l.done }
+
+// Ping waits until the loop has run everything posted before it, or ctx
+// ends; a loop that does not answer is stuck in a callback, which its
+// error names with how long it has run. A loop that has not started or has
+// finished answers at once: it holds nothing up.
+func (l *Engine) Ping(ctx context.Context) error {
+	if !l.started.Load() {
+		return nil
+	}
+	answered := make(chan struct{})
+	if !l.enqueue(taskEntry{fn: func() { close(answered) }, scope: l.pinger}) {
+		return nil
+	}
+	select {
+	case <-answered:
+		return nil
+	case <-l.done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("event loop %q: no answer: %s: %w", l.name, l.stuck(), ctx.Err())
+	}
+}
+
+// stuck says what the loop is doing, for a Ping it did not answer.
+func (l *Engine) stuck() string {
+	seq, running, ok := l.runningTask()
+	if !ok {
+		return "no callback is running"
+	}
+	if t, ok := l.taskAt(seq); ok {
+		return fmt.Sprintf("a callback of %q, %s, has run for %v", t.scope.name, funcName(t.userFunc()), running.Round(time.Millisecond))
+	}
+	return fmt.Sprintf("a callback has run for %v", running.Round(time.Millisecond))
+}
 
 // Lag says how late the loop is: the lateness of the most recently fired
 // timer (when its callback started minus its deadline), or, while a

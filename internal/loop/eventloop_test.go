@@ -414,3 +414,28 @@ func TestSpinningLoop(t *testing.T) {
 	stopped.Stop()
 	waitClosed(t, stopped.Done())
 }
+
+// Ping answers once the loop has run what was posted before it; a loop
+// stuck in a callback does not answer, and the error names the callback.
+func TestPing(t *testing.T) {
+	assert.NoError(t, loop.New(loop.Config{}).Ping(context.Background()), "a loop that has not started holds nothing up")
+
+	l := startLoop(t, loop.Config{Name: "main"})
+	require.NoError(t, l.Ping(context.Background()))
+
+	v := l.Scope("sleepy")
+	release := make(chan struct{})
+	entered := make(chan struct{})
+	v.Post(func() { close(entered); <-release })
+	<-entered
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	// The watchdog publishes the running batch; wait until it has seen the
+	// callback run, so the error can name it.
+	require.Eventually(t, func() bool { return l.Lag() > 0 }, testTimeout, time.Millisecond)
+	err := l.Ping(ctx)
+	require.ErrorIs(t, err, context.Canceled)
+	assert.Contains(t, err.Error(), `event loop "main": no answer: a callback of "sleepy", github.com/hostfx/hostfx/internal/loop_test.TestPing.func`)
+	close(release)
+	require.NoError(t, l.Ping(context.Background()))
+}

@@ -54,19 +54,24 @@ func (l *Engine) checkStall(reported *uint64) {
 	if !ok || running < l.threshold || seq == *reported {
 		return
 	}
-	l.wdMu.Lock()
-	batch, base := l.wdBatch, l.wdBase
-	inBatch := batch != nil && seq >= base && seq-base < uint64(len(batch))
-	var t taskEntry
-	if inBatch {
-		t = batch[seq-base]
-	}
-	l.wdMu.Unlock()
-	if !inBatch {
+	t, ok := l.taskAt(seq)
+	if !ok {
 		return // it ended while we looked
 	}
 	*reported = seq
 	if l.onStall != nil {
 		l.onStall(Stall{Loop: l.name, Service: t.scope.name, Func: funcName(t.userFunc()), Running: running})
 	}
+}
+
+// taskAt returns the task numbered seq if it is in the batch running now,
+// which the loop publishes only while the watchdog runs.
+func (l *Engine) taskAt(seq uint64) (taskEntry, bool) {
+	l.wdMu.Lock()
+	defer l.wdMu.Unlock()
+	batch, base := l.wdBatch, l.wdBase
+	if batch == nil || seq < base || seq-base >= uint64(len(batch)) {
+		return taskEntry{}, false
+	}
+	return batch[seq-base], true
 }

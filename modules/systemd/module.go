@@ -9,7 +9,6 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/hostfx/hostfx/app"
-	"github.com/hostfx/hostfx/lifecycle"
 	"github.com/hostfx/hostfx/modules/internal/hookorder"
 	"github.com/hostfx/hostfx/modules/internal/liveness"
 )
@@ -26,7 +25,7 @@ func Module() fx.Option {
 		if err != nil || u.socket == "" {
 			return err
 		}
-		n := newNotifier(u, p.Supervisor.Status, clockwork.NewRealClock(), p.Logger)
+		n := newNotifier(u, liveness.New(p.Supervisor.Status).WithPing(p.Supervisor.Ping), clockwork.NewRealClock(), p.Logger)
 		last := hookorder.Mark("systemd.Module", p.Supervisor.Status)
 		p.Lifecycle.Append(fx.Hook{
 			OnStart: func(context.Context) error {
@@ -61,11 +60,11 @@ type notifier struct {
 	done chan struct{}      // closed when it has ended
 }
 
-func newNotifier(u unit, status func() []lifecycle.Status, clock clockwork.Clock, log *zap.Logger) *notifier {
+func newNotifier(u unit, live *liveness.Probe, clock clockwork.Clock, log *zap.Logger) *notifier {
 	if log == nil {
 		log = zap.NewNop()
 	}
-	return &notifier{unit: u, live: liveness.New(status), clock: clock, log: log}
+	return &notifier{unit: u, live: live, clock: clock, log: log}
 }
 
 // ready says READY=1 and starts the watchdog, if the unit has one.

@@ -17,6 +17,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/hostfx/hostfx/lifecycle"
+	"github.com/hostfx/hostfx/modules/internal/liveness"
 )
 
 func TestFromEnv(t *testing.T) {
@@ -79,7 +80,7 @@ func TestWatchdogPingsOnlyALiveSupervisor(t *testing.T) {
 	wedged.Store(&answers)
 	status := func() []lifecycle.Status { <-*wedged.Load(); return nil }
 	core, logs := observer.New(zap.ErrorLevel)
-	n := newNotifier(unit{socket: path, watchdog: 4 * time.Second}, status, clock, zap.New(core))
+	n := newNotifier(unit{socket: path, watchdog: 4 * time.Second}, liveness.New(status), clock, zap.New(core))
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 

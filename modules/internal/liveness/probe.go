@@ -23,6 +23,7 @@ var ErrNoAnswer = errors.New("the supervisor did not answer")
 // goroutine, not one per probe. That goroutine ends when Status returns.
 type Probe struct {
 	status func() []lifecycle.Status
+	ping   func(context.Context) error // nil when there is nothing to ping
 
 	mu      sync.Mutex
 	pending *answer // the question under way, nil when none is
@@ -37,6 +38,15 @@ type answer struct {
 // New returns a Probe that asks status, such as (*app.Supervisor).Status.
 func New(status func() []lifecycle.Status) *Probe { return &Probe{status: status} }
 
+// WithPing makes the probe also wait for ping, such as
+// (*app.Supervisor).Ping, which answers once the main event loop has run
+// what was posted before: a loop stuck in a callback fails the probe. It
+// returns p.
+func (p *Probe) WithPing(ping func(context.Context) error) *Probe {
+	p.ping = ping
+	return p
+}
+
 // Status returns the supervisor's answer, or an error wrapping ErrNoAnswer
 // and ctx's error when ctx ends first.
 func (p *Probe) Status(ctx context.Context) ([]lifecycle.Status, error) {
@@ -50,6 +60,11 @@ func (p *Probe) Status(ctx context.Context) ([]lifecycle.Status, error) {
 	p.mu.Unlock()
 	select {
 	case <-a.done:
+		if p.ping != nil {
+			if err := p.ping(ctx); err != nil {
+				return nil, fmt.Errorf("%w: %w", ErrNoAnswer, err)
+			}
+		}
 		return a.status, nil
 	case <-ctx.Done():
 		return nil, fmt.Errorf("%w: %w", ErrNoAnswer, context.Cause(ctx))

@@ -2,6 +2,7 @@ package liveness_test
 
 import (
 	"context"
+	"errors"
 	"sync/atomic"
 	"testing"
 
@@ -51,4 +52,23 @@ func TestWedgedSupervisorIsAskedOnce(t *testing.T) {
 	_, err := p.Status(context.Background())
 	require.NoError(t, err)
 	assert.LessOrEqual(t, calls.Load(), int32(2))
+}
+
+// A probe with a ping fails when the ping does, as a main loop stuck in a
+// callback makes it.
+func TestPingThatFailsFailsTheProbe(t *testing.T) {
+	stuck := errors.New(`event loop "main": no answer`)
+	var fail atomic.Bool
+	p := liveness.New(func() []lifecycle.Status { return nil }).WithPing(func(context.Context) error {
+		if fail.Load() {
+			return stuck
+		}
+		return nil
+	})
+	_, err := p.Status(context.Background())
+	require.NoError(t, err)
+	fail.Store(true)
+	_, err = p.Status(context.Background())
+	require.ErrorIs(t, err, liveness.ErrNoAnswer)
+	require.ErrorIs(t, err, stuck)
 }
