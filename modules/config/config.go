@@ -48,6 +48,7 @@ type builder struct {
 	printFlag     bool
 	printReq      bool
 	schemas       []schema
+	formats       []Format // given with Formats, JSON aside
 }
 
 // layer is what one source contributed.
