@@ -43,6 +43,13 @@
 // The services.<name> sections hold per-service settings, checked by New
 // and returned by [Config.Service] with the source of each.
 //
+// # Log level
+//
+// The log.level key (debug, info, warn, error, dpanic, panic or fatal)
+// sets the level of the app's logger when the configuration is given to
+// the app with [Module] or [Supply]; it overrides app.LogLevel. New
+// checks it, and [Config.LogLevel] returns it.
+//
 // # Secrets
 //
 // A variable NAME_FILE sets the key of NAME to the contents of the file

@@ -137,7 +137,7 @@ func check(p checkParams) error {
 // unbound reports the keys under no bound path: one problem for each
 // section or key at the top of what nothing binds.
 func (c *Config) unbound(bound []string) []*Problem {
-	known := append(slices.Clone(bound), servicesKey)
+	known := append(slices.Clone(bound), frameworkKeys...)
 	for _, s := range c.declared() {
 		known = append(known, s.path)
 	}
