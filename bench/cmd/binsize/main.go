@@ -4,10 +4,14 @@
 //
 //	cd bench && go run ./cmd/binsize [-packages N]
 //
-// The last line is machine-readable: "binsize: config_vs_fxhello=<ratio>
-// hello_vs_fxhello=<ratio>". With -packages N it also builds examples/config
-// and the hello unstripped and lists the N packages whose code and data
-// grew most, from the symbol sizes of go tool nm.
+// It builds examples/config a second time with validator's build tag
+// validator_novalidatefn, which saves what validator's one call of
+// reflect.Value.MethodByName costs. The last line is machine-readable:
+// "binsize: config_vs_fxhello=<ratio> config_novalidatefn_vs_fxhello=<ratio>
+// hello_vs_fxhello=<ratio>". With -packages N it also builds the programs
+// unstripped and lists the N packages whose code and data grew most from
+// the fx + zap hello to examples/hello, and from there to examples/config,
+// from the symbol sizes of go tool nm.
 package main
 
 import (
@@ -32,10 +36,16 @@ type program struct {
 	name string
 	dir  string // the module's directory
 	pkg  string
+	tags string // build tags, if any
 }
 
+// noValidateFn is validator's build tag that drops its validateFn check,
+// whose reflect.Value.MethodByName makes the linker keep every exported
+// method of every type in the program.
+const noValidateFn = "validator_novalidatefn"
+
 func main() {
-	top := flag.Int("packages", 0, "also list the `N` packages that examples/config adds most to the hello")
+	top := flag.Int("packages", 0, "also list the `N` packages that grew most from one program to the next")
 	flag.Parse()
 	if err := run(*top); err != nil {
 		fmt.Fprintln(os.Stderr, "binsize:", err)
@@ -56,11 +66,10 @@ func run(top int) error {
 	defer func() { _ = os.RemoveAll(out) }()
 
 	base := program{name: "fxhello", dir: bench, pkg: "./cmd/binsize/fxhello"}
-	progs := []program{
-		base,
-		{name: "hello", dir: root, pkg: "./examples/hello"},
-		{name: "config", dir: root, pkg: "./examples/config"},
-	}
+	hello := program{name: "hello", dir: root, pkg: "./examples/hello"}
+	config := program{name: "config", dir: root, pkg: "./examples/config"}
+	progs := []program{base, hello, config,
+		{name: "config_novalidatefn", dir: root, pkg: "./examples/config", tags: noValidateFn}}
 	sizes := map[string]int64{}
 	for _, p := range progs {
 		bin, err := build(p, out, "-s -w")
@@ -72,7 +81,8 @@ func run(top int) error {
 			return err
 		}
 		sizes[p.name] = fi.Size()
-		fmt.Printf("%-8s %-20s %11s bytes  %5.2f MB\n", p.name, p.pkg, group(fi.Size()), float64(fi.Size())/1e6)
+		fmt.Printf("%-19s %-20s %11s bytes  %5.2f MB  %4.2fx\n", p.name, p.pkg, group(fi.Size()), float64(fi.Size())/1e6,
+			float64(fi.Size())/float64(sizes[base.name]))
 	}
 	ratio := func(name string) float64 { return float64(sizes[name]) / float64(sizes[base.name]) }
 	verdict := "met"
@@ -80,12 +90,16 @@ func run(top int) error {
 		verdict = "missed"
 	}
 	fmt.Printf("goal: examples/config at most %.2f× the fx + zap hello: %s\n", goal, verdict)
+	fmt.Printf("(config_novalidatefn is examples/config built with -tags %s)\n", noValidateFn)
 	if top > 0 {
-		if err := growth(base, progs[2], out, top); err != nil {
-			return err
+		for _, pair := range [][2]program{{base, hello}, {hello, config}} {
+			if err := growth(pair[0], pair[1], out, top); err != nil {
+				return err
+			}
 		}
 	}
-	fmt.Printf("binsize: config_vs_fxhello=%.2f hello_vs_fxhello=%.2f\n", ratio("config"), ratio("hello"))
+	fmt.Printf("binsize: config_vs_fxhello=%.2f config_novalidatefn_vs_fxhello=%.2f hello_vs_fxhello=%.2f\n",
+		ratio("config"), ratio("config_novalidatefn"), ratio("hello"))
 	return nil
 }
 
@@ -108,7 +122,7 @@ func build(p program, dir, ldflags string) (string, error) {
 	if ldflags == "" {
 		bin += ".full"
 	}
-	cmd := exec.Command("go", "build", "-trimpath", "-ldflags="+ldflags, "-o", bin, p.pkg)
+	cmd := exec.Command("go", "build", "-trimpath", "-tags="+p.tags, "-ldflags="+ldflags, "-o", bin, p.pkg)
 	cmd.Dir = p.dir
 	cmd.Stderr = os.Stderr
 	if err := cmd.Run(); err != nil {
@@ -142,7 +156,7 @@ func growth(base, p program, dir string, top int) error {
 		}
 	}
 	slices.SortFunc(rows, func(a, b row) int { return cmp.Compare(b.grew, a.grew) })
-	fmt.Printf("symbols examples/config has beyond the hello: %s bytes in all; the largest packages:\n", group(total))
+	fmt.Printf("symbols %s has beyond %s: %s bytes in all (unstripped); the packages that grew most:\n", p.pkg, base.pkg, group(total))
 	for _, r := range rows[:min(top, len(rows))] {
 		fmt.Printf("  %11s  %s\n", group(r.grew), r.pkg)
 	}
