@@ -144,3 +144,17 @@ func TestEnvironmentOverrideReachesAChildProcess(t *testing.T) {
 	assert.EqualValues(t, started.PID, fields["worker_pid"], "the child read the same configuration")
 	fxapp.RequireStop()
 }
+
+// The app's logger depends on the configuration, for log.level; a
+// configuration that fails to load must still leave the app a logger to
+// report it with, and the error must be the configuration's.
+func TestBrokenConfigurationIsReportedPlainly(t *testing.T) {
+	inDir(t, nil)
+	a := app.New(app.Logger(zap.NewNop()),
+		config.Module(config.File("missing.json")),
+		app.Service("worker", newWorker, modes.SeparateThread),
+	)
+	err := a.Err()
+	require.ErrorContains(t, err, "config: missing.json: file not found")
+	assert.NotContains(t, err.Error(), "fxevent.Logger")
+}

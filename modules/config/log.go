@@ -17,10 +17,9 @@ type logLevel struct {
 }
 
 // LogLevel returns the level that the log.level key sets for the app's
-// logger, where the value came from, and whether any source sets it. The
-// app reads it from the *Config that Module or Supply provides: it
-// overrides app.LogLevel, as services.<name> sections override what code
-// registered.
+// logger, where the value came from, and whether any source sets it.
+// Module and Supply hand it to the app, where it overrides app.LogLevel,
+// as services.<name> sections override what code registered.
 func (c *Config) LogLevel() (level zapcore.Level, source string, ok bool) {
 	return c.log.level, c.log.source, c.log.set
 }
