@@ -21,7 +21,11 @@ const (
 
 // NewLogger builds the default logger: to stderr, JSON lines unless stderr
 // is a terminal, as EnvLogFormat and EnvLogLevel say.
-func NewLogger() (*zap.Logger, error) {
+func NewLogger() (*zap.Logger, error) { return newLogger(zapcore.InfoLevel) }
+
+// newLogger builds the default logger at level, unless EnvLogLevel names
+// another.
+func newLogger(level zapcore.Level) (*zap.Logger, error) {
 	format := strings.ToLower(os.Getenv(EnvLogFormat))
 	if format == "" {
 		format = "json"
@@ -29,7 +33,6 @@ func NewLogger() (*zap.Logger, error) {
 			format = "console"
 		}
 	}
-	level := zapcore.InfoLevel
 	if s := os.Getenv(EnvLogLevel); s != "" {
 		if err := level.UnmarshalText([]byte(s)); err != nil {
 			return nil, fmt.Errorf("%s=%q: want debug, info, warn or error", EnvLogLevel, s)

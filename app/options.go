@@ -2,10 +2,13 @@ package app
 
 import (
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"go.uber.org/fx"
 	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
 
 	"github.com/hostfx/hostfx/lifecycle"
 	"github.com/hostfx/hostfx/modes"
@@ -73,27 +76,112 @@ func Logger(log *zap.Logger) fx.Option {
 // givenLogger is the logger given with Logger.
 type givenLogger struct{ *zap.Logger }
 
+// LogLevel sets the level of the app's logger; the default is info. The
+// configuration's log.level key overrides it (see ServiceConfig), and the
+// HOSTFX_LOG_LEVEL variable ([EnvLogLevel]) overrides both for the logger
+// hostfx builds. A logger given with Logger, or the program's own, can
+// only be made quieter: a level below its own is an error, since a zap
+// logger cannot log what it was built to drop.
+func LogLevel(level zapcore.Level) fx.Option {
+	at := fmt.Sprintf("app.LogLevel(%v) at %s", level, caller(2))
+	if level < zapcore.DebugLevel || level > zapcore.FatalLevel {
+		return fx.Error(fmt.Errorf("%s: %s", at, wantLevel))
+	}
+	return fx.Supply(fx.Annotated{Group: logLevelGroup, Target: &logLevel{level: level, from: at}})
+}
+
+// wantLevel says which levels LogLevel takes.
+const wantLevel = "want debug, info, warn, error, dpanic, panic or fatal"
+
+const logLevelGroup = "hostfx.loglevel"
+
+// logLevel is a level set with LogLevel or by the configuration, and what
+// set it, for messages.
+type logLevel struct {
+	level zapcore.Level
+	from  string
+}
+
+// levelConfig is a ServiceConfig that sets the log level too, as the
+// configuration module's does.
+type levelConfig interface {
+	LogLevel() (level zapcore.Level, source string, ok bool)
+}
+
 // hostLog is the logger hostfx logs to: the one given with Logger, else
-// the program's own *zap.Logger, if it provides one, else the default.
-// hostfx provides no *zap.Logger itself, so an app that has its own keeps
-// it; a service's constructor gets one that names the service.
+// the program's own *zap.Logger, if it provides one, else the default, at
+// the level LogLevel or the configuration sets. hostfx provides no
+// *zap.Logger itself, so an app that has its own keeps it; a service's
+// constructor gets one that names the service.
 type hostLog struct{ *zap.Logger }
 
 type hostLogParams struct {
 	fx.In
-	Given   givenLogger `optional:"true"`
-	Program *zap.Logger `optional:"true"`
+	Given   givenLogger   `optional:"true"`
+	Program *zap.Logger   `optional:"true"`
+	Levels  []*logLevel   `group:"hostfx.loglevel"`
+	Config  ServiceConfig `optional:"true"`
 }
 
 func newHostLog(p hostLogParams) (hostLog, error) {
+	level, err := p.level()
+	if err != nil {
+		return hostLog{}, err
+	}
 	switch {
 	case p.Given.Logger != nil:
-		return hostLog{p.Given.Logger}, nil
+		log, err := quieter(p.Given.Logger, "the logger given with app.Logger", level)
+		return hostLog{log}, err
 	case p.Program != nil:
-		return hostLog{p.Program}, nil
+		log, err := quieter(p.Program, "the program's *zap.Logger", level)
+		return hostLog{log}, err
 	}
-	log, err := NewLogger()
+	at := zapcore.InfoLevel
+	if level != nil {
+		at = level.level
+	}
+	log, err := newLogger(at)
 	return hostLog{log}, err
+}
+
+// level is the level the configuration sets, else the one LogLevel sets,
+// else nil.
+func (p hostLogParams) level() (*logLevel, error) {
+	if c, ok := p.Config.(levelConfig); ok {
+		if level, source, set := c.LogLevel(); set {
+			return &logLevel{level: level, from: source}, nil
+		}
+	}
+	switch len(p.Levels) {
+	case 0:
+		return nil, nil
+	case 1:
+		return p.Levels[0], nil
+	}
+	froms := make([]string, len(p.Levels))
+	for i, l := range p.Levels {
+		froms[i] = l.from
+	}
+	slices.Sort(froms) // fx hands a group over in random order
+	return nil, fmt.Errorf("app.LogLevel is given %d times: %s; keep one", len(froms), strings.Join(froms, ", "))
+}
+
+// quieter raises the level of a logger the app did not build. It cannot
+// lower it: a core drops what is below its own level before anything
+// above it sees the entry.
+func quieter(log *zap.Logger, what string, level *logLevel) (*zap.Logger, error) {
+	if level == nil {
+		return log, nil
+	}
+	own := zapcore.LevelOf(log.Core())
+	switch {
+	case own == zapcore.InvalidLevel: // it logs nothing at any level
+		return log, nil
+	case level.level < own:
+		return nil, fmt.Errorf("%s: %s logs at %v and above, and a zap logger cannot log more than it was built to: "+
+			"build it at %v, or leave the level to it", level.from, what, own, level.level)
+	}
+	return log.WithOptions(zap.IncreaseLevel(level.level)), nil
 }
 
 type childHeartbeat time.Duration
@@ -113,6 +201,13 @@ func ChildHeartbeat(interval time.Duration) fx.Option {
 // code. ServiceOptions returns the mode the configuration sets (zero for
 // none), the lifecycle options it sets, and where each setting came from,
 // keyed by setting name.
+//
+// A ServiceConfig that also has the method
+//
+//	LogLevel() (level zapcore.Level, source string, ok bool)
+//
+// sets the level of the app's logger when ok is true, over LogLevel; the
+// configuration module's does so from its log.level key.
 type ServiceConfig interface {
 	ServiceOptions(name string) (modes.ExecutionMode, []lifecycle.Option, map[string]string)
 	// Services names the services the configuration has a section for;

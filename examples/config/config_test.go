@@ -34,6 +34,7 @@ func TestConfig(t *testing.T) {
 			wantSources: map[string]string{
 				"app.message":  "config.development.yaml:3",
 				"app.interval": "config.development.yaml:4",
+				"log.level":    "config.common.yaml:16",
 			},
 		},
 		{

@@ -27,6 +27,7 @@ import (
 	"github.com/hostfx/hostfx/app"
 	"github.com/hostfx/hostfx/modes"
 	"github.com/hostfx/hostfx/modules/config"
+	"github.com/hostfx/hostfx/modules/config/yaml"
 )
 
 // AppConfig is the app section of the configuration.
@@ -78,6 +79,7 @@ func (g *Greeter) RunAsync(_ context.Context, loop modes.Loop) error {
 // options lists the sources, lowest precedence first, read from dir.
 func options(dir string, args []string) []config.Option {
 	return []config.Option{
+		config.Formats(yaml.Format()), // JSON is built in; YAML is linked only when asked for
 		config.Dir(dir),
 		config.Defaults("app", AppConfig{}),
 		config.File("config.common.yaml"),

@@ -77,7 +77,7 @@ func TestServiceSettingsFromConfigReachTheExecutor(t *testing.T) {
 	t.Setenv("CFG_SERVICES__WORKER__STOP_TIMEOUT", "3s")
 	ev := &events{}
 	fxapp := fxtest.New(t, app.Module(app.Logger(zap.NewNop()), fx.NopLogger, app.Observe(ev.observe),
-		config.Module(config.File("config.yaml"), config.Env("CFG")),
+		config.Module(formats, config.File("config.yaml"), config.Env("CFG")),
 		config.Provide[Greeting]("app"),
 		app.Service("worker", newWorker, modes.MainEventLoopAsync, lifecycle.StopTimeout(time.Second)),
 	))
@@ -103,7 +103,7 @@ func TestConfigurationMovesAServiceIntoAChild(t *testing.T) {
 	inDir(t, map[string]string{"config.yaml": "services:\n  worker:\n    mode: SEPARATE_PROCESS\napp:\n  text: hi\n"})
 	ev := &events{}
 	fxapp := fxtest.New(t, app.Module(app.Test(t), app.Logger(zap.NewNop()), fx.NopLogger, app.Observe(ev.observe),
-		config.Module(config.File("config.yaml")),
+		config.Module(formats, config.File("config.yaml")),
 		config.Provide[Greeting]("app"),
 		app.Service("worker", newWorker, modes.SeparateThread),
 	))
@@ -119,7 +119,7 @@ func TestEnvironmentOverrideReachesAChildProcess(t *testing.T) {
 	t.Setenv("CFG_APP__TEXT", "from the environment")
 	t.Setenv("CFG_SERVICES__WORKER__MODE", "separate-process") // one variable moves it into a child
 	t.Setenv("CFG_SERVICES__WORKER__RESTART", "fixed-backoff")
-	cfg, err := config.New(config.File("config.yaml"), config.Env("CFG"))
+	cfg, err := config.New(formats, config.File("config.yaml"), config.Env("CFG"))
 	require.NoError(t, err)
 
 	core, logs := observer.New(zapcore.InfoLevel)
@@ -143,4 +143,18 @@ func TestEnvironmentOverrideReachesAChildProcess(t *testing.T) {
 	assert.Equal(t, "from the environment", fields["text"])
 	assert.EqualValues(t, started.PID, fields["worker_pid"], "the child read the same configuration")
 	fxapp.RequireStop()
+}
+
+// The app's logger depends on the configuration, for log.level; a
+// configuration that fails to load must still leave the app a logger to
+// report it with, and the error must be the configuration's.
+func TestBrokenConfigurationIsReportedPlainly(t *testing.T) {
+	inDir(t, nil)
+	a := app.New(app.Logger(zap.NewNop()),
+		config.Module(config.File("missing.json")),
+		app.Service("worker", newWorker, modes.SeparateThread),
+	)
+	err := a.Err()
+	require.ErrorContains(t, err, "config: missing.json: file not found")
+	assert.NotContains(t, err.Error(), "fxevent.Logger")
 }

@@ -5,9 +5,15 @@ import (
 	"strings"
 )
 
-// servicesKey is the section of per-service settings, which the package
-// binds itself.
-const servicesKey = "services"
+// The keys the package binds itself: the section of per-service settings
+// and the level of the app's logger. Binding a section that holds them
+// leaves them alone.
+const (
+	servicesKey = "services"
+	logLevelKey = "log.level"
+)
+
+var frameworkKeys = []string{servicesKey, logLevelKey}
 
 // Bind decodes the section at path ("" for the root) into a T and
 // validates it. Strings convert to the field's type; keys that are not
@@ -27,9 +33,6 @@ func (c *Config) bind(path string, v reflect.Value) error {
 	path = strings.ToLower(path)
 	c.declare(path, v.Type())
 	b := newBinder(c)
-	if path == "" {
-		b.skip = servicesKey
-	}
 	b.bind(path, c.raw(path), v)
 	return b.problems.err()
 }

@@ -21,6 +21,7 @@ type Config struct {
 	secrets  map[string]bool   // flat keys read from secret files
 	profile  string
 	services map[string]ServiceSettings
+	log      logLevel
 	strict   bool
 	printReq bool
 
@@ -48,6 +49,7 @@ type builder struct {
 	printFlag     bool
 	printReq      bool
 	schemas       []schema
+	formats       []Format // given with Formats, JSON aside
 }
 
 // layer is what one source contributed.
@@ -98,6 +100,7 @@ func New(opts ...Option) (*Config, error) {
 		}
 	}
 	c.services = c.parseServices(&b.problems)
+	c.log = c.parseLogLevel(&b.problems)
 	if err := b.problems.err(); err != nil {
 		return nil, err
 	}

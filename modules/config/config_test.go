@@ -3,9 +3,11 @@ package config_test
 import (
 	"errors"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -81,7 +83,7 @@ func TestPrecedence(t *testing.T) {
 			}
 			t.Run(first.give+" then "+second.give, func(t *testing.T) {
 				inDir(t, layerFiles())
-				c, err := config.New(config.Profile("dev"), first.option(t), second.option(t))
+				c, err := config.New(formats, config.Profile("dev"), first.option(t), second.option(t))
 				require.NoError(t, err)
 				e := entry(t, c, "app.name")
 				assert.Equal(t, strconv.Quote(second.give), e.Value)
@@ -97,7 +99,7 @@ func TestPrecedence(t *testing.T) {
 func TestPrecedenceKeepsKeysNotOverridden(t *testing.T) {
 	inDir(t, map[string]string{"config.yaml": "app:\n  name: file\n  port: 1000\n"})
 	t.Setenv("CFG_APP__PORT", "2000")
-	c, err := config.New(config.Defaults("app", App{Timeout: 0}), config.File("config.yaml"), config.Env("CFG"))
+	c, err := config.New(formats, config.Defaults("app", App{Timeout: 0}), config.File("config.yaml"), config.Env("CFG"))
 	require.NoError(t, err)
 	app, err := config.Bind[App](c, "app")
 	require.NoError(t, err)
@@ -145,7 +147,7 @@ func TestProfile(t *testing.T) {
 				config.ProfileFile("config.{profile}.yaml"),
 				config.Env("APP"), // never reads APP_PROFILE as a key
 			}, tt.give...)
-			c, err := config.New(opts...)
+			c, err := config.New(append(opts, formats)...)
 			require.NoError(t, err)
 			assert.Equal(t, tt.want, c.Profile())
 			app, err := config.Bind[App](c, "app")
@@ -161,6 +163,7 @@ func TestNewErrors(t *testing.T) {
 		files   map[string]string
 		env     map[string]string
 		give    []config.Option
+		bare    bool // without the formats the other tests read
 		wantErr string
 	}{
 		{
@@ -185,7 +188,19 @@ func TestNewErrors(t *testing.T) {
 			name:    "unknown format",
 			files:   map[string]string{"config.conf": "x=1"},
 			give:    []config.Option{config.File("config.conf")},
-			wantErr: `config: config.conf: unknown format ".conf": want .yaml, .yml, .json, .toml or .ini`,
+			wantErr: `config: config.conf: unknown format ".conf": want .json, .yaml, .yml, .toml or .ini, or a format of your own given with config.Formats`,
+		},
+		{
+			name:    "a format that is not given",
+			files:   map[string]string{"config.yaml": "app: {}"},
+			give:    []config.Option{config.File("config.yaml")},
+			bare:    true,
+			wantErr: `config: config.yaml: no format reads ".yaml" files: pass config.Formats(yaml.Format()), with package yaml from github.com/hostfx/hostfx/modules/config/yaml`,
+		},
+		{
+			name:    "a format without a parser",
+			give:    []config.Option{config.Formats(config.Format{Name: "HCL", Extensions: []string{".hcl"}})},
+			wantErr: `config: config.Formats(HCL): format "HCL": want a Name, Extensions and Parse`,
 		},
 		{
 			name:    "broken YAML",
@@ -265,7 +280,11 @@ func TestNewErrors(t *testing.T) {
 			for k, v := range tt.env {
 				t.Setenv(k, v)
 			}
-			c, err := config.New(tt.give...)
+			opts := tt.give
+			if !tt.bare {
+				opts = append(opts, formats)
+			}
+			c, err := config.New(opts...)
 			assert.Nil(t, c)
 			require.EqualError(t, err, tt.wantErr)
 			var cfgErr *config.Error
@@ -277,7 +296,7 @@ func TestNewErrors(t *testing.T) {
 
 func TestOptionalFiles(t *testing.T) {
 	inDir(t, map[string]string{"config.yaml": "app:\n  name: demo\n"})
-	c, err := config.New(
+	c, err := config.New(formats,
 		config.File("config.yaml"),
 		config.Optional(config.File("local.yaml")),
 		config.Optional(config.ProfileFile("config.{profile}.yaml")),
@@ -290,7 +309,7 @@ func TestOptionalFiles(t *testing.T) {
 
 func TestOptionalStillReportsBrokenFiles(t *testing.T) {
 	inDir(t, map[string]string{"local.json": "{"})
-	_, err := config.New(config.Optional(config.File("local.json")))
+	_, err := config.New(formats, config.Optional(config.File("local.json")))
 	assert.EqualError(t, err, "config: local.json: want valid JSON: unexpected end of JSON input")
 }
 
@@ -298,7 +317,7 @@ func TestDir(t *testing.T) {
 	dir := t.TempDir()
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "app.yaml"), []byte("app:\n  name: demo\n"), 0o600))
 	t.Chdir(t.TempDir())
-	c, err := config.New(config.Dir(dir), config.File("app.yaml"))
+	c, err := config.New(formats, config.Dir(dir), config.File("app.yaml"))
 	require.NoError(t, err)
 	assert.Equal(t, filepath.Join(dir, "app.yaml")+":2", entry(t, c, "app.name").Source)
 }
@@ -322,7 +341,7 @@ func TestFormats(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.give, func(t *testing.T) {
 			inDir(t, map[string]string{tt.give: tt.body})
-			c, err := config.New(config.File(tt.give))
+			c, err := config.New(formats, config.File(tt.give))
 			require.NoError(t, err)
 			app, err := config.Bind[App](c, "app")
 			require.NoError(t, err)
@@ -332,9 +351,38 @@ func TestFormats(t *testing.T) {
 	}
 }
 
+// TestFormatOfYourOwn reads a format the package does not know, and one
+// that takes .json over from the built-in JSON.
+func TestFormatOfYourOwn(t *testing.T) {
+	// kv reads "key value" lines.
+	kv := config.Format{
+		Name:       "KV",
+		Extensions: []string{".conf", ".JSON"},
+		Parse: func(data []byte) (map[string]any, error) {
+			m := map[string]any{}
+			for _, line := range strings.Split(strings.TrimSpace(string(data)), "\n") {
+				k, v, ok := strings.Cut(line, " ")
+				if !ok {
+					return nil, fmt.Errorf("%q: want a key and a value", line)
+				}
+				m[k] = v
+			}
+			return m, nil
+		},
+	}
+	inDir(t, map[string]string{"app.conf": "name demo", "other.json": "port 9090", "bad.conf": "oops"})
+	c, err := config.New(config.Formats(kv), config.File("app.conf"), config.File("other.json"))
+	require.NoError(t, err)
+	assert.Equal(t, config.Entry{Key: "name", Value: `"demo"`, Source: "app.conf"}, entry(t, c, "name"), "without Lines, the file alone")
+	assert.Equal(t, `"9090"`, entry(t, c, "port").Value)
+
+	_, err = config.New(config.Formats(kv), config.File("bad.conf"))
+	assert.EqualError(t, err, `config: bad.conf: want valid KV: "oops": want a key and a value`)
+}
+
 func TestINISectionsNest(t *testing.T) {
 	inDir(t, map[string]string{"config.ini": "debug = true\n[app.db]\nhost = example.org\n"})
-	c, err := config.New(config.File("config.ini"))
+	c, err := config.New(formats, config.File("config.ini"))
 	require.NoError(t, err)
 	assert.Equal(t, []string{"app.db.host", "debug"}, c.Keys())
 	assert.Equal(t, "config.ini:3", entry(t, c, "app.db.host").Source)
@@ -355,7 +403,7 @@ func TestArgs(t *testing.T) {
 		{give: []string{"--app.name=demo", "--", "serve", "--port=1"}, want: map[string]string{"app.name": `"demo"`}},
 	}
 	for _, tt := range tests {
-		c, err := config.New(config.Args(tt.give))
+		c, err := config.New(formats, config.Args(tt.give))
 		require.NoError(t, err, "%q", tt.give)
 		got := map[string]string{}
 		for _, e := range c.Entries() {
@@ -371,7 +419,7 @@ func TestFlagsTakeOnlyWhatWasSet(t *testing.T) {
 	fs.String("app.name", "flag default", "")
 	fs.Int("app.port", 1, "")
 	require.NoError(t, fs.Parse([]string{"-app.port", "2000"}))
-	c, err := config.New(config.File("config.yaml"), config.Flags(fs))
+	c, err := config.New(formats, config.File("config.yaml"), config.Flags(fs))
 	require.NoError(t, err)
 	assert.Equal(t, `"file"`, entry(t, c, "app.name").Value, "an unset flag's default does not override")
 	assert.Equal(t, config.Entry{Key: "app.port", Value: `"2000"`, Source: "flag -app.port"}, entry(t, c, "app.port"))
@@ -379,7 +427,7 @@ func TestFlagsTakeOnlyWhatWasSet(t *testing.T) {
 
 func TestEnvSeparator(t *testing.T) {
 	t.Setenv("CFG_APP_NAME", "demo")
-	c, err := config.New(config.Env("CFG_"), config.EnvSeparator("_"))
+	c, err := config.New(formats, config.Env("CFG_"), config.EnvSeparator("_"))
 	require.NoError(t, err)
 	assert.Equal(t, "env CFG_APP_NAME", entry(t, c, "app.name").Source)
 }

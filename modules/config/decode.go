@@ -41,7 +41,6 @@ const (
 type binder struct {
 	c        *Config
 	strict   bool
-	skip     string // a root key the framework binds itself
 	problems problems
 	origins  map[string]origin // key → the value decoded there and its source
 	keys     map[string]string // validator namespace → key
@@ -418,18 +417,41 @@ func (b *binder) structure(key, ns, src string, secret bool, raw any, v reflect.
 		return
 	}
 	for _, k := range slices.Sorted(maps.Keys(m)) {
-		if slices.Contains(known, k) || (key == "" && k == b.skip) {
+		if slices.Contains(known, k) {
 			continue
 		}
-		uk := join(key, k)
-		b.problems.add(&Problem{
-			Key:    uk,
-			Value:  render(m[k], b.c.secret(uk)),
-			Source: b.c.sourceOf(uk),
-			Reason: unknownReason(k, known),
-			Err:    ErrUnknownKey,
-		})
+		for _, uk := range unknownUnder(join(key, k), m[k]) {
+			reason := "unknown key"
+			if uk == join(key, k) {
+				reason = unknownReason(k, known)
+			}
+			b.problems.add(&Problem{
+				Key:    uk,
+				Value:  render(b.c.raw(uk), b.c.secret(uk)),
+				Source: b.c.sourceOf(uk),
+				Reason: reason,
+				Err:    ErrUnknownKey,
+			})
+		}
 	}
+}
+
+// unknownUnder lists what to report of a key that no field takes, whose
+// value is v: nothing for the framework's own keys, the keys beside them
+// in a section that holds some, and else the key itself.
+func unknownUnder(key string, v any) []string {
+	if slices.Contains(frameworkKeys, key) {
+		return nil
+	}
+	m, ok := v.(map[string]any)
+	if !ok || !slices.ContainsFunc(frameworkKeys, func(fk string) bool { return strings.HasPrefix(fk, key+".") }) {
+		return []string{key}
+	}
+	var out []string
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		out = append(out, unknownUnder(key+"."+k, m[k])...)
+	}
+	return out
 }
 
 // join appends a section to a key.

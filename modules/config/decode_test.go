@@ -62,7 +62,7 @@ func (f *Fruit) UnmarshalText(text []byte) error {
 func bindEnv(t *testing.T, name, value string) (Kinds, error) {
 	t.Helper()
 	t.Setenv(name, value)
-	c, err := config.New(config.Env("CFG"))
+	c, err := config.New(formats, config.Env("CFG"))
 	require.NoError(t, err)
 	return config.Bind[Kinds](c, "k")
 }
@@ -191,7 +191,7 @@ func TestConvertFileValues(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.give, func(t *testing.T) {
 			inDir(t, map[string]string{tt.file: tt.give})
-			c, err := config.New(config.File(tt.file))
+			c, err := config.New(formats, config.File(tt.file))
 			require.NoError(t, err)
 			got, err := config.Bind[Kinds](c, "k")
 			if tt.wantErr != "" {
@@ -209,7 +209,7 @@ func TestConvertFileValues(t *testing.T) {
 func TestConversionErrorsAllAtOnce(t *testing.T) {
 	inDir(t, map[string]string{"config.yaml": "k:\n  int: many\n  bool: sometimes\n"})
 	t.Setenv("CFG_K__DURATION", "soon")
-	c, err := config.New(config.File("config.yaml"), config.Env("CFG"))
+	c, err := config.New(formats, config.File("config.yaml"), config.Env("CFG"))
 	require.NoError(t, err)
 	_, err = config.Bind[Kinds](c, "k")
 	require.EqualError(t, err, "config: 3 problems:\n"+
@@ -251,14 +251,14 @@ type Inner struct {
 
 func TestFieldKeys(t *testing.T) {
 	inDir(t, map[string]string{"config.yaml": "t:\n  listen_port: 1\n  port: 2\n  http_addr: x\n"})
-	c, err := config.New(config.File("config.yaml"))
+	c, err := config.New(formats, config.File("config.yaml"))
 	require.NoError(t, err)
 	got, err := config.Bind[Tagged](c, "t")
 	require.NoError(t, err)
 	assert.Equal(t, Tagged{Port: 1, Base: Base{Region: "eu", Port: 2}, HTTPAddr: "x"}, got)
 
 	inDir(t, map[string]string{"config.yaml": "t:\n  ignored: 1\n  private: 2\n  inner: {}\n"})
-	c, err = config.New(config.File("config.yaml"))
+	c, err = config.New(formats, config.File("config.yaml"))
 	require.NoError(t, err)
 	got, err = config.Bind[Tagged](c, "t")
 	assert.EqualError(t, err, "config: 2 problems:\n"+
@@ -269,7 +269,7 @@ func TestFieldKeys(t *testing.T) {
 
 func TestBindRootAndScalars(t *testing.T) {
 	inDir(t, map[string]string{"config.yaml": "app:\n  name: demo\nlist: a,b\nservices:\n  w:\n    mode: SEPARATE_THREAD\n"})
-	c, err := config.New(config.File("config.yaml"))
+	c, err := config.New(formats, config.File("config.yaml"))
 	require.NoError(t, err)
 
 	type Root struct {

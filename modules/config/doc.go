@@ -5,13 +5,19 @@
 // # Sources
 //
 // [New] reads the sources in the order they are given, each overriding
-// the ones before it: [Defaults] from a Go value, [File] (YAML, JSON,
-// TOML or INI), [ProfileFile] for the chosen [Profile], [DotEnv], [Env]
-// and command-line [Flags] or [Args]. Files are required unless wrapped
-// in [Optional]. Keys are case-insensitive and written in lower case,
-// sections separated by dots: server.port. In variable names a double
-// underscore separates sections, so APP_SERVER__PORT with prefix "APP_"
-// is server.port.
+// the ones before it: [Defaults] from a Go value, [File], [ProfileFile]
+// for the chosen [Profile], [DotEnv], [Env] and command-line [Flags] or
+// [Args]. Files are required unless wrapped in [Optional]. Keys are
+// case-insensitive and written in lower case, sections separated by dots:
+// server.port. In variable names a double underscore separates sections,
+// so APP_SERVER__PORT with prefix "APP_" is server.port.
+//
+// # Formats
+//
+// A file's extension picks its format. JSON is built in; the packages
+// yaml, toml and ini below this one read YAML, TOML and INI files when
+// their Format is given to [Formats], and a [Format] of your own reads
+// anything else. A program links only the parsers it asks for.
 //
 // # Binding
 //
@@ -36,6 +42,13 @@
 //
 // The services.<name> sections hold per-service settings, checked by New
 // and returned by [Config.Service] with the source of each.
+//
+// # Log level
+//
+// The log.level key (debug, info, warn, error, dpanic, panic or fatal)
+// sets the level of the app's logger when the configuration is given to
+// the app with [Module] or [Supply]; it overrides app.LogLevel. New
+// checks it, and [Config.LogLevel] returns it.
 //
 // # Secrets
 //

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
+	"strings"
 	"time"
 
 	"go.uber.org/fx"
@@ -82,4 +84,39 @@ func ExampleModule() {
 	_ = app.Stop(context.Background())
 	// Output:
 	// listening on example.org 8080
+}
+
+// A Format of your own reads files the package does not know; here,
+// "key value" lines, all at the top level.
+func ExampleFormats() {
+	dir, err := os.MkdirTemp("", "example")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer func() { _ = os.RemoveAll(dir) }()
+	if err := os.WriteFile(filepath.Join(dir, "app.conf"), []byte("host example.org\n"), 0o600); err != nil {
+		fmt.Println(err)
+		return
+	}
+	lines := config.Format{
+		Name:       "key-value lines",
+		Extensions: []string{".conf"},
+		Parse: func(data []byte) (map[string]any, error) {
+			m := map[string]any{}
+			for _, line := range strings.Split(strings.TrimSpace(string(data)), "\n") {
+				k, v, _ := strings.Cut(line, " ")
+				m[k] = v
+			}
+			return m, nil
+		},
+	}
+	c, err := config.New(config.Formats(lines), config.Dir(dir), config.File("app.conf"))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	h, err := config.Bind[HTTP](c, "")
+	fmt.Println(h.Host, h.Port, err)
+	// Output: example.org 8080 <nil>
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"go.uber.org/fx"
+	"go.uber.org/zap/zapcore"
 
 	"github.com/hostfx/hostfx/app"
 	"github.com/hostfx/hostfx/lifecycle"
@@ -35,14 +36,7 @@ type binding struct {
 // a section can move a service into or out of a child process.
 func Module(opts ...Option) fx.Option {
 	c, err := New(opts...)
-	return source{
-		Option: fx.Module("config",
-			fx.Provide(func() (*Config, error) { return c, err }),
-			asServiceConfig,
-			fx.Invoke(check),
-		),
-		cfg: c,
-	}
+	return newSource(c, fx.Provide(func() (*Config, error) { return c, err }))
 }
 
 // source is the option of Module and Supply: fx options that the app reads
@@ -50,6 +44,20 @@ func Module(opts ...Option) fx.Option {
 type source struct {
 	fx.Option
 	cfg *Config // nil when loading failed: the graph reports why
+}
+
+// newSource builds the options of Module and Supply around the one that
+// provides the *Config. The app's ServiceConfig is the source itself, which
+// cannot fail to build even when loading did: the app's logger depends on
+// it, for the log level, and must be there to report why.
+func newSource(c *Config, provide fx.Option) source {
+	s := source{cfg: c}
+	s.Option = fx.Module("config",
+		provide,
+		fx.Provide(func() app.ServiceConfig { return s }),
+		fx.Invoke(check),
+	)
+	return s
 }
 
 // ServiceOptions makes source an app.ServiceConfig; see Config.ServiceOptions.
@@ -68,15 +76,19 @@ func (s source) Services() []string {
 	return s.cfg.Services()
 }
 
-// asServiceConfig hands the services.<name> sections to the app, so they
-// override what code registered.
-var asServiceConfig = fx.Provide(func(c *Config) app.ServiceConfig { return c })
+// LogLevel hands log.level to the app's logger; see Config.LogLevel.
+func (s source) LogLevel() (zapcore.Level, string, bool) {
+	if s.cfg == nil {
+		return 0, "", false
+	}
+	return s.cfg.LogLevel()
+}
 
 // Supply provides a configuration already loaded with New, with the same
 // checks as Module. Use it when main reads the configuration before
 // building the app, such as to pick services' modes.
 func Supply(c *Config) fx.Option {
-	return source{Option: fx.Module("config", fx.Supply(c), asServiceConfig, fx.Invoke(check)), cfg: c}
+	return newSource(c, fx.Supply(c))
 }
 
 // Provide binds the section at path ("" for the root) to T, as Bind does,
@@ -137,7 +149,7 @@ func check(p checkParams) error {
 // unbound reports the keys under no bound path: one problem for each
 // section or key at the top of what nothing binds.
 func (c *Config) unbound(bound []string) []*Problem {
-	known := append(slices.Clone(bound), servicesKey)
+	known := append(slices.Clone(bound), frameworkKeys...)
 	for _, s := range c.declared() {
 		known = append(known, s.path)
 	}

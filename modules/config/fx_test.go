@@ -27,7 +27,7 @@ func TestModuleProvide(t *testing.T) {
 	)
 	app := fxtest.New(t,
 		fx.NopLogger,
-		config.Module(config.File("config.yaml"), config.Env("CFG")),
+		config.Module(formats, config.File("config.yaml"), config.Env("CFG")),
 		config.Provide[App]("app"),
 		config.Provide[DB]("db"),
 		fx.Invoke(func(a App, d *DB, c *config.Config) { gotApp, gotDB, gotConf = a, d, c }),
@@ -39,7 +39,7 @@ func TestModuleProvide(t *testing.T) {
 }
 
 func TestSupply(t *testing.T) {
-	c, err := config.New(config.Args([]string{"--app.name=demo"}))
+	c, err := config.New(formats, config.Args([]string{"--app.name=demo"}))
 	require.NoError(t, err)
 	var got *App
 	fxtest.New(t, fx.NopLogger,
@@ -56,7 +56,7 @@ func TestModuleReportsEverything(t *testing.T) {
 	inDir(t, map[string]string{"config.yaml": "app:\n  name: demo\n  port: 0\ndb:\n  pool: 2\nap:\n  name: typo\nmisc: 1\n"})
 	invoked := false
 	app := fx.New(fx.NopLogger,
-		config.Module(config.File("config.yaml")),
+		config.Module(formats, config.File("config.yaml")),
 		config.Provide[App]("app"),
 		config.Provide[DB]("db"),
 		fx.Invoke(func(App) { invoked = true }),
@@ -78,7 +78,7 @@ func TestModuleReportsEverything(t *testing.T) {
 func TestModuleUnboundUnderABoundParent(t *testing.T) {
 	inDir(t, map[string]string{"config.yaml": "app:\n  db:\n    host: x\n  dbs:\n    host: y\n"})
 	err := fx.New(fx.NopLogger,
-		config.Module(config.File("config.yaml")),
+		config.Module(formats, config.File("config.yaml")),
 		config.Provide[DB]("app.db"),
 	).Err()
 	var cfgErr *config.Error
@@ -90,7 +90,7 @@ func TestModuleAllowUnknownKeys(t *testing.T) {
 	inDir(t, map[string]string{"config.yaml": "app:\n  name: demo\n  other: 1\nmisc: 1\n"})
 	var got App
 	fxtest.New(t, fx.NopLogger,
-		config.Module(config.File("config.yaml"), config.AllowUnknownKeys()),
+		config.Module(formats, config.File("config.yaml"), config.AllowUnknownKeys()),
 		config.Provide[App]("app"),
 		fx.Populate(&got),
 	).RequireStart().RequireStop()
@@ -98,7 +98,7 @@ func TestModuleAllowUnknownKeys(t *testing.T) {
 }
 
 func TestModuleNewFails(t *testing.T) {
-	err := fx.New(fx.NopLogger, config.Module(config.File("missing.yaml"))).Err()
+	err := fx.New(fx.NopLogger, config.Module(formats, config.File("missing.yaml"))).Err()
 	var cfgErr *config.Error
 	require.True(t, errors.As(err, &cfgErr), "got %v", err)
 	assert.Equal(t, "config: missing.yaml: file not found; create it, or wrap it in config.Optional if it may be absent", cfgErr.Error())
@@ -107,7 +107,7 @@ func TestModuleNewFails(t *testing.T) {
 func TestModuleServicesAreKnown(t *testing.T) {
 	inDir(t, map[string]string{"config.yaml": "services:\n  worker:\n    mode: SEPARATE_THREAD\n"})
 	var c *config.Config
-	fxtest.New(t, fx.NopLogger, config.Module(config.File("config.yaml")), fx.Populate(&c)).RequireStart().RequireStop()
+	fxtest.New(t, fx.NopLogger, config.Module(formats, config.File("config.yaml")), fx.Populate(&c)).RequireStart().RequireStop()
 	s, ok := c.Service("worker")
 	require.True(t, ok)
 	assert.Equal(t, "SEPARATE_THREAD", s.Mode.String())

@@ -13,7 +13,13 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/hostfx/hostfx/modules/config"
+	"github.com/hostfx/hostfx/modules/config/ini"
+	"github.com/hostfx/hostfx/modules/config/toml"
+	"github.com/hostfx/hostfx/modules/config/yaml"
 )
+
+// formats reads every file format the tests write.
+var formats = config.Formats(yaml.Format(), toml.Format(), ini.Format())
 
 // helperEnv names the scenario a re-executed test binary runs instead of
 // the tests, for behaviour that ends the process.

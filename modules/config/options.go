@@ -9,8 +9,9 @@ import (
 
 // An Option configures New. Sources (Defaults, File, ProfileFile, DotEnv,
 // Env, Flags, Args) are layered in the order given, each overriding the
-// ones before it. Settings (Profile, ProfileFromEnv, Dir, EnvSeparator,
-// AllowUnknownKeys, PrintConfigFlag) apply wherever they appear.
+// ones before it. Settings (Formats, Profile, ProfileFromEnv, Dir,
+// EnvSeparator, AllowUnknownKeys, PrintConfigFlag) apply wherever they
+// appear.
 type Option interface {
 	fmt.Stringer
 	apply(*builder)
@@ -47,8 +48,9 @@ func (o defaultsOption) String() string {
 	return fmt.Sprintf("config.Defaults(%q, %v)", o.path, reflect.TypeOf(o.value))
 }
 
-// File reads a YAML (.yaml, .yml), JSON, TOML or INI file, chosen by its
-// extension. The file must exist unless wrapped in Optional.
+// File reads a configuration file in the format its extension names:
+// .json is built in, and Formats adds others, such as YAML. The file must
+// exist unless wrapped in Optional.
 func File(path string) FileSource { return fileOption(path) }
 
 type fileOption string

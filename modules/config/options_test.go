@@ -29,6 +29,7 @@ func TestOptionString(t *testing.T) {
 		{config.EnvSeparator("__"), `config.EnvSeparator("__")`},
 		{config.AllowUnknownKeys(), `config.AllowUnknownKeys()`},
 		{config.PrintConfigFlag(), `config.PrintConfigFlag()`},
+		{formats, `config.Formats(YAML, TOML, INI)`},
 	}
 	for _, tt := range tests {
 		assert.Equal(t, tt.want, tt.give.String())

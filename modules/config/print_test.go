@@ -17,7 +17,7 @@ import (
 func TestPrint(t *testing.T) {
 	inDir(t, map[string]string{"config.yaml": "app:\n  name: demo\n  extra: {}\nlist: [a, b]\n"})
 	t.Setenv("CFG_APP__PASSWORD", "hunter2")
-	c, err := config.New(config.File("config.yaml"), config.Env("CFG"), config.Args([]string{"--app.port=9090"}), config.AllowUnknownKeys())
+	c, err := config.New(formats, config.File("config.yaml"), config.Env("CFG"), config.Args([]string{"--app.port=9090"}), config.AllowUnknownKeys())
 	require.NoError(t, err)
 	_, err = config.Bind[App](c, "app")
 	require.NoError(t, err)
@@ -38,7 +38,7 @@ type failingWriter struct{}
 func (failingWriter) Write([]byte) (int, error) { return 0, errors.New("disk full") }
 
 func TestPrintError(t *testing.T) {
-	c, err := config.New(config.Args([]string{"--a=1"}))
+	c, err := config.New(formats, config.Args([]string{"--a=1"}))
 	require.NoError(t, err)
 	assert.EqualError(t, c.Print(failingWriter{}), "print config: disk full")
 }
@@ -64,7 +64,7 @@ func TestPrintRequested(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c, err := config.New(append(tt.give, config.PrintConfigFlag())...)
+			c, err := config.New(append(tt.give, config.PrintConfigFlag(), formats)...)
 			require.NoError(t, err)
 			assert.Equal(t, tt.want, c.PrintRequested())
 			assert.Equal(t, tt.wantKeys, c.Keys())
@@ -74,7 +74,7 @@ func TestPrintRequested(t *testing.T) {
 		})
 	}
 
-	c, err := config.New(config.Args([]string{"--print-config"}))
+	c, err := config.New(formats, config.Args([]string{"--print-config"}))
 	require.NoError(t, err)
 	assert.False(t, c.PrintRequested(), "without PrintConfigFlag the flag is an ordinary key")
 	assert.Equal(t, []string{"print-config"}, c.Keys())

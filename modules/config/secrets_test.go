@@ -30,7 +30,7 @@ func TestSecretFiles(t *testing.T) {
 			inDir(t, map[string]string{"password": tt.give})
 			t.Setenv("CFG_APP__PASSWORD_FILE", "password")
 			t.Setenv("CFG_APP__NAME", "demo")
-			c, err := config.New(config.Env("CFG"))
+			c, err := config.New(formats, config.Env("CFG"))
 			require.NoError(t, err)
 			app, err := config.Bind[App](c, "app")
 			require.NoError(t, err)
@@ -42,7 +42,7 @@ func TestSecretFiles(t *testing.T) {
 func TestSecretFileRedactedWithoutATag(t *testing.T) {
 	inDir(t, map[string]string{"token": "abc\n"})
 	t.Setenv("CFG_API__TOKEN_FILE", "token")
-	c, err := config.New(config.Env("CFG"))
+	c, err := config.New(formats, config.Env("CFG"))
 	require.NoError(t, err)
 	assert.Equal(t, config.Entry{
 		Key:    "api.token",
@@ -54,7 +54,7 @@ func TestSecretFileRedactedWithoutATag(t *testing.T) {
 
 func TestSecretFileInDotEnv(t *testing.T) {
 	inDir(t, map[string]string{"token": "abc\n", ".env": "CFG_API__TOKEN_FILE=token\n"})
-	c, err := config.New(config.DotEnv(".env", "CFG"))
+	c, err := config.New(formats, config.DotEnv(".env", "CFG"))
 	require.NoError(t, err)
 	got, err := config.Bind[map[string]string](c, "api")
 	require.NoError(t, err)
@@ -85,7 +85,7 @@ func TestSecretFileErrors(t *testing.T) {
 			for k, v := range tt.env {
 				t.Setenv(k, v)
 			}
-			_, err := config.New(config.Env("CFG"))
+			_, err := config.New(formats, config.Env("CFG"))
 			assert.EqualError(t, err, tt.wantErr)
 		})
 	}
@@ -93,7 +93,7 @@ func TestSecretFileErrors(t *testing.T) {
 
 func TestSecretTagRedacts(t *testing.T) {
 	inDir(t, map[string]string{"config.yaml": "app:\n  name: demo\n  password: hunter2\n  port: 0\n"})
-	c, err := config.New(config.File("config.yaml"))
+	c, err := config.New(formats, config.File("config.yaml"))
 	require.NoError(t, err)
 
 	// Before anything says app.password is secret, nothing can know.
@@ -123,7 +123,7 @@ func TestSecretTagRedacts(t *testing.T) {
 
 func TestDefaultsDeclareSecrets(t *testing.T) {
 	t.Setenv("CFG_APP__PASSWORD", "hunter2")
-	c, err := config.New(config.Defaults("app", App{}), config.Env("CFG"))
+	c, err := config.New(formats, config.Defaults("app", App{}), config.Env("CFG"))
 	require.NoError(t, err)
 	assert.Equal(t, "[redacted]", entry(t, c, "app.password").Value)
 }
@@ -133,7 +133,7 @@ func TestSecretInProblems(t *testing.T) {
 		Keys map[string]int `secret:"true"`
 	}
 	t.Setenv("CFG_VAULT__KEYS__MAIN", "hunter2")
-	c, err := config.New(config.Env("CFG"))
+	c, err := config.New(formats, config.Env("CFG"))
 	require.NoError(t, err)
 	_, err = config.Bind[Vault](c, "vault")
 	assert.EqualError(t, err, `config: vault.keys.main = [redacted] (env CFG_VAULT__KEYS__MAIN): want an integer`)

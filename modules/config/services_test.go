@@ -25,7 +25,7 @@ func TestService(t *testing.T) {
     mode: MAIN_EVENT_LOOP_ASYNC
 `})
 	t.Setenv("CFG_SERVICES__WORKER__STOP_TIMEOUT", "5s")
-	c, err := config.New(config.File("config.yaml"), config.Env("CFG"))
+	c, err := config.New(formats, config.File("config.yaml"), config.Env("CFG"))
 	require.NoError(t, err)
 
 	assert.Equal(t, []string{"pulse", "worker"}, c.Services())
@@ -90,7 +90,7 @@ func TestServiceErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			inDir(t, map[string]string{"config.yaml": tt.give})
-			_, err := config.New(config.File("config.yaml"))
+			_, err := config.New(formats, config.File("config.yaml"))
 			assert.EqualError(t, err, tt.wantErr)
 		})
 	}

@@ -15,11 +15,7 @@ import (
 
 	kmaps "github.com/knadh/koanf/maps"
 	"github.com/knadh/koanf/providers/confmap"
-	"github.com/knadh/koanf/providers/env/v2"
-	"github.com/knadh/koanf/providers/file"
 	"github.com/knadh/koanf/v2"
-
-	"github.com/hostfx/hostfx/modules/config/internal/format"
 )
 
 // These apply methods live here, beside the loaders they queue.
@@ -75,15 +71,15 @@ func (b *builder) file(s fileSpec) *layer {
 	if b.dir != "" && !filepath.IsAbs(path) {
 		path = filepath.Join(b.dir, path)
 	}
-	f := format.DotEnv()
+	f := dotEnvFormat
 	if !s.dotenv {
 		var err error
-		if f, err = format.For(path); err != nil {
+		if f, err = b.formatFor(path); err != nil {
 			b.problems.add(&Problem{Source: path, Reason: err.Error()})
 			return nil
 		}
 	}
-	data, err := file.Provider(path).ReadBytes()
+	data, err := os.ReadFile(path)
 	switch {
 	case errors.Is(err, fs.ErrNotExist) && s.optional:
 		return nil
@@ -94,12 +90,15 @@ func (b *builder) file(s fileSpec) *layer {
 		b.problems.add(&Problem{Source: path, Reason: "want a readable file: " + err.Error(), Err: err})
 		return nil
 	}
-	m, err := f.Parser.Unmarshal(data)
+	m, err := f.Parse(data)
 	if err != nil {
 		b.problems.add(&Problem{Source: path, Reason: fmt.Sprintf("want valid %s: %v", f.Name, err), Err: err})
 		return nil
 	}
-	lines := f.Lines(data)
+	var lines map[string]int
+	if f.Lines != nil {
+		lines = f.Lines(data)
+	}
 	at := func(key string) string {
 		if n := lines[key]; n > 0 {
 			return path + ":" + strconv.Itoa(n)
@@ -159,12 +158,12 @@ type envVar struct {
 
 // env loads the process's variables that start with prefix.
 func (b *builder) env(prefix string) *layer {
-	// Without a delimiter the provider hands back the names as they are;
-	// mapping them to keys is ours, to report names that do not map.
-	m, _ := env.Provider("", env.Opt{Prefix: prefix}).Read() // reading the environment cannot fail
-	vars := make([]envVar, 0, len(m))
-	for name, v := range m {
-		vars = append(vars, envVar{name: name, value: v.(string), at: "env " + name})
+	var vars []envVar
+	for _, kv := range os.Environ() {
+		name, value, _ := strings.Cut(kv, "=")
+		if strings.HasPrefix(name, prefix) {
+			vars = append(vars, envVar{name: name, value: value, at: "env " + name})
+		}
 	}
 	return b.envVars(prefix, vars)
 }

@@ -26,7 +26,7 @@ type Server struct {
 func TestValidationErrorsAllAtOnce(t *testing.T) {
 	inDir(t, map[string]string{"config.yaml": "server:\n  port: 0\n  stage: test\n  admin: root\n"})
 	t.Setenv("CFG_SERVER__TOKEN", "short")
-	c, err := config.New(config.File("config.yaml"), config.Env("CFG"))
+	c, err := config.New(formats, config.File("config.yaml"), config.Env("CFG"))
 	require.NoError(t, err)
 	_, err = config.Bind[Server](c, "server")
 	require.EqualError(t, err, "config: 7 problems:\n"+
@@ -53,7 +53,7 @@ func TestValidationSkipsValuesThatDidNotConvert(t *testing.T) {
 	t.Setenv("CFG_SERVER__TAGS", "a")
 	t.Setenv("CFG_SERVER__TOKEN", "12345678")
 	t.Setenv("CFG_SERVER__LIMITS__CONNS", "10")
-	c, err := config.New(config.Env("CFG"))
+	c, err := config.New(formats, config.Env("CFG"))
 	require.NoError(t, err)
 	_, err = config.Bind[Server](c, "server")
 	assert.EqualError(t, err, `config: server.port = "eighty" (env CFG_SERVER__PORT): want an integer`,
@@ -71,7 +71,7 @@ func TestValidationReasons(t *testing.T) {
 		Pair  []string `validate:"omitempty,len=2"`
 	}
 	inDir(t, map[string]string{"config.json": `{"c": {"name": "long", "items": [1, 2], "ratio": 2, "url": "x", "ip": "x", "code": "x", "pair": ["a"]}}`})
-	c, err := config.New(config.File("config.json"))
+	c, err := config.New(formats, config.File("config.json"))
 	require.NoError(t, err)
 	_, err = config.Bind[Checks](c, "c")
 	assert.EqualError(t, err, "config: 7 problems:\n"+
@@ -120,7 +120,7 @@ func TestUnknownKeys(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			inDir(t, map[string]string{"config.yaml": tt.give})
-			c, err := config.New(append(tt.opts, config.File("config.yaml"))...)
+			c, err := config.New(append(tt.opts, formats, config.File("config.yaml"))...)
 			require.NoError(t, err)
 			_, err = config.Bind[App](c, "app")
 			if tt.wantErr == "" {

@@ -44,6 +44,7 @@ func AsCheck(constructor any) any {
 // Names of the built-in checks.
 const (
 	checkSupervisor = "supervisor"
+	checkMainLoop   = "main-loop"
 	checkStarted    = "started"
 	checkShutdown   = "shutdown"
 	servicePrefix   = "service/"

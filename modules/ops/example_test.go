@@ -53,6 +53,7 @@ func Example() {
 	// Output:
 	// 200 ok
 	// 200 [+]supervisor ok
+	// [+]main-loop ok
 	// [+]started ok
 	// [+]shutdown ok
 	// [+]service/worker ok
@@ -90,6 +91,7 @@ func ExampleAsCheck() {
 	}
 	// Output:
 	// 503 [+]supervisor ok
+	// [+]main-loop ok
 	// [+]started ok
 	// [+]shutdown ok
 	// [-]queue failed: queue: not connected

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hostfx/hostfx/modules/config/yaml"
+
 	"github.com/jonboulle/clockwork"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -47,7 +49,7 @@ func TestConfigurationWinsOverCode(t *testing.T) {
 	path := writeConfig(t, "ops:\n  addr: 127.0.0.1:0\n  readiness_except: [batch]\n")
 	var srv *ops.Server
 	a := app.New(quiet,
-		config.Module(config.File(path)),
+		config.Module(config.Formats(yaml.Format()), config.File(path)),
 		config.Provide[ops.Settings]("ops"),
 		app.Service("batch", func() failer { return failer{} }, modes.SeparateThread,
 			lifecycle.RestartPolicy(lifecycle.Never), lifecycle.FailAlone()),
@@ -63,7 +65,7 @@ func TestConfigurationWinsOverCode(t *testing.T) {
 func TestBadConfigurationIsReported(t *testing.T) {
 	path := writeConfig(t, "ops:\n  addr: localhost\n")
 	a := app.New(quiet,
-		config.Module(config.File(path)),
+		config.Module(config.Formats(yaml.Format()), config.File(path)),
 		config.Provide[ops.Settings]("ops"),
 		ops.Module(),
 	)
@@ -72,7 +74,7 @@ func TestBadConfigurationIsReported(t *testing.T) {
 
 	path = writeConfig(t, "ops:\n  shutdown_delay: -1s\n  adr: x\n")
 	a = app.New(quiet,
-		config.Module(config.File(path)),
+		config.Module(config.Formats(yaml.Format()), config.File(path)),
 		config.Provide[ops.Settings]("ops"),
 		ops.Module(),
 	)

@@ -25,6 +25,7 @@ const (
 // check, ?exclude=<name> skips one, and /readyz/<name> runs one.
 type probes struct {
 	live     *liveness.Probe
+	ping     func(context.Context) error // the main event loop's answer
 	settings settings
 	checks   []Check
 	phase    atomic.Int32
@@ -37,13 +38,20 @@ type namedCheck struct {
 }
 
 // list returns the checks of /livez, or of /readyz when ready is set:
-// the supervisor's answer, then the app's phase, each service and the
+// the supervisor's answer and the main event loop's, then the app's phase, each service and the
 // program's own checks.
 func (p *probes) list(ctx context.Context, ready bool) []namedCheck {
 	ask, cancel := context.WithTimeout(ctx, p.settings.CheckTimeout)
 	statuses, supErr := p.live.Status(ask)
 	cancel()
-	out := []namedCheck{{name: checkSupervisor, run: func(context.Context) error { return supErr }}}
+	out := []namedCheck{
+		{name: checkSupervisor, run: func(context.Context) error { return supErr }},
+		{name: checkMainLoop, run: func(ctx context.Context) error {
+			ctx, cancel := context.WithTimeout(ctx, p.settings.CheckTimeout)
+			defer cancel()
+			return p.ping(ctx)
+		}},
+	}
 	if ready {
 		phase := p.phase.Load()
 		out = append(out,

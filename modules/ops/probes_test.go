@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -49,7 +50,7 @@ func TestReadinessFollowsStartAndFailsFirstOnStop(t *testing.T) {
 	assert.Equal(t, http.StatusOK, code)
 	code, body := get(t, srv.Addr(), "/readyz")
 	assert.Equal(t, http.StatusServiceUnavailable, code)
-	assert.Contains(t, body, "[+]supervisor ok\n")
+	assert.Contains(t, body, "[+]supervisor ok\n[+]main-loop ok\n")
 	assert.Contains(t, body, "[-]started failed: the app is starting\n")
 	assert.Contains(t, body, "[-]service/db failed: starting\n")
 	assert.True(t, strings.HasSuffix(body, "readyz check failed\n"), body)
@@ -61,7 +62,7 @@ func TestReadinessFollowsStartAndFailsFirstOnStop(t *testing.T) {
 	assert.Equal(t, "ok", body)
 	code, body = get(t, srv.Addr(), "/readyz?verbose")
 	assert.Equal(t, http.StatusOK, code)
-	assert.Equal(t, "[+]supervisor ok\n[+]started ok\n[+]shutdown ok\n[+]service/db ok\n[+]service/api ok\nreadyz check passed\n", body)
+	assert.Equal(t, "[+]supervisor ok\n[+]main-loop ok\n[+]started ok\n[+]shutdown ok\n[+]service/db ok\n[+]service/api ok\nreadyz check passed\n", body)
 
 	require.NoError(t, a.Stop(context.Background()))
 	s := <-atStop
@@ -111,11 +112,11 @@ func TestProbeQueries(t *testing.T) {
 		wantBody string
 	}{
 		{give: "/livez", wantCode: 200, wantBody: "ok"},
-		{give: "/livez?verbose", wantCode: 200, wantBody: "[+]supervisor ok\n[+]disk/space ok\nlivez check passed\n"},
-		{give: "/readyz", wantCode: 503, wantBody: "[+]supervisor ok\n[+]started ok\n[+]shutdown ok\n[+]service/api ok\n" +
+		{give: "/livez?verbose", wantCode: 200, wantBody: "[+]supervisor ok\n[+]main-loop ok\n[+]disk/space ok\nlivez check passed\n"},
+		{give: "/readyz", wantCode: 503, wantBody: "[+]supervisor ok\n[+]main-loop ok\n[+]started ok\n[+]shutdown ok\n[+]service/api ok\n" +
 			"[-]cache failed: cache: connection refused\n[+]disk/space ok\nreadyz check failed\n"},
 		{give: "/readyz?exclude=cache", wantCode: 200, wantBody: "ok"},
-		{give: "/readyz?exclude=cache&exclude=nope&verbose", wantCode: 200, wantBody: "[+]supervisor ok\n[+]started ok\n" +
+		{give: "/readyz?exclude=cache&exclude=nope&verbose", wantCode: 200, wantBody: "[+]supervisor ok\n[+]main-loop ok\n[+]started ok\n" +
 			"[+]shutdown ok\n[+]service/api ok\n[+]cache excluded: ok\n[+]disk/space ok\n" +
 			"warn: some health checks cannot be excluded: no matches for \"nope\"\nreadyz check passed\n"},
 		{give: "/readyz/service/api", wantCode: 200, wantBody: "ok"},
@@ -241,4 +242,26 @@ func TestReadinessExceptOfNoServiceFailsStart(t *testing.T) {
 	err := a.Start(context.Background())
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), `ops: readiness except "bacth": the app has no such service`)
+}
+
+// A main event loop stuck in a callback fails /livez, which names the
+// callback, while the supervisor itself still answers.
+func TestStuckMainLoopFailsLiveness(t *testing.T) {
+	var srv *ops.Server
+	s := &stall{release: make(chan struct{})}
+	a := app.New(quiet,
+		app.Service("hog", func() *stall { return s }, modes.MainEventLoopAsync),
+		ops.Module(ops.Addr("127.0.0.1:0"), ops.CheckTimeout(50*time.Millisecond)),
+		fx.Populate(&srv),
+	)
+	started(t, a)
+	t.Cleanup(func() { close(s.release) }) // before the stop, which the loop would hold
+	var body string
+	eventually(t, func() bool {
+		var code int
+		code, body = get(t, srv.Addr(), "/livez?verbose")
+		return code == http.StatusServiceUnavailable && strings.Contains(body, `a callback of "hog"`)
+	}, "the stuck loop fails the probe")
+	assert.Contains(t, body, "[+]supervisor ok\n")
+	assert.Contains(t, body, `[-]main-loop failed: event loop "main": no answer: a callback of "hog"`)
 }

@@ -73,10 +73,10 @@ func newServer(code settings, events *relay, p serverParams) (*Server, error) {
 	// fx shuffles a value group: sort, so the probes list the checks in
 	// the same order each time.
 	slices.SortFunc(p.Checks, func(a, b Check) int { return strings.Compare(a.Name, b.Name) })
-	live := liveness.New(p.Supervisor.Status).WithPing(p.Supervisor.Ping)
+	live := liveness.New(p.Supervisor.Status)
 	srv := &Server{
 		settings: s,
-		probes:   &probes{live: live, settings: s, checks: p.Checks},
+		probes:   &probes{live: live, ping: p.Supervisor.Ping, settings: s, checks: p.Checks},
 		log:      p.Logger,
 	}
 	if srv.log == nil {
