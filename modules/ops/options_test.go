@@ -8,8 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hostfx/hostfx/modules/config/yaml"
-
 	"github.com/jonboulle/clockwork"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -19,6 +17,7 @@ import (
 	"github.com/hostfx/hostfx/lifecycle"
 	"github.com/hostfx/hostfx/modes"
 	"github.com/hostfx/hostfx/modules/config"
+	"github.com/hostfx/hostfx/modules/config/yaml"
 	"github.com/hostfx/hostfx/modules/ops"
 )
 
