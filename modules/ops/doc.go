@@ -11,7 +11,8 @@
 // # Probes
 //
 // /livez answers whether the app's supervisor is alive: its Status comes
-// back within the check timeout. /readyz answers whether the app should
+// back, and its main event loop answers a ping (the "main-loop" check,
+// which names the callback a stuck loop is in), within the check timeout. /readyz answers whether the app should
 // get traffic: the supervisor answers, every service has started (the
 // "started" check), the app is not stopping ("shutdown"), and each
 // service runs or ended cleanly ("service/<name>"), except those left out
