@@ -26,6 +26,7 @@ type spec struct {
 	replica int               // 1 to n with replicas, 0 without
 	sources map[string]string // where settings came from, when not code
 	plain   bool              // the only service of its type: reachable by type
+	config  ServiceConfig     // the app's configuration; nil without one
 	group   []*spec           // a registration's replicas, in the spec byDecl gives for it
 }
 
@@ -103,7 +104,7 @@ func decide(decls []*decl, config ServiceConfig) ([]*spec, map[*decl]*spec) {
 	types := map[reflect.Type]int{}
 	names := map[string]*decl{}
 	for _, d := range decls {
-		s := &spec{decl: d, name: d.name}
+		s := &spec{decl: d, name: d.name, config: config}
 		if first, taken := names[d.name]; taken && d.err == nil {
 			s.reject("the name is already taken by the service registered at %s; service names must be unique", first.at)
 		} else if !taken {

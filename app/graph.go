@@ -261,7 +261,7 @@ func (s *spec) exportTags() []string {
 }
 
 func (s *spec) identity() Identity {
-	return Identity{Name: s.decl.name, Replica: s.replica, Service: s.name}
+	return Identity{Name: s.decl.name, Replica: s.replica, Service: s.name, config: s.config}
 }
 
 // logger is the service's logger: the app's, with the service's name.

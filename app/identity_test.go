@@ -21,11 +21,21 @@ import (
 
 // poller is one constructor that runs under many names.
 type poller struct {
-	id  app.Identity
-	log *zap.Logger
+	id       app.Identity
+	log      *zap.Logger
+	settings pollerSettings
 }
 
-func newPoller(id app.Identity, log *zap.Logger) *poller { return &poller{id: id, log: log} }
+// pollerSettings are a poller's own settings, from its section.
+type pollerSettings struct {
+	Interval time.Duration `config:"interval" default:"1m" validate:"gt=0"`
+	Target   string        `config:"target"`
+}
+
+func newPoller(id app.Identity, log *zap.Logger) (*poller, error) {
+	p := &poller{id: id, log: log}
+	return p, id.Config(&p.settings)
+}
 
 func (p *poller) Run(ctx context.Context) error {
 	p.log.Info("polling", zap.String("identity", p.id.Name))
@@ -39,6 +49,8 @@ func (p *poller) Run(ctx context.Context) error {
 func TestOneConstructorUnderTwoNames(t *testing.T) {
 	cfg, err := config.New(config.Args([]string{
 		"--services.fast.stop_timeout=2s",
+		"--services.fast.config.interval=10ms",
+		"--services.fast.config.target=cache",
 		"--services.slow.stop_timeout=7s",
 	}))
 	require.NoError(t, err)
@@ -58,6 +70,8 @@ func TestOneConstructorUnderTwoNames(t *testing.T) {
 	require.NotSame(t, fast, slow)
 	assert.Equal(t, "fast", fast.id.Name)
 	assert.Equal(t, "slow", slow.id.Name)
+	assert.Equal(t, pollerSettings{Interval: 10 * time.Millisecond, Target: "cache"}, fast.settings, "its own section")
+	assert.Equal(t, pollerSettings{Interval: time.Minute}, slow.settings, "defaults where its section says nothing")
 	assert.Equal(t, 2*time.Second, waitFor[*lifecycle.Starting](t, rec, "fast").Settings.StopTimeout)
 	assert.Equal(t, 7*time.Second, waitFor[*lifecycle.Starting](t, rec, "slow").Settings.StopTimeout)
 	require.Eventually(t, func() bool { return logs.FilterMessage("polling").Len() == 2 }, time.Minute, time.Millisecond)
@@ -180,4 +194,27 @@ func TestConstructorPanicNamesTheService(t *testing.T) {
 	assert.Contains(t, a.Err().Error(), `service "db" (SEPARATE_THREAD) at identity_test.go:`)
 	assert.Contains(t, a.Err().Error(), "panicked: no config")
 	assert.Error(t, a.Start(t.Context()))
+}
+
+// A service's own settings are checked as any binding is: a bad value or
+// an unknown key fails the build, naming the service, the key and where
+// the value came from; without a configuration the settings keep their
+// values.
+func TestServiceSettingsAreChecked(t *testing.T) {
+	cfg, err := config.New(config.Args([]string{
+		"--services.fast.config.interval=-1s",
+		"--services.fast.config.tagret=cache",
+	}))
+	require.NoError(t, err)
+	a := app.New(fx.NopLogger, quiet(), config.Supply(cfg), app.Service("fast", newPoller, modes.SeparateThread))
+	err = a.Err()
+	require.Error(t, err)
+	for _, want := range []string{`service "fast"`, "services.fast.config.interval", "-1s", "services.fast.config.tagret", `did you mean "target"`} {
+		assert.ErrorContains(t, err, want)
+	}
+
+	var got *poller
+	a = newApp(t, app.Service("fast", newPoller, modes.SeparateThread), fx.Populate(fx.Annotate(&got, fx.ParamTags(`name:"fast"`))))
+	require.NoError(t, a.Err())
+	assert.Equal(t, pollerSettings{}, got.settings, "no configuration: nothing is decoded")
 }

@@ -213,4 +213,7 @@ type ServiceConfig interface {
 	// Services names the services the configuration has a section for;
 	// the app rejects a section for a service it does not register.
 	Services() []string
+	// BindService decodes the named service's own part of its section
+	// into target, a pointer to a struct; see Identity.Config.
+	BindService(name string, target any) error
 }

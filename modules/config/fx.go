@@ -68,6 +68,14 @@ func (s source) ServiceOptions(name string) (modes.ExecutionMode, []lifecycle.Op
 	return s.cfg.ServiceOptions(name)
 }
 
+// BindService makes source an app.ServiceConfig; see Config.BindService.
+func (s source) BindService(name string, target any) error {
+	if s.cfg == nil {
+		return fmt.Errorf("config: service %q: the configuration did not load", name)
+	}
+	return s.cfg.BindService(name, target)
+}
+
 // Services makes source an app.ServiceConfig; see Config.Services.
 func (s source) Services() []string {
 	if s.cfg == nil {

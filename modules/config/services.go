@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"maps"
 	"reflect"
 	"slices"
@@ -80,7 +81,7 @@ func (c *Config) parseServices(ps *problems) map[string]ServiceSettings {
 		key := servicesKey + "." + name
 		var s ServiceSettings
 		b := newBinder(c)
-		b.bind(key, sections[name], reflect.ValueOf(&s).Elem())
+		b.bind(key, withoutOwnKeys(sections[name]), reflect.ValueOf(&s).Elem())
 		*ps = append(*ps, b.problems...)
 		s.Name = name
 		s.Sources = map[string]string{}
@@ -92,6 +93,39 @@ func (c *Config) parseServices(ps *problems) map[string]ServiceSettings {
 		out[name] = s
 	}
 	return out
+}
+
+// serviceOwnKey is the part of a services.<name> section that belongs to
+// the service itself, which its constructor decodes with
+// app.Identity.Config; the rest of the section is hostfx's.
+const serviceOwnKey = "config"
+
+// withoutOwnKeys returns a service's section without the service's own
+// part, for binding the settings hostfx reads.
+func withoutOwnKeys(section any) any {
+	m, ok := section.(map[string]any)
+	if !ok {
+		return section
+	}
+	if _, has := m[serviceOwnKey]; !has {
+		return section
+	}
+	out := maps.Clone(m)
+	delete(out, serviceOwnKey)
+	return out
+}
+
+// BindService decodes the named service's own keys, the section
+// services.<name>.config, into target, a pointer to a struct, as Bind
+// does: defaults, validation, and every problem at once. It makes *Config
+// an app.ServiceConfig; a service's constructor reaches it through
+// app.Identity.Config.
+func (c *Config) BindService(name string, target any) error {
+	v := reflect.ValueOf(target)
+	if v.Kind() != reflect.Pointer || v.IsNil() || v.Elem().Kind() != reflect.Struct {
+		return fmt.Errorf("config: service %q: decode its section into %T: want a pointer to a struct", name, target)
+	}
+	return c.bind(servicesKey+"."+name+"."+serviceOwnKey, v.Elem())
 }
 
 // ServiceOptions returns the lifecycle options the services.<name> section
