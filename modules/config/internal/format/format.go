@@ -1,5 +1,3 @@
-// Package format picks the parser of a configuration file by its extension
-// and finds the line of each key, so errors can point into the file.
 package format
 
 import (
