@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.uber.org/fx"
@@ -68,6 +69,11 @@ type childControl struct {
 	hosted bool // App.Run drives the stop; otherwise the child does it itself
 	failed bool // start failure reported
 	beat   *modes.Loop
+
+	// The service's signs of life go to the parent at most once per
+	// aliveEvery, a quarter of its watchdog period.
+	aliveEvery time.Duration
+	aliveLast  atomic.Int64 // when one last went, in Unix nanoseconds
 }
 
 // childSlack is how much longer a child's own start and stop timeouts run
@@ -91,6 +97,12 @@ func (c *childControl) adopt(m *member) func(context.Context) error {
 		}
 		c.end(f, 0)
 	}
+	if period := svc.Settings.Watchdog; period > 0 {
+		// The parent watches the service: a Run wedged here while this
+		// process answers its heartbeats misses it there.
+		c.aliveEvery = period / 4
+		svc.ForwardAlive = c.alive
+	}
 	c.mu.Lock()
 	c.target = m
 	c.mu.Unlock()
@@ -113,6 +125,17 @@ func (c *childControl) adopt(m *member) func(context.Context) error {
 		}
 		return nil
 	}
+}
+
+// alive passes a sign of life of the service on to the parent, unless one
+// went recently: a service may call lifecycle.Alive on every turn of its
+// work, far more often than its watchdog needs.
+func (c *childControl) alive() {
+	now, last := time.Now().UnixNano(), c.aliveLast.Load()
+	if now-last < int64(c.aliveEvery) || !c.aliveLast.CompareAndSwap(last, now) {
+		return
+	}
+	_ = c.conn.Send(proc.Frame{Kind: proc.KindAlive}) // a parent that is gone ends this child anyway
 }
 
 func (c *childControl) isHosted() bool {

@@ -19,6 +19,18 @@
 // [WaitForReady] it counts as started only once it calls [Ready] with the
 // context its entry point received; services that depend on it wait.
 //
+// # Watchdog
+//
+// [Watchdog] gives a service a liveness check, like systemd's WatchdogSec:
+// a running service that shows no sign of life for the period is hung. A
+// blocking service shows life by calling [Alive] with its entry point's
+// context; an async service needs to do nothing, since the watchdog posts
+// a probe among its callbacks every half period and a loop that runs it
+// lives. The supervisor ends a hung run (an in-process one is told to
+// stop, a child gets SIGQUIT and then SIGKILL), reports a [Crashed] event
+// whose error is a *[TimeoutError] in the phase "watchdog" and whose Stack
+// shows where the service was stuck, and restarts it by its policy.
+//
 // # Restarts
 //
 // A service that fails while the app runs is restarted. [RestartPolicy]

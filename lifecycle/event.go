@@ -55,7 +55,10 @@ type Stopped struct {
 }
 
 // Crashed is emitted when a running service's entry point returns an
-// error or panics. Stack holds the goroutine stack of a panic.
+// error or panics, or when it hung (Err then holds a *TimeoutError in the
+// phase "watchdog"). Stack holds the goroutine stack of a panic, or where a
+// hung service was stuck: its goroutine's stack in the in-process modes, a
+// child's goroutine dump in the process modes.
 type Crashed struct {
 	Service  string
 	Mode     modes.ExecutionMode

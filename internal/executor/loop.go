@@ -8,10 +8,12 @@ import (
 	"runtime/debug"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jonboulle/clockwork"
 
+	"github.com/hostfx/hostfx/internal/chans"
 	"github.com/hostfx/hostfx/modes"
 )
 
@@ -72,17 +74,54 @@ type loopRun struct {
 	view    *modes.Loop
 	cancel  context.CancelFunc // of the current view's RunAsync context
 	stopped bool
+
+	probing atomic.Bool   // a probe is posted and has not run yet, as far as probe knows
+	probed  chan struct{} // closed when the prober has ended; nil without one
 }
 
 func newLoopRun(spec Spec, el, private *modes.EventLoop, clock clockwork.Clock) *loopRun {
 	if clock == nil {
 		clock = clockwork.NewRealClock()
 	}
-	r := &loopRun{run: newRun(), el: el, private: private, clock: clock, spec: spec, final: make(chan struct{})}
+	r := &loopRun{run: newRun(nil), el: el, private: private, clock: clock, spec: spec, final: make(chan struct{})}
 	r.cancel = r.run.cancel
 	r.respec = spec
 	r.view = r.watch(el.Scope(spec.Name))
+	if spec.Watchdog > 0 && spec.Alive != nil {
+		r.probed = make(chan struct{})
+		go r.probe()
+	}
 	return r
+}
+
+// probe posts a probe among the service's callbacks every half watchdog
+// period, until the run ends: the loop that runs it shows life, so a loop
+// held by a callback that never returns misses its watchdog, whatever the
+// service's other goroutines do. One probe at a time: a stuck loop does not
+// pile them up.
+func (r *loopRun) probe() {
+	defer close(r.probed)
+	tick := r.clock.NewTicker(max(r.spec.Watchdog/2, time.Millisecond))
+	defer tick.Stop()
+	var view <-chan struct{} // Done of the view the pending probe went to
+	for {
+		select {
+		case <-r.final:
+			return
+		case <-tick.Chan():
+		}
+		if r.probing.Load() && !chans.Closed(view) {
+			continue // still waiting for the loop
+		}
+		// None pending, or its view closed and dropped it (a restart in
+		// place): post one to the view of the moment.
+		r.probing.Store(true)
+		done, ok := r.Post(func() { r.probing.Store(false); r.spec.Alive() })
+		if !ok {
+			r.probing.Store(false) // between views: the next tick tries the next one
+		}
+		view = done
+	}
 }
 
 // watch has the loop tell r when v closes.
@@ -148,6 +187,9 @@ func (r *loopRun) isStopped() bool {
 // past it the run's error says what was left running.
 func (r *loopRun) Wait() error {
 	<-r.final
+	if r.probed != nil {
+		<-r.probed
+	}
 	r.mu.Lock()
 	r.cancel()
 	stopped := r.stopped

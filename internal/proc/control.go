@@ -33,8 +33,23 @@ func (r *Run) control(conn net.Conn, pid int, exited <-chan struct{}) {
 		term       <-chan time.Time
 		killAt     <-chan time.Time
 		stop       = Frame{Kind: KindStop, Deadline: r.spec.StopTimeout}
-		stopUnsent bool // the stop found the channel busy: sent again at each heartbeat
+		stopUnsent bool          // the stop found the channel busy: sent again at each heartbeat
+		hung       <-chan string = r.hung
 	)
+	// quit ends a hung child: SIGQUIT makes a Go child dump its goroutines
+	// to stderr, which lands in the crash report, and SIGKILL follows a
+	// grace period later.
+	quit := func(why string) {
+		r.mu.Lock()
+		if r.report.killedFor == "" {
+			r.report.killedFor = why
+		}
+		if !r.reaped {
+			_ = unix.Kill(pid, unix.SIGQUIT) // the child alone: only it dumps
+		}
+		r.mu.Unlock()
+		killAt = time.After(r.exec.KillGrace)
+	}
 	// handle takes in a frame that readChild let through.
 	handle := func(f Frame) {
 		switch f.Kind {
@@ -66,7 +81,7 @@ func (r *Run) control(conn net.Conn, pid int, exited <-chan struct{}) {
 			// Frames the child wrote just before exiting are still queued:
 			// read them to the end, which comes at once now that it is gone.
 			// Nothing is sent or signalled any more.
-			exited, stopping, term, killAt = nil, nil, nil, nil
+			exited, stopping, term, killAt, hung = nil, nil, nil, nil, nil
 			hb.Stop()
 			// Closed rather than given a read deadline, which the reader
 			// owns: a socket some other process holds must not keep us.
@@ -113,21 +128,16 @@ func (r *Run) control(conn net.Conn, pid int, exited <-chan struct{}) {
 				readySeen, lastPong = true, time.Now()
 			}
 			if chans.Closed(r.ready) && time.Since(lastPong) > 3*r.exec.Heartbeat {
-				// SIGQUIT makes a Go child dump its goroutines to stderr,
-				// which lands in the crash report.
-				r.mu.Lock()
-				if r.report.killedFor == "" {
-					r.report.killedFor = fmt.Sprintf("hung: no heartbeat answer for %v", 3*r.exec.Heartbeat)
-				}
-				if !r.reaped {
-					_ = unix.Kill(pid, unix.SIGQUIT) // the child alone: only it dumps
-				}
-				r.mu.Unlock()
-				killAt = time.After(r.exec.KillGrace)
+				quit(fmt.Sprintf("hung: no heartbeat answer for %v", 3*r.exec.Heartbeat))
 				continue
 			}
 			seq++
 			r.send(conn, Frame{Kind: KindPing, Seq: seq})
+		case why := <-hung:
+			hung = nil
+			if killAt == nil { // not escalating already
+				quit(why)
+			}
 		case <-stopping:
 			stopping = nil
 			term = time.After(r.spec.StopTimeout) // from the request, however long the send takes

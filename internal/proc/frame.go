@@ -25,8 +25,9 @@ var ErrProtocol = errors.New("protocol error")
 type Kind uint8
 
 // The frame kinds. The child sends Hello first, then Ready or StartFailed;
-// the parent sends Ping and Stop; the child answers Pong and Stopped, and
-// reports an end of its own with Exited or Fatal. Conn and Calls, from the
+// the parent sends Ping and Stop; the child answers Pong and Stopped,
+// reports an end of its own with Exited or Fatal, and passes its service's
+// signs of life on with Alive when the service has a watchdog. Conn and Calls, from the
 // parent, carry a socket descriptor for the service: a connection for it to
 // serve (see Run.Dial), or one for calls (see Run.Call).
 const (
@@ -41,9 +42,10 @@ const (
 	KindFatal                       // Text: why the service failed
 	KindConn                        // a connection for the service, as the descriptor sent with it
 	KindCalls                       // a connection for calls to the service, likewise
+	KindAlive                       // the service shows life, for its watchdog
 )
 
-var kindNames = [...]string{"", "hello", "ready", "start-failed", "ping", "pong", "stop", "stopped", "exited", "fatal", "conn", "calls"}
+var kindNames = [...]string{"", "hello", "ready", "start-failed", "ping", "pong", "stop", "stopped", "exited", "fatal", "conn", "calls", "alive"}
 
 func (k Kind) String() string {
 	if int(k) < len(kindNames) && k > 0 {
@@ -80,7 +82,7 @@ func encode(f Frame) ([]byte, error) {
 	case KindHello:
 		payload = binary.BigEndian.AppendUint16(payload, f.Version)
 		payload = binary.BigEndian.AppendUint32(payload, f.PID)
-	case KindReady, KindConn, KindCalls:
+	case KindReady, KindConn, KindCalls, KindAlive:
 	case KindPing, KindPong:
 		payload = binary.BigEndian.AppendUint64(payload, f.Seq)
 	case KindStop:
@@ -196,7 +198,7 @@ func decode(k Kind, p []byte) (Frame, error) {
 		if want = 6; len(p) == want {
 			f.Version, f.PID = binary.BigEndian.Uint16(p), binary.BigEndian.Uint32(p[2:])
 		}
-	case KindReady, KindConn, KindCalls:
+	case KindReady, KindConn, KindCalls, KindAlive:
 		want = 0
 	case KindPing, KindPong:
 		if want = 8; len(p) == want {

@@ -104,7 +104,7 @@ func newDatabase() any { panic("no database configured") }
 // a grandchild, "sleep 600", reports both PIDs on stderr and serves the
 // parent. A "spawner" stops when asked; an "overrunner" never does, and
 // exits at once on SIGTERM saying "second signal", as an app in a child
-// would.
+// would; a "ticker" never does either, and sends signs of life.
 func runChild(c *Child) {
 	sleep := exec.Command("sleep", "600")
 	if err := sleep.Start(); err != nil {
@@ -122,6 +122,13 @@ func runChild(c *Child) {
 		}()
 	}
 	_ = c.Send(Frame{Kind: KindReady})
+	if c.Service == "ticker" { // a service with a watchdog, which shows life
+		go func() {
+			for range time.Tick(10 * time.Millisecond) {
+				_ = c.Send(Frame{Kind: KindAlive})
+			}
+		}()
+	}
 	c.WatchEnd() // as an app's child does once its service has started
 	c.Serve(Handler{
 		Ping: func(seq uint64) { _ = c.Send(Frame{Kind: KindPong, Seq: seq}) },

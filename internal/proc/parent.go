@@ -58,6 +58,7 @@ func (e Executor) Launch(spec executor.Spec) executor.Run {
 		spec:   spec,
 		ready:  make(chan struct{}),
 		stop:   make(chan struct{}),
+		hung:   make(chan string, 1),
 		done:   make(chan struct{}),
 		writes: make(chan struct{}, 1),
 		calls:  newCallPool(),
@@ -84,6 +85,7 @@ type Run struct {
 	readyOnce sync.Once
 	stop      chan struct{}
 	stopOnce  sync.Once
+	hung      chan string // why the supervisor found the child hung
 	done      chan struct{}
 	err       error
 	pid       atomic.Int64
@@ -124,6 +126,17 @@ func (r *Run) Wait() error { <-r.done; return r.err }
 // end at once, with all it started, and its process group gets SIGKILL a
 // grace period later.
 func (r *Run) Stop() { r.stopOnce.Do(func() { close(r.stop) }) }
+
+// Hung ends a child that its supervisor found hung, for why, as one that
+// misses its heartbeats: SIGQUIT to the child, so it writes its goroutines
+// to stderr, where its error finds them, then SIGKILL to its process group
+// a kill grace later.
+func (r *Run) Hung(why string) {
+	select {
+	case r.hung <- why:
+	default: // told already
+	}
+}
 
 // Kill ends the child and everything in its process group at once.
 func (r *Run) Kill(why string) {

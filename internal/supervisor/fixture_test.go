@@ -22,7 +22,11 @@ type fakeRun struct {
 	err               error
 	stopOnce          sync.Once
 	live              *atomic.Int32 // of the executor that launched it
+	spec              executor.Spec // what it was launched with
 }
+
+// fakeStack is the stack of every fake run's goroutine.
+const fakeStack = "goroutine 9 [select]:\nfake.(*Service).Run()\n"
 
 func newFakeRun() *fakeRun {
 	return &fakeRun{ready: make(chan struct{}), stop: make(chan struct{}), done: make(chan struct{})}
@@ -32,6 +36,7 @@ func (r *fakeRun) Ready() <-chan struct{} { return r.ready }
 func (r *fakeRun) Wait() error            { <-r.done; return r.err }
 func (r *fakeRun) Stop()                  { r.stopOnce.Do(func() { close(r.stop) }) }
 func (r *fakeRun) TID() int               { return 7 }
+func (r *fakeRun) Stack() []byte          { return []byte(fakeStack) }
 func (r *fakeRun) end(err error) {
 	if r.live != nil {
 		r.live.Add(-1)
@@ -49,8 +54,9 @@ type fakeExecutor struct {
 
 func newFakeExecutor() *fakeExecutor { return &fakeExecutor{launched: make(chan *fakeRun, 100)} }
 
-func (e *fakeExecutor) Launch(executor.Spec) executor.Run {
+func (e *fakeExecutor) Launch(spec executor.Spec) executor.Run {
 	r := newFakeRun()
+	r.spec = spec
 	r.live = &e.live
 	n := e.live.Add(1)
 	for {

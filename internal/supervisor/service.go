@@ -49,6 +49,10 @@ type Service struct {
 	// Sources says where settings came from, by setting name, when not
 	// from code; it is reported in the Starting event.
 	Sources map[string]string
+	// ForwardAlive, when set, takes the service's signs of life instead of
+	// a watchdog here: a child passes them on to its parent, which watches
+	// them.
+	ForwardAlive func()
 
 	mu       sync.Mutex
 	state    lifecycle.State
@@ -84,6 +88,7 @@ type run struct {
 	// Written on the run's loop, read there or once ended is closed.
 	restarted time.Time // when it last restarted in place
 	decided   bool      // its end was seen to on the loop
+	wd        *watchdog // nil without one here
 }
 
 const (
@@ -211,6 +216,7 @@ func (s *Service) spec(r *run) executor.Spec {
 	if s.Settings.Restart.Kind == lifecycle.StrategyImmediate && !s.Settings.WaitForReady {
 		spec.Restarter = inPlace{s: s, r: r}
 	}
+	s.watch(r, &spec)
 	return spec
 }
 

@@ -17,9 +17,8 @@ import (
 func (s *Service) supervise(r *run) {
 	defer close(s.finished)
 	for {
-		select {
-		case <-r.ended:
-		case <-s.stop:
+		ended, err := s.await(r)
+		if !ended {
 			r.Stop()
 			<-r.ended // Stop's timeout detaches a run that never ends
 			if !r.decided {
@@ -32,7 +31,15 @@ func (s *Service) supervise(r *run) {
 		if r.decided { // its loop has seen to its end already
 			return
 		}
-		delay, ok := s.decide(r, r.Run, r.err, s.Clock.Now())
+		if errors.Is(err, errDetached) {
+			// A hung run that ignored its stop may still be running:
+			// another would be a second copy of the service at once.
+			if s.restartAfter(r.Run, err, s.Clock.Now()) {
+				s.giveUp(err, s.recent.len())
+			}
+			return
+		}
+		delay, ok := s.decide(r, r.Run, err, s.Clock.Now())
 		if !ok {
 			return
 		}
