@@ -8,7 +8,8 @@
 // [StopTimeout] and [WaitForReady] shape its start and stop; both timeouts
 // default to [DefaultTimeout]. An in-process service that does not stop
 // within its stop timeout is detached: its goroutine cannot be killed, so
-// it is left running and reported by name with a [TimeoutError]. A
+// it is left running and reported by name with a [TimeoutError], and the
+// [Stopped] event's Stack shows where it is stuck. A
 // process-mode service is killed instead. [Replicas] runs n instances of a
 // service, each supervised on its own and named after it with its number,
 // as worker#2.

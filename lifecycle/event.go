@@ -45,13 +45,16 @@ type Stopping struct {
 
 // Stopped is emitted when a service's stop has ended. Detached is set when
 // the entry point ignored its stop timeout and was left running; Err then
-// holds a *TimeoutError.
+// holds a *TimeoutError, and Stack the stack of the goroutine the service
+// was stuck on when it was left (its Run's, or its loop's), if known. A
+// child process is killed instead, and its error holds its goroutines.
 type Stopped struct {
 	Service  string
 	Mode     modes.ExecutionMode
 	Duration time.Duration
 	Err      error
 	Detached bool
+	Stack    []byte
 }
 
 // Crashed is emitted when a running service's entry point returns an

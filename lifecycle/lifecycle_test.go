@@ -127,7 +127,7 @@ func TestZapObserver(t *testing.T) {
 		&lifecycle.Stopping{Service: "db", Mode: modes.SeparateThread},
 		&lifecycle.Stopped{Service: "db", Mode: modes.SeparateThread},
 		&lifecycle.Stopped{Service: "db", Mode: modes.SeparateThread, Err: boom},
-		&lifecycle.Stopped{Service: "db", Mode: modes.SeparateThread, Err: boom, Detached: true},
+		&lifecycle.Stopped{Service: "db", Mode: modes.SeparateThread, Err: boom, Detached: true, Stack: []byte("stuck")},
 		&lifecycle.Crashed{Service: "db", Mode: modes.SeparateThread, Err: boom, Stack: []byte("stack")},
 		&lifecycle.Exited{Service: "db", Mode: modes.SeparateThread},
 		&lifecycle.Stalled{Service: "db", Loop: "main", Func: "main.tick", Running: time.Second},
@@ -160,6 +160,8 @@ func TestZapObserver(t *testing.T) {
 	assert.EqualValues(t, 10, started["pid"])
 	assert.EqualValues(t, 11, started["tid"])
 	assert.Equal(t, time.Millisecond, started["duration"])
+	assert.Equal(t, "stuck", entries[6].ContextMap()["stack"], "a detached service's stack")
+	assert.NotContains(t, entries[5].ContextMap(), "stack")
 	crashed := entries[7].ContextMap()
 	assert.Equal(t, "boom", crashed["error"])
 	assert.Equal(t, "stack", crashed["stack"])

@@ -81,6 +81,9 @@ func fields(e Event, name string) []zap.Field {
 		if e.Err != nil {
 			f = append(f, zap.Error(e.Err))
 		}
+		if len(e.Stack) > 0 {
+			f = append(f, zap.ByteString("stack", e.Stack))
+		}
 	case *Crashed:
 		f = append(f, zap.String("service", e.Service), zap.Stringer("mode", e.Mode),
 			zap.Int("pid", e.PID), zap.Int("tid", e.TID), zap.Error(e.Err))

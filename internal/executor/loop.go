@@ -252,6 +252,17 @@ func (e *LeftRunningError) Error() string {
 		e.Service, strings.Join(e.Work, ", "))
 }
 
+// Stack returns the current stacks of the loop's goroutine and of the
+// service's Go work that has not returned: where a loop service that does
+// not stop is stuck, whether in a callback that holds its loop or in work
+// that ignores its context.
+func (r *loopRun) Stack() []byte {
+	r.mu.Lock()
+	v := r.view
+	r.mu.Unlock()
+	return goroutineStacks(r.goid.Load(), v.Working())
+}
+
 func (r *loopRun) Stop() {
 	r.mu.Lock()
 	r.stopped = true

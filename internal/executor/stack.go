@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"runtime"
 	"strconv"
+	"strings"
 )
 
 // goid returns the ID of the calling goroutine, as its stack trace's
@@ -27,31 +28,51 @@ const maxDump = 64 << 20
 
 // goroutineStack returns the current stack of goroutine id, as runtime.Stack
 // writes it, or nil if there is no such goroutine (it ended) or id is 0.
-func goroutineStack(id uint64) []byte {
-	if id == 0 {
+func goroutineStack(id uint64) []byte { return goroutineStacks(id, nil) }
+
+// goroutineStacks returns the current stacks of goroutine id and of every
+// goroutine that runs one of funcs (named as runtime.FuncForPC names
+// them), in the order of runtime.Stack, which puts the caller's first; nil
+// if there are none.
+func goroutineStacks(id uint64, funcs []string) []byte {
+	if id == 0 && len(funcs) == 0 {
 		return nil
 	}
+	header := "goroutine " + strconv.FormatUint(id, 10) + " ["
+	var out []byte
+	for stack := range bytes.SplitSeq(allStacks(), []byte("\n\n")) {
+		if !bytes.HasPrefix(stack, []byte(header)) && !runsOneOf(stack, funcs) {
+			continue
+		}
+		if out != nil {
+			out = append(out, '\n')
+		}
+		out = append(append(out, bytes.TrimRight(stack, "\n")...), '\n')
+	}
+	return out
+}
+
+// runsOneOf reports whether a goroutine's stack has a frame of one of funcs.
+// A method value's name ends in -fm, its wrapper's, and the frame names the
+// method.
+func runsOneOf(stack []byte, funcs []string) bool {
+	for _, fn := range funcs {
+		if bytes.Contains(stack, []byte("\n"+strings.TrimSuffix(fn, "-fm")+"(")) {
+			return true
+		}
+	}
+	return false
+}
+
+// allStacks returns the stacks of all goroutines, each followed by a blank
+// line, as runtime.Stack writes them.
+func allStacks() []byte {
 	buf := make([]byte, 64<<10)
 	for {
 		n := runtime.Stack(buf, true)
 		if n < len(buf) || len(buf) >= maxDump {
-			buf = buf[:n]
-			break
+			return buf[:n]
 		}
 		buf = make([]byte, 2*len(buf))
 	}
-	header := []byte("goroutine " + strconv.FormatUint(id, 10) + " [")
-	start := 0
-	if !bytes.HasPrefix(buf, header) {
-		i := bytes.Index(buf, append([]byte("\n\n"), header...))
-		if i < 0 {
-			return nil
-		}
-		start = i + 2
-	}
-	stack := buf[start:]
-	if end := bytes.Index(stack, []byte("\n\n")); end >= 0 {
-		stack = stack[:end+1]
-	}
-	return bytes.Clone(stack)
 }

@@ -1,8 +1,11 @@
 package executor
 
 import (
+	"reflect"
+	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -37,3 +40,35 @@ func TestGoroutineStackFindsOneGoroutine(t *testing.T) {
 	assert.Nil(t, goroutineStack(0))
 	assert.Nil(t, goroutineStack(gid+1<<40), "no such goroutine")
 }
+
+type parker struct{ release chan struct{} }
+
+func (p *parker) parkedAsWork(started chan<- struct{}) {
+	close(started)
+	<-p.release
+}
+
+func TestGoroutineStacksFindsGoroutinesByFunction(t *testing.T) {
+	p := &parker{release: make(chan struct{})}
+	id, release := make(chan uint64), make(chan struct{})
+	var done sync.WaitGroup
+	done.Go(func() { parkedForTheStackTest(id, release) })
+	gid := <-id
+	started := make(chan struct{})
+	work := p.parkedAsWork // a method value, named with -fm, as Loop.Working names Go work
+	done.Go(func() { work(started) })
+	<-started
+
+	stacks := string(goroutineStacks(gid, []string{funcName(work), "no.such(*Func).Anywhere"}))
+	assert.Contains(t, stacks, "parkedForTheStackTest", "the goroutine asked for by ID")
+	assert.Contains(t, stacks, "(*parker).parkedAsWork", "and the one that runs the function")
+	assert.Equal(t, 2, strings.Count(stacks, "\ngoroutine ")+1, "two stacks, no more: %s", stacks)
+	assert.Nil(t, goroutineStacks(0, []string{"no.such(*Func).Anywhere"}))
+
+	close(release)
+	close(p.release)
+	done.Wait()
+}
+
+// funcName names fn as modes.Loop.Working does.
+func funcName(fn any) string { return runtime.FuncForPC(reflect.ValueOf(fn).Pointer()).Name() }

@@ -303,7 +303,7 @@ func (s *Service) abandon(r *run, cause error) error {
 		}
 		return cause
 	case <-timeout.Chan():
-		return fmt.Errorf("%w; then it ignored its stop for %v and %w", cause, s.Settings.StopTimeout, errDetached)
+		return stuck(r.Run, fmt.Errorf("%w; then it ignored its stop for %v and %w", cause, s.Settings.StopTimeout, errDetached))
 	}
 }
 

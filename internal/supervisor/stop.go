@@ -81,14 +81,18 @@ func (p *stopping) wait(ctx context.Context) error {
 		}
 		detached = errors.Is(err, errDetached)
 	case <-timeout.Chan():
-		err, detached = &lifecycle.TimeoutError{Service: s.Name, Phase: "stop", Timeout: s.Settings.StopTimeout}, true
+		err, detached = stuck(p.run, &lifecycle.TimeoutError{Service: s.Name, Phase: "stop", Timeout: s.Settings.StopTimeout}), true
 	case <-ctx.Done():
-		err, detached = fmt.Errorf("service %q: stop: %w", s.Name, ctx.Err()), true
+		err, detached = stuck(p.run, fmt.Errorf("service %q: stop: %w", s.Name, ctx.Err())), true
 	}
 	s.mu.Lock()
 	s.setState(lifecycle.StateStopped)
 	s.mu.Unlock()
-	s.Observe(&lifecycle.Stopped{Service: s.Name, Mode: s.Mode, Duration: s.Clock.Since(p.begin), Err: err, Detached: detached})
+	var stack []byte
+	if detached {
+		stack = stackOf(err)
+	}
+	s.Observe(&lifecycle.Stopped{Service: s.Name, Mode: s.Mode, Duration: s.Clock.Since(p.begin), Err: err, Detached: detached, Stack: stack})
 	return err
 }
 

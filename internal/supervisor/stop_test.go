@@ -20,10 +20,15 @@ func TestStopDetachesAHungRun(t *testing.T) {
 	<-r.stop
 	f.advance(t, 2*time.Second)
 
+	err := <-errc
 	var te *lifecycle.TimeoutError
-	require.ErrorAs(t, <-errc, &te)
+	require.ErrorAs(t, err, &te)
 	assert.Equal(t, "stop", te.Phase)
-	assert.True(t, waitFor[*lifecycle.Stopped](t, f.rec, 1).Detached)
+	assert.EqualError(t, err, `service "svc": stop timed out after 2s`)
+	assert.Equal(t, fakeStack, string(stackOf(err)), "the error holds where the run is stuck")
+	stopped := waitFor[*lifecycle.Stopped](t, f.rec, 1)
+	assert.True(t, stopped.Detached)
+	assert.Equal(t, fakeStack, string(stopped.Stack), "and so does the event")
 	r.end(nil) // let the detached supervisor go, for goleak
 }
 
@@ -107,6 +112,7 @@ func TestARestartThatIgnoresTheHaltIsReportedByTheStop(t *testing.T) {
 	assert.ErrorContains(t, err, `service "svc" (SEPARATE_THREAD): stop: `)
 	assert.ErrorContains(t, err, "was detached", "the run that ignored the halt runs on")
 	assert.True(t, only[*lifecycle.Stopped](t, f.rec).Detached)
+	assert.Equal(t, fakeStack, string(only[*lifecycle.Stopped](t, f.rec).Stack), "where the deaf restart is stuck")
 }
 
 func TestACleanEndDuringTheHaltIsTheStops(t *testing.T) {

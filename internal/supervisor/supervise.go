@@ -9,7 +9,6 @@ import (
 	"github.com/hostfx/hostfx/internal/chans"
 	"github.com/hostfx/hostfx/internal/executor"
 	"github.com/hostfx/hostfx/lifecycle"
-	"github.com/hostfx/hostfx/modes"
 )
 
 // supervise watches runs end and restarts them until Stop, or until the
@@ -177,29 +176,6 @@ func (s *Service) restartAfter(r executor.Run, err error, now time.Time) bool {
 		s.OnExit(s, err)
 	}
 	return restart
-}
-
-// stackOf finds the stack a failure carries: a panic's, or a crashed
-// child's goroutine dump. It walks the chain itself, since errors.As
-// reflects on its target and a crash loop calls this on every restart.
-func stackOf(err error) []byte {
-	switch e := err.(type) { //nolint:errorlint // this walks the chain, as errors.As would, without reflection
-	case nil:
-		return nil
-	case *modes.PanicError:
-		return e.Stack
-	case interface{ Trace() []byte }:
-		return e.Trace()
-	case interface{ Unwrap() error }:
-		return stackOf(e.Unwrap())
-	case interface{ Unwrap() []error }:
-		for _, inner := range e.Unwrap() {
-			if stack := stackOf(inner); stack != nil {
-				return stack
-			}
-		}
-	}
-	return nil
 }
 
 // giveUp marks the service failed for good and escalates.

@@ -166,12 +166,3 @@ func TestAlwaysGivesUpOnTooManyCleanEnds(t *testing.T) {
 	r.end(nil)
 	assert.EqualError(t, <-f.gave, "ended 3 times within 1m0s")
 }
-
-func TestStackOfFindsWrappedAndJoinedStacks(t *testing.T) {
-	pe := &modes.PanicError{Value: "boom", Stack: []byte("stack")}
-	assert.Equal(t, []byte("stack"), stackOf(pe))
-	assert.Equal(t, []byte("stack"), stackOf(fmt.Errorf("wrapped: %w", pe)))
-	assert.Equal(t, []byte("stack"), stackOf(errors.Join(errors.New("other"), fmt.Errorf("x: %w", pe))))
-	assert.Nil(t, stackOf(errors.New("plain")))
-	assert.Nil(t, stackOf(nil))
-}

@@ -103,13 +103,3 @@ func (s *Service) hang(r *run) error {
 	}
 	return err
 }
-
-// dumped is an error with the stack of the goroutine it is about, which
-// the Crashed event and the log show.
-type dumped struct {
-	error
-	stack []byte
-}
-
-func (e *dumped) Unwrap() error { return e.error }
-func (e *dumped) Trace() []byte { return e.stack }
