@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"os/signal"
 	"regexp"
 	"slices"
 	"strings"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"go.uber.org/fx"
+	"golang.org/x/sys/unix"
 
 	"github.com/hostfx/hostfx/internal/proc"
 	"github.com/hostfx/hostfx/internal/supervisor"
@@ -70,6 +72,10 @@ type childControl struct {
 	failed bool // start failure reported
 	beat   *modes.Loop
 
+	// signal names the SIGINT or SIGTERM sent to this child directly that
+	// made it stop; the parent hears of it with the stop's report.
+	signal string
+
 	// The service's signs of life go to the parent at most once per
 	// aliveEvery, a quarter of its watchdog period.
 	aliveEvery time.Duration
@@ -118,6 +124,9 @@ func (c *childControl) adopt(m *member) func(context.Context) error {
 			}
 			return err
 		}
+		// Before Ready: once the parent reports the service started, a
+		// signal sent to this child must find it listening.
+		c.watchSignals()
 		_ = c.conn.Send(proc.Frame{Kind: proc.KindReady})
 		c.conn.WatchEnd() // from now on, an end signal takes what the service started with it
 		if !c.isHosted() {
@@ -247,8 +256,39 @@ func (c *childControl) startFailed(err error) {
 	}
 }
 
-// stopped tells the parent how the ordered stop went.
+// watchSignals makes SIGINT or SIGTERM sent to this child directly stop
+// its service in order, as App.Run stops an app on them, and has the stop's
+// report tell the parent why, so it reports an explained end rather than a
+// crash. A child's process group keeps a terminal's Ctrl-C out: such a
+// signal comes from someone who meant this child. It listens once the
+// service has started, not from the child's start: taking a signal costs a
+// young process an OS thread, and before the start a signal fails it (the
+// parent reports that as the start's failure). Measured against a spawn,
+// the thread is lost in the noise, so this need not wait until after Ready
+// as WatchEnd does.
+func (c *childControl) watchSignals() {
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, unix.SIGINT, unix.SIGTERM)
+	go func() {
+		sig := <-sigs
+		c.mu.Lock()
+		c.signal = unix.SignalName(sig.(unix.Signal))
+		c.mu.Unlock()
+		// As the parent's stop; under App.Run its own signal handling may
+		// see the signal first, and stops the app just the same.
+		c.stop(0)
+	}()
+}
+
+// stopped tells the parent how the ordered stop went, and why it came
+// when a signal sent to this child started it.
 func (c *childControl) stopped(err error) {
+	c.mu.Lock()
+	sig := c.signal
+	c.mu.Unlock()
+	if sig != "" {
+		_ = c.conn.Send(proc.Frame{Kind: proc.KindSignaled, Text: sig})
+	}
 	f := proc.Frame{Kind: proc.KindStopped}
 	if err != nil {
 		f.Text = fmt.Sprint(err)

@@ -72,7 +72,10 @@ type Crashed struct {
 
 // Exited is emitted when a running service's entry point ends before it
 // was asked to stop without failing: it returned nil, or an error wrapping
-// ErrNoRestart (then Err holds it).
+// ErrNoRestart (then Err holds it). Err also explains a clean end that came
+// from outside the app, such as a process-mode child that stopped in order
+// on a SIGTERM sent to it directly; the policy treats that end as a nil
+// return.
 type Exited struct {
 	Service  string
 	Mode     modes.ExecutionMode

@@ -88,6 +88,14 @@ func Stack(run Run) []byte {
 	return nil
 }
 
+// CleanEnd is how a run ended cleanly for a reason worth telling, such as
+// a child process that stopped in order on a signal sent to it directly:
+// the supervisor treats the end as a clean one (a nil error) and reports
+// the reason with it.
+type CleanEnd struct{ Reason string }
+
+func (e *CleanEnd) Error() string { return e.Reason }
+
 // PID is the process run is in: its own child process, or this one.
 func PID(run Run) int {
 	if p, ok := run.(interface{ PID() int }); ok {

@@ -67,6 +67,8 @@ func (r *Run) control(conn net.Conn, pid int, exited <-chan struct{}) {
 			r.note(func(rp *report) { rp.exited, rp.noRestart, rp.exitText = true, f.NoRestart, f.Text })
 		case KindFatal:
 			r.note(func(rp *report) { rp.fatal = f.Text })
+		case KindSignaled:
+			r.note(func(rp *report) { rp.signaled = f.Text })
 		}
 	}
 	var drain *time.Timer // ends the read of what a child wrote before it exited

@@ -27,7 +27,9 @@ type Kind uint8
 // The frame kinds. The child sends Hello first, then Ready or StartFailed;
 // the parent sends Ping and Stop; the child answers Pong and Stopped,
 // reports an end of its own with Exited or Fatal, and passes its service's
-// signs of life on with Alive when the service has a watchdog. Conn and Calls, from the
+// signs of life on with Alive when the service has a watchdog. A child that
+// stops because it was sent a signal directly says so with Signaled before
+// its Stopped. Conn and Calls, from the
 // parent, carry a socket descriptor for the service: a connection for it to
 // serve (see Run.Dial), or one for calls (see Run.Call).
 const (
@@ -43,9 +45,10 @@ const (
 	KindConn                        // a connection for the service, as the descriptor sent with it
 	KindCalls                       // a connection for calls to the service, likewise
 	KindAlive                       // the service shows life, for its watchdog
+	KindSignaled                    // Text: the signal sent to the child directly that made it stop, before Stopped
 )
 
-var kindNames = [...]string{"", "hello", "ready", "start-failed", "ping", "pong", "stop", "stopped", "exited", "fatal", "conn", "calls", "alive"}
+var kindNames = [...]string{"", "hello", "ready", "start-failed", "ping", "pong", "stop", "stopped", "exited", "fatal", "conn", "calls", "alive", "signaled"}
 
 func (k Kind) String() string {
 	if int(k) < len(kindNames) && k > 0 {
@@ -93,7 +96,7 @@ func encode(f Frame) ([]byte, error) {
 			b = 1
 		}
 		payload = append(append(payload, b), f.Text...)
-	case KindStartFailed, KindStopped, KindFatal:
+	case KindStartFailed, KindStopped, KindFatal, KindSignaled:
 		payload = append(payload, f.Text...)
 	default:
 		return nil, fmt.Errorf("%w: cannot write %v", ErrProtocol, f.Kind)
@@ -213,7 +216,7 @@ func decode(k Kind, p []byte) (Frame, error) {
 			return Frame{}, fmt.Errorf("%w: exited frame needs a flag byte of 0 or 1", ErrProtocol)
 		}
 		f.NoRestart, f.Text = p[0] == 1, string(p[1:])
-	case KindStartFailed, KindStopped, KindFatal:
+	case KindStartFailed, KindStopped, KindFatal, KindSignaled:
 		f.Text = string(p)
 	default:
 		return Frame{}, fmt.Errorf("%w: unknown frame kind %d", ErrProtocol, uint8(k))

@@ -27,6 +27,7 @@ func TestFrameRoundTrip(t *testing.T) {
 		{Kind: KindExited},
 		{Kind: KindFatal, Text: "panic: boom"},
 		{Kind: KindAlive},
+		{Kind: KindSignaled, Text: "SIGTERM"},
 	}
 	var buf bytes.Buffer
 	for _, f := range frames {

@@ -91,6 +91,16 @@ func crash(how string, control *os.File) {
 		ready()
 		_, _ = control.Write([]byte{0, 0})
 		os.Exit(0)
+	case "signaled": // stopped in order on a SIGTERM of its own
+		ready()
+		_ = Write(control, Frame{Kind: KindSignaled, Text: "SIGTERM"})
+		_ = Write(control, Frame{Kind: KindStopped})
+		os.Exit(0)
+	case "signaled-stop-failed":
+		ready()
+		_ = Write(control, Frame{Kind: KindSignaled, Text: "SIGINT"})
+		_ = Write(control, Frame{Kind: KindStopped, Text: "flush: disk full"})
+		os.Exit(0)
 	case "constructor-panic":
 		hello()
 		_ = newDatabase() // before the service is ready, as an app builds its graph

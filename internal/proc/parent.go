@@ -113,6 +113,7 @@ type report struct {
 	exitText    string
 	fatal       string
 	protocol    string // what the child got wrong on its control channel
+	signaled    string // the signal sent to the child directly that made it stop
 	killedFor   string // why the parent killed it
 }
 

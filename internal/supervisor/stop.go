@@ -73,7 +73,7 @@ func (p *stopping) wait(ctx context.Context) error {
 		s.mu.Lock()
 		err = s.stopErr
 		s.mu.Unlock()
-		if errors.Is(err, context.Canceled) || errors.Is(err, lifecycle.ErrNoRestart) {
+		if errors.Is(err, context.Canceled) || errors.Is(err, lifecycle.ErrNoRestart) || cleanEnd(err) {
 			err = nil
 		}
 		if err != nil {

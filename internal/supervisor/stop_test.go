@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/hostfx/hostfx/internal/executor"
 	"github.com/hostfx/hostfx/lifecycle"
 )
 
@@ -138,4 +139,12 @@ func TestStopErrorDoesNotCarryOverToTheNextStart(t *testing.T) {
 	r.end(errors.New("boom")) // then a stop during the backoff
 	waitFor[*lifecycle.Restarting](t, f.rec, 1)
 	assert.NoError(t, f.svc.Stop(t.Context()), "the first cycle's stop error is gone")
+}
+
+func TestACleanEndWithAReasonFailsNoStop(t *testing.T) {
+	f := newFixture()
+	r := f.start(t)
+	go func() { <-r.stop; r.end(&executor.CleanEnd{Reason: "stopped on a signal of its own"}) }()
+	require.NoError(t, f.svc.Stop(t.Context()))
+	assert.NoError(t, only[*lifecycle.Stopped](t, f.rec).Err)
 }

@@ -139,11 +139,15 @@ func (s *Service) restartAfter(r executor.Run, err error, now time.Time) bool {
 		s.mu.Unlock()
 		return false
 	}
-	if err != nil && !errors.Is(err, lifecycle.ErrNoRestart) {
+	policyErr := err // what the policy judges: nil for a clean end, even an explained one
+	if cleanEnd(err) {
+		policyErr = nil
+	}
+	failed := policyErr != nil && !errors.Is(policyErr, lifecycle.ErrNoRestart)
+	if failed {
 		s.lastErr, s.lastAt = err, now
 	}
-	restart := s.Settings.Policy.ShouldRestart(err) && !halted
-	failed := err != nil && !errors.Is(err, lifecycle.ErrNoRestart)
+	restart := s.Settings.Policy.ShouldRestart(policyErr) && !halted
 	if halted {
 		// The app is stopping, and will stop this service in its turn: the
 		// end is that stop's, which reports it; a service that fails alone
@@ -176,6 +180,22 @@ func (s *Service) restartAfter(r executor.Run, err error, now time.Time) bool {
 		s.OnExit(s, err)
 	}
 	return restart
+}
+
+// cleanEnd reports whether err explains a clean end: the end counts as a
+// nil error, and the Exited event carries err.
+func cleanEnd(err error) bool {
+	for err != nil { // as errors.As would, without reflection: a crash loop calls this on every restart
+		if _, ok := err.(*executor.CleanEnd); ok { //nolint:errorlint // this walks the chain
+			return true
+		}
+		u, ok := err.(interface{ Unwrap() error }) //nolint:errorlint // this walks the chain
+		if !ok {
+			return false
+		}
+		err = u.Unwrap()
+	}
+	return false
 }
 
 // giveUp marks the service failed for good and escalates.

@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/hostfx/hostfx/internal/executor"
 	"github.com/hostfx/hostfx/lifecycle"
 	"github.com/hostfx/hostfx/modes"
 )
@@ -59,14 +60,15 @@ func TestRestartMatrix(t *testing.T) {
 		{"panic", &modes.PanicError{Value: "kaboom", Func: "Run"}},
 		{"do not restart", fmt.Errorf("finished: %w", lifecycle.ErrNoRestart)},
 		{"killed", errors.New("signal: killed")},
+		{"clean, for a reason", &executor.CleanEnd{Reason: "child 7 stopped in order on SIGTERM sent to it directly"}},
 	}
 	policies := []struct {
 		policy lifecycle.Policy
 		want   []bool // per end above: restarted?
 	}{
-		{lifecycle.Always, []bool{true, true, true, false, true}},
-		{lifecycle.OnFailure, []bool{false, true, true, false, true}},
-		{lifecycle.Never, []bool{false, false, false, false, false}},
+		{lifecycle.Always, []bool{true, true, true, false, true, true}},
+		{lifecycle.OnFailure, []bool{false, true, true, false, true, false}},
+		{lifecycle.Never, []bool{false, false, false, false, false, false}},
 	}
 	for _, p := range policies {
 		for i, end := range ends {
@@ -74,7 +76,7 @@ func TestRestartMatrix(t *testing.T) {
 				f := newFixture(lifecycle.RestartPolicy(p.policy), lifecycle.Restart(lifecycle.Immediate()))
 				r := f.start(t)
 				r.end(end.err)
-				failed := end.err != nil && !errors.Is(end.err, lifecycle.ErrNoRestart)
+				failed := end.err != nil && !errors.Is(end.err, lifecycle.ErrNoRestart) && !cleanEnd(end.err)
 				if p.want[i] {
 					r = f.exec.next(t)
 					assert.Equal(t, 1, count[*lifecycle.Restarting](f.rec))
@@ -85,8 +87,10 @@ func TestRestartMatrix(t *testing.T) {
 					assert.Same(t, end.err, <-f.gave, "a failure that is not restarted gives up")
 					assert.Equal(t, lifecycle.StateFailed, f.svc.State())
 				} else {
-					waitFor[*lifecycle.Exited](t, f.rec, 1)
+					exited := waitFor[*lifecycle.Exited](t, f.rec, 1)
+					assert.Equal(t, end.err, exited.Err, "the event tells why it ended")
 					assert.Eventually(t, func() bool { return f.svc.State() == lifecycle.StateExited }, time.Minute, time.Millisecond)
+					assert.NoError(t, f.svc.Status().LastError, "a clean end is no failure")
 				}
 				assert.Zero(t, count[*lifecycle.Restarting](f.rec))
 				assert.NoError(t, f.svc.Stop(t.Context()), "stopping an ended service does nothing")
