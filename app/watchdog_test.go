@@ -10,6 +10,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.uber.org/fx"
+	"go.uber.org/fx/fxtest"
 
 	"github.com/hostfx/hostfx/app"
 	"github.com/hostfx/hostfx/lifecycle"
@@ -80,6 +82,29 @@ func TestWatchdogFindsARunWedgedInAChild(t *testing.T) {
 	assert.Equal(t, "hung: no sign of life for 1s (watchdog)", ce.KilledFor)
 	assert.Contains(t, string(crashed.Stack), "SIGQUIT", "the child was asked for its goroutines")
 	assert.Contains(t, string(crashed.Stack), "wedgedInTheChild", "the dump shows where Run is stuck")
+	assert.Equal(t, 1, (<-fxapp.Wait()).ExitCode, "the service gave up")
+	fxapp.RequireStop()
+}
+
+// A held loop in a SEPARATE_PROCESS_ASYNC child: the child's loop runs the
+// watchdog's probes and passes them on until a callback holds it. The
+// heartbeat, a minute apart here, would take three minutes to notice.
+func TestWatchdogFindsAHeldLoopInAChild(t *testing.T) {
+	rec := newRecorder()
+	fxapp := fxtest.New(t, app.Module(app.Test(t), fx.NopLogger, quiet(), rec.option(), app.ChildHeartbeat(time.Minute),
+		app.Service("held", newAsyncChild("deadlock"), modes.SeparateProcessAsync,
+			lifecycle.Watchdog(time.Second), lifecycle.Intensity(0, time.Minute))))
+	fxapp.RequireStart()
+	trigger(t, rec, "held")
+
+	crashed := waitWithin[*lifecycle.Crashed](t, rec, "held", time.Minute)
+	var te *lifecycle.TimeoutError
+	require.ErrorAs(t, crashed.Err, &te, "%v", crashed.Err)
+	assert.Equal(t, "watchdog", te.Phase)
+	var ce *lifecycle.ChildExitError
+	require.ErrorAs(t, crashed.Err, &ce)
+	assert.Equal(t, "hung: no sign of life for 1s (watchdog)", ce.KilledFor)
+	assert.Contains(t, string(crashed.Stack), "(*childService).RunAsync", "the dump shows the callback that holds the loop")
 	assert.Equal(t, 1, (<-fxapp.Wait()).ExitCode, "the service gave up")
 	fxapp.RequireStop()
 }
