@@ -38,7 +38,8 @@ type Spec struct {
 	// ran among the service's callbacks (at half the period); a child
 	// process forwards its own. Alive must be quick and safe for
 	// concurrent use.
-	Alive    func()
+	Alive func()
+	// Watchdog is the service's watchdog period, when Alive is set.
 	Watchdog time.Duration
 }
 

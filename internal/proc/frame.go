@@ -29,9 +29,9 @@ type Kind uint8
 // reports an end of its own with Exited or Fatal, and passes its service's
 // signs of life on with Alive when the service has a watchdog. A child that
 // stops because it was sent a signal directly says so with Signaled before
-// its Stopped. Conn and Calls, from the
-// parent, carry a socket descriptor for the service: a connection for it to
-// serve (see Run.Dial), or one for calls (see Run.Call).
+// its Stopped. Conn and Calls, from the parent, carry a socket descriptor
+// for the service: a connection for it to serve (see Run.Dial), or one for
+// calls (see Run.Call).
 const (
 	KindHello       Kind = iota + 1 // Version, PID
 	KindReady                       // the service started
