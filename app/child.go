@@ -6,13 +6,16 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"os/signal"
 	"regexp"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.uber.org/fx"
+	"golang.org/x/sys/unix"
 
 	"github.com/hostfx/hostfx/internal/loop"
 	"github.com/hostfx/hostfx/internal/proc"
@@ -68,6 +71,15 @@ type childControl struct {
 	hosted bool // App.Run drives the stop; otherwise the child does it itself
 	failed bool // start failure reported
 	beat   *loop.View
+
+	// signal names the SIGINT or SIGTERM sent to this child directly that
+	// made it stop; the parent hears of it with the stop's report.
+	signal string
+
+	// The service's signs of life go to the parent at most once per
+	// aliveEvery, a quarter of its watchdog period.
+	aliveEvery time.Duration
+	aliveLast  atomic.Int64 // when one last went, in Unix nanoseconds
 }
 
 // childSlack is how much longer a child's own start and stop timeouts run
@@ -91,6 +103,12 @@ func (c *childControl) adopt(m *member) func(context.Context) error {
 		}
 		c.end(f, 0)
 	}
+	if period := svc.Settings.Watchdog; period > 0 {
+		// The parent watches the service: a Run wedged here while this
+		// process answers its heartbeats misses it there.
+		c.aliveEvery = period / 4
+		svc.ForwardAlive = c.alive
+	}
 	c.mu.Lock()
 	c.target = m
 	c.mu.Unlock()
@@ -106,6 +124,9 @@ func (c *childControl) adopt(m *member) func(context.Context) error {
 			}
 			return err
 		}
+		// Before Ready: once the parent reports the service started, a
+		// signal sent to this child must find it listening.
+		c.watchSignals()
 		_ = c.conn.Send(proc.Frame{Kind: proc.KindReady})
 		c.conn.WatchEnd() // from now on, an end signal takes what the service started with it
 		if !c.isHosted() {
@@ -113,6 +134,17 @@ func (c *childControl) adopt(m *member) func(context.Context) error {
 		}
 		return nil
 	}
+}
+
+// alive passes a sign of life of the service on to the parent, unless one
+// went recently: a service may call lifecycle.Alive on every turn of its
+// work, far more often than its watchdog needs.
+func (c *childControl) alive() {
+	now, last := time.Now().UnixNano(), c.aliveLast.Load()
+	if now-last < int64(c.aliveEvery) || !c.aliveLast.CompareAndSwap(last, now) {
+		return
+	}
+	_ = c.conn.Send(proc.Frame{Kind: proc.KindAlive}) // a parent that is gone ends this child anyway
 }
 
 func (c *childControl) isHosted() bool {
@@ -224,8 +256,39 @@ func (c *childControl) startFailed(err error) {
 	}
 }
 
-// stopped tells the parent how the ordered stop went.
+// watchSignals makes SIGINT or SIGTERM sent to this child directly stop
+// its service in order, as App.Run stops an app on them, and has the stop's
+// report tell the parent why, so it reports an explained end rather than a
+// crash. A child's process group keeps a terminal's Ctrl-C out: such a
+// signal comes from someone who meant this child. It listens once the
+// service has started, not from the child's start: taking a signal costs a
+// young process an OS thread, and before the start a signal fails it (the
+// parent reports that as the start's failure). Measured against a spawn,
+// the thread is lost in the noise, so this need not wait until after Ready
+// as WatchEnd does.
+func (c *childControl) watchSignals() {
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, unix.SIGINT, unix.SIGTERM)
+	go func() {
+		sig := <-sigs
+		c.mu.Lock()
+		c.signal = unix.SignalName(sig.(unix.Signal))
+		c.mu.Unlock()
+		// As the parent's stop; under App.Run its own signal handling may
+		// see the signal first, and stops the app just the same.
+		c.stop(0)
+	}()
+}
+
+// stopped tells the parent how the ordered stop went, and why it came
+// when a signal sent to this child started it.
 func (c *childControl) stopped(err error) {
+	c.mu.Lock()
+	sig := c.signal
+	c.mu.Unlock()
+	if sig != "" {
+		_ = c.conn.Send(proc.Frame{Kind: proc.KindSignaled, Text: sig})
+	}
 	f := proc.Frame{Kind: proc.KindStopped}
 	if err != nil {
 		f.Text = fmt.Sprint(err)

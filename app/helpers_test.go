@@ -105,6 +105,13 @@ func serviceOf(e lifecycle.Event) string {
 // waitFor returns the first event of type E for service, waiting for it.
 func waitFor[E lifecycle.Event](t *testing.T, r *recorder, service string) E {
 	t.Helper()
+	return waitUntil[E](t.Context(), t, r, service)
+}
+
+// waitUntil returns the first event of type E for service, waiting for it
+// until ctx ends.
+func waitUntil[E lifecycle.Event](ctx context.Context, t *testing.T, r *recorder, service string) E {
+	t.Helper()
 	for {
 		r.mu.Lock()
 		for _, e := range r.events {
@@ -116,9 +123,9 @@ func waitFor[E lifecycle.Event](t *testing.T, r *recorder, service string) E {
 		r.mu.Unlock()
 		select {
 		case <-r.notify:
-		case <-t.Context().Done():
+		case <-ctx.Done():
 			var zero E
-			t.Fatalf("no %T for %q", zero, service)
+			t.Fatalf("no %T for %q: %v", zero, service, ctx.Err())
 			return zero
 		}
 	}

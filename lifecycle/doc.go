@@ -8,7 +8,8 @@
 // [StopTimeout] and [WaitForReady] shape its start and stop; both timeouts
 // default to [DefaultTimeout]. An in-process service that does not stop
 // within its stop timeout is detached: its goroutine cannot be killed, so
-// it is left running and reported by name with a [TimeoutError]. A
+// it is left running and reported by name with a [TimeoutError], and the
+// [Stopped] event's Stack shows where it is stuck. A
 // process-mode service is killed instead. [Replicas] runs n instances of a
 // service, each supervised on its own and named after it with its number,
 // as worker#2.
@@ -18,6 +19,18 @@
 // A service counts as started as soon as its entry point runs. With
 // [WaitForReady] it counts as started only once it calls [Ready] with the
 // context its entry point received; services that depend on it wait.
+//
+// # Watchdog
+//
+// [Watchdog] gives a service a liveness check, like systemd's WatchdogSec:
+// a running service that shows no sign of life for the period is hung. A
+// blocking service shows life by calling [Alive] with its entry point's
+// context; an async service needs to do nothing, since the watchdog posts
+// a probe among its callbacks every half period and a loop that runs it
+// lives. The supervisor ends a hung run (an in-process one is told to
+// stop, a child gets SIGQUIT and then SIGKILL), reports a [Crashed] event
+// whose error is a *[TimeoutError] in the phase "watchdog" and whose Stack
+// shows where the service was stuck, and restarts it by its policy.
 //
 // # Restarts
 //

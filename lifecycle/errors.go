@@ -13,14 +13,18 @@ import (
 var ErrTimeout = errors.New("timed out")
 
 // TimeoutError reports a service that did not finish a lifecycle phase in
-// time.
+// time, or, in the phase "watchdog", a running service that showed no sign
+// of life for its watchdog period (see Watchdog).
 type TimeoutError struct {
 	Service string
-	Phase   string // "start" or "stop"
+	Phase   string // "start", "stop" or "watchdog"
 	Timeout time.Duration
 }
 
 func (e *TimeoutError) Error() string {
+	if e.Phase == "watchdog" {
+		return fmt.Sprintf("service %q hung: no sign of life for %v, its watchdog period", e.Service, e.Timeout)
+	}
 	return fmt.Sprintf("service %q: %s %v after %v", e.Service, e.Phase, ErrTimeout, e.Timeout)
 }
 

@@ -45,17 +45,23 @@ type Stopping struct {
 
 // Stopped is emitted when a service's stop has ended. Detached is set when
 // the entry point ignored its stop timeout and was left running; Err then
-// holds a *TimeoutError.
+// holds a *TimeoutError, and Stack the stack of the goroutine the service
+// was stuck on when it was left (its Run's, or its loop's), if known. A
+// child process is killed instead, and its error holds its goroutines.
 type Stopped struct {
 	Service  string
 	Mode     modes.ExecutionMode
 	Duration time.Duration
 	Err      error
 	Detached bool
+	Stack    []byte
 }
 
 // Crashed is emitted when a running service's entry point returns an
-// error or panics. Stack holds the goroutine stack of a panic.
+// error or panics, or when it hung (Err then holds a *TimeoutError in the
+// phase "watchdog"). Stack holds the goroutine stack of a panic, or where a
+// hung service was stuck: its goroutine's stack in the in-process modes, a
+// child's goroutine dump in the process modes.
 type Crashed struct {
 	Service  string
 	Mode     modes.ExecutionMode
@@ -66,7 +72,10 @@ type Crashed struct {
 
 // Exited is emitted when a running service's entry point ends before it
 // was asked to stop without failing: it returned nil, or an error wrapping
-// ErrNoRestart (then Err holds it).
+// ErrNoRestart (then Err holds it). Err also explains a clean end that came
+// from outside the app, such as a process-mode child that stopped in order
+// on a SIGTERM sent to it directly; the policy treats that end as a nil
+// return.
 type Exited struct {
 	Service  string
 	Mode     modes.ExecutionMode

@@ -33,6 +33,7 @@ func TestOptionString(t *testing.T) {
 		{lifecycle.StableAfter(time.Second), "lifecycle.StableAfter(1s)"},
 		{lifecycle.FailAlone(), "lifecycle.FailAlone()"},
 		{lifecycle.Replicas(4), "lifecycle.Replicas(4)"},
+		{lifecycle.Watchdog(5 * time.Second), "lifecycle.Watchdog(5s)"},
 	}
 	for _, tt := range tests {
 		assert.Equal(t, tt.want, tt.give.String())
@@ -74,11 +75,15 @@ func TestSettingsValidate(t *testing.T) {
 		{lifecycle.Restart(lifecycle.LinearBackoff(time.Second, 0)), "restart strategy LINEAR_BACKOFF(1s, 0s): the cap must be at least the first delay"},
 		{lifecycle.Replicas(0), "replicas 0: want 1 to 1024"},
 		{lifecycle.Replicas(1025), "replicas 1025: want 1 to 1024"},
+		{lifecycle.Watchdog(-time.Second), "watchdog -1s: want 0 (off) or at least 1ms"},
+		{lifecycle.Watchdog(time.Microsecond), "watchdog 1µs: want 0 (off) or at least 1ms"},
 	}
 	for _, tt := range tests {
 		assert.EqualError(t, lifecycle.DefaultSettings().With(tt.give).Validate(), tt.want)
 	}
 	assert.NoError(t, lifecycle.DefaultSettings().Validate())
+	assert.NoError(t, lifecycle.DefaultSettings().With(lifecycle.Watchdog(time.Millisecond)).Validate())
+	assert.Equal(t, time.Second, lifecycle.DefaultSettings().With(lifecycle.Watchdog(time.Second)).Watchdog)
 }
 
 func TestReady(t *testing.T) {
@@ -90,10 +95,25 @@ func TestReady(t *testing.T) {
 	assert.Equal(t, 1, calls)
 }
 
+func TestAlive(t *testing.T) {
+	calls := 0
+	ctx := lifecycle.WithAlive(lifecycle.WithReady(context.Background(), func() {}), func() { calls++ })
+	lifecycle.Alive(ctx)
+	lifecycle.Alive(ctx)
+	assert.Equal(t, 2, calls, "every sign of life counts")
+	lifecycle.Ready(ctx) // the two signals do not mix
+	assert.Equal(t, 2, calls)
+	lifecycle.Alive(context.Background()) // no watchdog: nothing happens
+	assert.Equal(t, 2, calls)
+}
+
 func TestTimeoutError(t *testing.T) {
 	err := error(&lifecycle.TimeoutError{Service: "db", Phase: "start", Timeout: time.Second})
 	assert.EqualError(t, err, `service "db": start timed out after 1s`)
 	assert.True(t, errors.Is(err, lifecycle.ErrTimeout))
+	hung := error(&lifecycle.TimeoutError{Service: "db", Phase: "watchdog", Timeout: 5 * time.Second})
+	assert.EqualError(t, hung, `service "db" hung: no sign of life for 5s, its watchdog period`)
+	assert.True(t, errors.Is(hung, lifecycle.ErrTimeout))
 }
 
 func TestZapObserver(t *testing.T) {
@@ -101,13 +121,13 @@ func TestZapObserver(t *testing.T) {
 	observe := lifecycle.ZapObserver(zap.New(core))
 	boom := errors.New("boom")
 	events := []lifecycle.Event{
-		&lifecycle.Starting{Service: "db", Mode: modes.SeparateThread, Settings: lifecycle.DefaultSettings()},
+		&lifecycle.Starting{Service: "db", Mode: modes.SeparateThread, Settings: lifecycle.DefaultSettings().With(lifecycle.Watchdog(time.Second))},
 		&lifecycle.Started{Service: "db", Mode: modes.SeparateThread, PID: 10, TID: 11, Duration: time.Millisecond},
 		&lifecycle.Started{Service: "db", Mode: modes.SeparateThread, Err: boom},
 		&lifecycle.Stopping{Service: "db", Mode: modes.SeparateThread},
 		&lifecycle.Stopped{Service: "db", Mode: modes.SeparateThread},
 		&lifecycle.Stopped{Service: "db", Mode: modes.SeparateThread, Err: boom},
-		&lifecycle.Stopped{Service: "db", Mode: modes.SeparateThread, Err: boom, Detached: true},
+		&lifecycle.Stopped{Service: "db", Mode: modes.SeparateThread, Err: boom, Detached: true, Stack: []byte("stuck")},
 		&lifecycle.Crashed{Service: "db", Mode: modes.SeparateThread, Err: boom, Stack: []byte("stack")},
 		&lifecycle.Exited{Service: "db", Mode: modes.SeparateThread},
 		&lifecycle.Stalled{Service: "db", Loop: "main", Func: "main.tick", Running: time.Second},
@@ -134,11 +154,14 @@ func TestZapObserver(t *testing.T) {
 		assert.Equal(t, w.event, fields["event"])
 		assert.Equal(t, "db", fields["service"])
 	}
+	assert.Equal(t, time.Second, entries[0].ContextMap()["watchdog"])
 	started := entries[1].ContextMap()
 	assert.Equal(t, "SEPARATE_THREAD", started["mode"])
 	assert.EqualValues(t, 10, started["pid"])
 	assert.EqualValues(t, 11, started["tid"])
 	assert.Equal(t, time.Millisecond, started["duration"])
+	assert.Equal(t, "stuck", entries[6].ContextMap()["stack"], "a detached service's stack")
+	assert.NotContains(t, entries[5].ContextMap(), "stack")
 	crashed := entries[7].ContextMap()
 	assert.Equal(t, "boom", crashed["error"])
 	assert.Equal(t, "stack", crashed["stack"])

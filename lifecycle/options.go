@@ -37,6 +37,10 @@ type Settings struct {
 	// Replicas is how many instances of the service run, each supervised
 	// on its own; calls to the service are spread over the running ones.
 	Replicas int
+	// Watchdog, when positive, is the longest a running service may go
+	// without a sign of life before it counts as hung; zero turns the
+	// watchdog off. See the Watchdog option.
+	Watchdog time.Duration
 }
 
 // DefaultSettings returns the settings of a service that sets nothing.
@@ -92,6 +96,9 @@ func (s Settings) Validate() error {
 	}
 	if s.StableAfter < 0 {
 		return fmt.Errorf("stable period %v: want a positive duration", s.StableAfter)
+	}
+	if s.Watchdog != 0 && s.Watchdog < MinWatchdog {
+		return fmt.Errorf("watchdog %v: want 0 (off) or at least %v", s.Watchdog, MinWatchdog)
 	}
 	if s.Replicas < 1 || s.Replicas > MaxReplicas {
 		return fmt.Errorf("replicas %d: want 1 to %d", s.Replicas, MaxReplicas)
@@ -202,3 +209,23 @@ type replicasOption int
 
 func (o replicasOption) apply(s *Settings) { s.Replicas = int(o) }
 func (o replicasOption) String() string    { return fmt.Sprintf("lifecycle.Replicas(%d)", int(o)) }
+
+// MinWatchdog is the shortest watchdog period a service may have.
+const MinWatchdog = time.Millisecond
+
+// Watchdog makes a running service that shows no sign of life for period
+// count as hung, as systemd's WatchdogSec does: the supervisor records the
+// hang with where the service was stuck, ends the run and applies the
+// restart policy. A blocking service (Run) shows life by calling Alive with
+// the context its entry point received, at least once per period. An async
+// service (RunAsync) needs to do nothing: the watchdog checks that its loop
+// runs, among the service's own callbacks, so a stuck loop is a hang. Zero
+// turns the watchdog off, the default.
+func Watchdog(period time.Duration) Option { return watchdogOption(period) }
+
+type watchdogOption time.Duration
+
+func (o watchdogOption) apply(s *Settings) { s.Watchdog = time.Duration(o) }
+func (o watchdogOption) String() string {
+	return fmt.Sprintf("lifecycle.Watchdog(%v)", time.Duration(o))
+}

@@ -18,3 +18,23 @@ func Ready(ctx context.Context) {
 		signal()
 	}
 }
+
+type aliveKey struct{}
+
+// WithAlive returns a context whose Alive calls signal. Executors use it to
+// build the context a blocking service's entry point receives.
+func WithAlive(ctx context.Context, signal func()) context.Context {
+	return context.WithValue(ctx, aliveKey{}, signal)
+}
+
+// Alive tells the service's watchdog that the blocking service running
+// with ctx makes progress (see Watchdog). A service with a watchdog calls
+// it at least once per period, from wherever proves that its work goes on,
+// typically each turn of its main loop; it is cheap enough for that. It
+// does nothing for a service without a watchdog, and in the async modes,
+// where the service's loop is what the watchdog checks.
+func Alive(ctx context.Context) {
+	if signal, ok := ctx.Value(aliveKey{}).(func()); ok {
+		signal()
+	}
+}

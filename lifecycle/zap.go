@@ -62,6 +62,9 @@ func fields(e Event, name string) []zap.Field {
 			zap.Duration("start_timeout", e.Settings.StartTimeout), zap.Duration("stop_timeout", e.Settings.StopTimeout),
 			zap.Bool("wait_for_ready", e.Settings.WaitForReady), zap.Stringer("restart", e.Settings.Restart),
 			zap.Stringer("policy", e.Settings.Policy))
+		if e.Settings.Watchdog > 0 {
+			f = append(f, zap.Duration("watchdog", e.Settings.Watchdog))
+		}
 		if len(e.Sources) > 0 {
 			f = append(f, zap.Any("sources", e.Sources))
 		}
@@ -77,6 +80,9 @@ func fields(e Event, name string) []zap.Field {
 		f = append(f, zap.String("service", e.Service), zap.Stringer("mode", e.Mode), zap.Duration("duration", e.Duration))
 		if e.Err != nil {
 			f = append(f, zap.Error(e.Err))
+		}
+		if len(e.Stack) > 0 {
+			f = append(f, zap.ByteString("stack", e.Stack))
 		}
 	case *Crashed:
 		f = append(f, zap.String("service", e.Service), zap.Stringer("mode", e.Mode),

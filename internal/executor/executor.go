@@ -33,6 +33,15 @@ type Spec struct {
 	// there, if the executor runs it on a loop and can restart it in
 	// place; other executors ignore it.
 	Restarter Restarter
+	// Alive, when set, receives the run's signs of life, at least one per
+	// Watchdog period while the service makes progress: a blocking
+	// service's calls of lifecycle.Alive, or, on a loop, a probe the loop
+	// ran among the service's callbacks (at half the period); a child
+	// process forwards its own. Alive must be quick and safe for
+	// concurrent use.
+	Alive func()
+	// Watchdog is the service's watchdog period, when Alive is set.
+	Watchdog time.Duration
 }
 
 // Restarter follows a run on the loop its entry point runs on; its methods
@@ -56,6 +65,38 @@ func Abort(run Run, why string) {
 	}
 	run.Stop()
 }
+
+// Hung ends a run that its supervisor found hung, for why: it stops the
+// run, or kills a child process, and returns the stack of the goroutine the
+// run is stuck on, taken before the stop, when the run can tell. A child
+// process writes all its goroutines to its stderr instead as it is killed,
+// and its error carries them.
+func Hung(run Run, why string) []byte {
+	if h, ok := run.(interface{ Hung(why string) }); ok {
+		h.Hung(why)
+		return nil
+	}
+	stack := Stack(run)
+	run.Stop()
+	return stack
+}
+
+// Stack returns the current stack of the goroutine run's entry point runs
+// on (its thread's, or its loop's), or nil when run cannot tell.
+func Stack(run Run) []byte {
+	if s, ok := run.(interface{ Stack() []byte }); ok {
+		return s.Stack()
+	}
+	return nil
+}
+
+// CleanEnd is how a run ended cleanly for a reason worth telling, such as
+// a child process that stopped in order on a signal sent to it directly:
+// the supervisor treats the end as a clean one (a nil error) and reports
+// the reason with it.
+type CleanEnd struct{ Reason string }
+
+func (e *CleanEnd) Error() string { return e.Reason }
 
 // PID is the process run is in: its own child process, or this one.
 func PID(run Run) int {
@@ -102,12 +143,18 @@ type run struct {
 	ready     chan struct{}
 	readyOnce sync.Once
 	tid       atomic.Int64
+	goid      atomic.Uint64 // the goroutine the entry point runs on
 }
 
-func newRun() *run {
+// newRun makes a run whose context takes lifecycle.Ready, and
+// lifecycle.Alive when alive is set.
+func newRun(alive func()) *run {
 	r := &run{ready: make(chan struct{})}
 	ctx, cancel := context.WithCancel(context.Background())
 	r.ctx = lifecycle.WithReady(ctx, r.markReady)
+	if alive != nil {
+		r.ctx = lifecycle.WithAlive(r.ctx, alive)
+	}
 	r.cancel = cancel
 	return r
 }
@@ -115,8 +162,14 @@ func newRun() *run {
 func (r *run) Ready() <-chan struct{} { return r.ready }
 func (r *run) TID() int               { return int(r.tid.Load()) }
 func (r *run) markReady()             { r.readyOnce.Do(func() { close(r.ready) }) }
+
+// Stack returns the current stack of the goroutine the entry point runs
+// on, or nil before it runs or once that goroutine has ended.
+func (r *run) Stack() []byte { return goroutineStack(r.goid.Load()) }
+
 func (r *run) enter(spec Spec) {
 	r.tid.Store(int64(unix.Gettid()))
+	r.goid.Store(goid())
 	if !spec.WaitForReady {
 		r.markReady()
 	}
@@ -129,6 +182,7 @@ func (r *run) startAsync(spec *Spec, loop *loop.View, self Run) {
 	loop.PostAwaited(func() { // the supervisor looks for the start (see supervisor.starts)
 		if r.tid.Load() == 0 { // a restart in place is on the same locked thread
 			r.tid.Store(int64(unix.Gettid()))
+			r.goid.Store(goid())
 		}
 		err := callRunAsync(r.ctx, svc, loop)
 		if spec.Restarter != nil {

@@ -8,10 +8,12 @@ import (
 	"runtime/debug"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jonboulle/clockwork"
 
+	"github.com/hostfx/hostfx/internal/chans"
 	"github.com/hostfx/hostfx/internal/loop"
 	"github.com/hostfx/hostfx/modes"
 )
@@ -73,17 +75,55 @@ type loopRun struct {
 	view    *loop.View
 	cancel  context.CancelFunc // of the current view's RunAsync context
 	stopped bool
+
+	probing atomic.Bool   // a probe is posted and has not run yet, as far as probe knows
+	probed  chan struct{} // closed when the prober has ended; nil without one
 }
 
 func newLoopRun(spec Spec, el, private *loop.Engine, clock clockwork.Clock) *loopRun {
 	if clock == nil {
 		clock = clockwork.NewRealClock()
 	}
-	r := &loopRun{run: newRun(), el: el, private: private, clock: clock, spec: spec, final: make(chan struct{})}
+	r := &loopRun{run: newRun(nil), el: el, private: private, clock: clock, spec: spec, final: make(chan struct{})}
 	r.cancel = r.run.cancel
 	r.respec = spec
 	r.view = r.watch(el.Scope(spec.Name))
+	if spec.Watchdog > 0 && spec.Alive != nil {
+		r.probed = make(chan struct{})
+		go r.probe()
+	}
 	return r
+}
+
+// probe posts a probe among the service's callbacks every half watchdog
+// period, until the run ends: the loop that runs it shows life, so a loop
+// held by a callback that never returns misses its watchdog, whatever the
+// service's other goroutines do. One probe at a time: a stuck loop does not
+// pile them up.
+func (r *loopRun) probe() {
+	defer close(r.probed)
+	tick := r.clock.NewTicker(max(r.spec.Watchdog/2, time.Millisecond))
+	defer tick.Stop()
+	var view <-chan struct{} // Done of the view the pending probe went to
+	for {
+		select {
+		case <-r.final:
+			return
+		case <-tick.Chan():
+		}
+		if r.probing.Load() && !chans.Closed(view) {
+			continue // still waiting for the loop
+		}
+		// None pending, or its view closed and dropped it (a restart in
+		// place): post one to the view of the moment.
+		r.probing.Store(true)
+		v := r.current()
+		done, ok := v.Done(), v.Post(func() { r.probing.Store(false); r.spec.Alive() })
+		if !ok {
+			r.probing.Store(false) // between views: the next tick tries the next one
+		}
+		view = done
+	}
 }
 
 // watch has the loop tell r when v closes.
@@ -149,6 +189,9 @@ func (r *loopRun) isStopped() bool {
 // past it the run's error says what was left running.
 func (r *loopRun) Wait() error {
 	<-r.final
+	if r.probed != nil {
+		<-r.probed
+	}
 	r.mu.Lock()
 	r.cancel()
 	stopped := r.stopped
@@ -211,6 +254,17 @@ func (e *LeftRunningError) Error() string {
 		e.Service, strings.Join(e.Work, ", "))
 }
 
+// Stack returns the current stacks of the loop's goroutine and of the
+// service's Go work that has not returned: where a loop service that does
+// not stop is stuck, whether in a callback that holds its loop or in work
+// that ignores its context.
+func (r *loopRun) Stack() []byte {
+	r.mu.Lock()
+	v := r.view
+	r.mu.Unlock()
+	return goroutineStacks(r.goid.Load(), v.Working())
+}
+
 func (r *loopRun) Stop() {
 	r.mu.Lock()
 	r.stopped = true
@@ -232,8 +286,13 @@ var ended = func() context.Context {
 // drops what was posted to it and has not run. It reports false, and drops
 // fn, when the view is closed.
 func (r *loopRun) PostAwaited(fn func()) (<-chan struct{}, bool) {
-	r.mu.Lock()
-	v := r.view
-	r.mu.Unlock()
+	v := r.current()
 	return v.Done(), v.PostAwaited(fn)
+}
+
+// current is the run's view of the moment.
+func (r *loopRun) current() *loop.View {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.view
 }

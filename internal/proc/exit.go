@@ -4,9 +4,12 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"syscall"
 
+	"github.com/hostfx/hostfx/internal/chans"
+	"github.com/hostfx/hostfx/internal/executor"
 	"github.com/hostfx/hostfx/lifecycle"
 )
 
@@ -20,9 +23,18 @@ func (r *Run) result(state *os.ProcessState, waitErr error) error {
 	rp := r.report
 	r.mu.Unlock()
 	clean := state != nil && state.Success() && rp.killedFor == "" && rp.protocol == ""
+	// A stop the parent did not ask for: a signal sent to the child.
+	var signaled string
+	if rp.signaled != "" && !chans.Closed(r.stop) {
+		signaled = fmt.Sprintf("child %d stopped in order on %s sent to it directly, not by the app", r.PID(), rp.signaled)
+	}
 	switch {
+	case clean && rp.stopped != nil && *rp.stopped == "" && signaled != "":
+		return &executor.CleanEnd{Reason: signaled}
 	case clean && rp.stopped != nil && *rp.stopped == "":
 		return nil
+	case clean && rp.stopped != nil && signaled != "":
+		return fmt.Errorf("%s, and its stop failed: %s", signaled, *rp.stopped)
 	case clean && rp.stopped != nil:
 		return errors.New(*rp.stopped)
 	case clean && rp.exited && rp.noRestart:

@@ -3,6 +3,7 @@ package proc
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"syscall"
 	"testing"
@@ -13,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.uber.org/zap"
 
+	"github.com/hostfx/hostfx/internal/executor"
 	"github.com/hostfx/hostfx/internal/supervisor"
 	"github.com/hostfx/hostfx/lifecycle"
 	"github.com/hostfx/hostfx/modes"
@@ -154,4 +156,18 @@ func TestCrashHeadStartsAtTheCrashAndIsBounded(t *testing.T) {
 	got := h.bytes()
 	assert.Len(t, got, headSize)
 	assert.True(t, strings.HasPrefix(string(got), "fatal error: concurrent map writes\n"))
+}
+
+func TestChildStoppedBySignalIsAnExplainedCleanEnd(t *testing.T) {
+	r := fakeExecutor("signaled").Launch(testSpec())
+	err := r.Wait()
+	var ce *executor.CleanEnd
+	require.ErrorAs(t, err, &ce, "%v", err)
+	assert.Equal(t, fmt.Sprintf("child %d stopped in order on SIGTERM sent to it directly, not by the app", r.(*Run).PID()), ce.Reason)
+
+	r = fakeExecutor("signaled-stop-failed").Launch(testSpec())
+	err = r.Wait()
+	require.Error(t, err)
+	assert.False(t, errors.As(err, &ce), "a stop that failed is a failure")
+	assert.ErrorContains(t, err, "stopped in order on SIGINT sent to it directly, not by the app, and its stop failed: flush: disk full")
 }

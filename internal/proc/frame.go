@@ -25,10 +25,13 @@ var ErrProtocol = errors.New("protocol error")
 type Kind uint8
 
 // The frame kinds. The child sends Hello first, then Ready or StartFailed;
-// the parent sends Ping and Stop; the child answers Pong and Stopped, and
-// reports an end of its own with Exited or Fatal. Conn and Calls, from the
-// parent, carry a socket descriptor for the service: a connection for it to
-// serve (see Run.Dial), or one for calls (see Run.Call).
+// the parent sends Ping and Stop; the child answers Pong and Stopped,
+// reports an end of its own with Exited or Fatal, and passes its service's
+// signs of life on with Alive when the service has a watchdog. A child that
+// stops because it was sent a signal directly says so with Signaled before
+// its Stopped. Conn and Calls, from the parent, carry a socket descriptor
+// for the service: a connection for it to serve (see Run.Dial), or one for
+// calls (see Run.Call).
 const (
 	KindHello       Kind = iota + 1 // Version, PID
 	KindReady                       // the service started
@@ -41,9 +44,11 @@ const (
 	KindFatal                       // Text: why the service failed
 	KindConn                        // a connection for the service, as the descriptor sent with it
 	KindCalls                       // a connection for calls to the service, likewise
+	KindAlive                       // the service shows life, for its watchdog
+	KindSignaled                    // Text: the signal sent to the child directly that made it stop, before Stopped
 )
 
-var kindNames = [...]string{"", "hello", "ready", "start-failed", "ping", "pong", "stop", "stopped", "exited", "fatal", "conn", "calls"}
+var kindNames = [...]string{"", "hello", "ready", "start-failed", "ping", "pong", "stop", "stopped", "exited", "fatal", "conn", "calls", "alive", "signaled"}
 
 func (k Kind) String() string {
 	if int(k) < len(kindNames) && k > 0 {
@@ -80,7 +85,7 @@ func encode(f Frame) ([]byte, error) {
 	case KindHello:
 		payload = binary.BigEndian.AppendUint16(payload, f.Version)
 		payload = binary.BigEndian.AppendUint32(payload, f.PID)
-	case KindReady, KindConn, KindCalls:
+	case KindReady, KindConn, KindCalls, KindAlive:
 	case KindPing, KindPong:
 		payload = binary.BigEndian.AppendUint64(payload, f.Seq)
 	case KindStop:
@@ -91,7 +96,7 @@ func encode(f Frame) ([]byte, error) {
 			b = 1
 		}
 		payload = append(append(payload, b), f.Text...)
-	case KindStartFailed, KindStopped, KindFatal:
+	case KindStartFailed, KindStopped, KindFatal, KindSignaled:
 		payload = append(payload, f.Text...)
 	default:
 		return nil, fmt.Errorf("%w: cannot write %v", ErrProtocol, f.Kind)
@@ -196,7 +201,7 @@ func decode(k Kind, p []byte) (Frame, error) {
 		if want = 6; len(p) == want {
 			f.Version, f.PID = binary.BigEndian.Uint16(p), binary.BigEndian.Uint32(p[2:])
 		}
-	case KindReady, KindConn, KindCalls:
+	case KindReady, KindConn, KindCalls, KindAlive:
 		want = 0
 	case KindPing, KindPong:
 		if want = 8; len(p) == want {
@@ -211,7 +216,7 @@ func decode(k Kind, p []byte) (Frame, error) {
 			return Frame{}, fmt.Errorf("%w: exited frame needs a flag byte of 0 or 1", ErrProtocol)
 		}
 		f.NoRestart, f.Text = p[0] == 1, string(p[1:])
-	case KindStartFailed, KindStopped, KindFatal:
+	case KindStartFailed, KindStopped, KindFatal, KindSignaled:
 		f.Text = string(p)
 	default:
 		return Frame{}, fmt.Errorf("%w: unknown frame kind %d", ErrProtocol, uint8(k))

@@ -26,6 +26,8 @@ func TestFrameRoundTrip(t *testing.T) {
 		{Kind: KindExited, NoRestart: true, Text: "finished"},
 		{Kind: KindExited},
 		{Kind: KindFatal, Text: "panic: boom"},
+		{Kind: KindAlive},
+		{Kind: KindSignaled, Text: "SIGTERM"},
 	}
 	var buf bytes.Buffer
 	for _, f := range frames {

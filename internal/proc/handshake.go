@@ -19,7 +19,7 @@ func (c *childFrames) check(f Frame) error {
 		return nil
 	}
 	switch f.Kind {
-	case KindReady, KindStartFailed, KindPong, KindStopped, KindExited, KindFatal:
+	case KindReady, KindStartFailed, KindPong, KindStopped, KindExited, KindFatal, KindAlive, KindSignaled:
 		return nil
 	}
 	return fmt.Errorf("%w: unexpected %v from the child", ErrProtocol, f.Kind)
@@ -45,6 +45,11 @@ func (r *Run) readChild(fr *Reader, frames chan<- Frame) error {
 			r.readyOnce.Do(func() { close(r.ready) })
 		case KindPong:
 			r.deaf.Store(false) // it read the ping: it hears again
+		case KindAlive:
+			if r.spec.Alive != nil {
+				r.spec.Alive()
+			}
+			continue // nothing more to do with it
 		}
 		frames <- f
 	}

@@ -18,6 +18,8 @@ func TestChildFramesOrder(t *testing.T) {
 		want string // the error of the last frame; "" for none
 	}{
 		{"hello, ready, pong, stopped", []Frame{hello, {Kind: KindReady}, {Kind: KindPong}, {Kind: KindStopped}}, ""},
+		{"signs of life", []Frame{hello, {Kind: KindReady}, {Kind: KindAlive}, {Kind: KindAlive}}, ""},
+		{"stopped by a signal", []Frame{hello, {Kind: KindReady}, {Kind: KindSignaled, Text: "SIGTERM"}, {Kind: KindStopped}}, ""},
 		{"start failed", []Frame{hello, {Kind: KindStartFailed, Text: "no db"}}, ""},
 		{"ready first", []Frame{{Kind: KindReady}}, "protocol error: first frame is ready, want hello"},
 		{"another version", []Frame{{Kind: KindHello, Version: Version + 1}}, "protocol error: child speaks version 2, want 1"},

@@ -91,6 +91,16 @@ func crash(how string, control *os.File) {
 		ready()
 		_, _ = control.Write([]byte{0, 0})
 		os.Exit(0)
+	case "signaled": // stopped in order on a SIGTERM of its own
+		ready()
+		_ = Write(control, Frame{Kind: KindSignaled, Text: "SIGTERM"})
+		_ = Write(control, Frame{Kind: KindStopped})
+		os.Exit(0)
+	case "signaled-stop-failed":
+		ready()
+		_ = Write(control, Frame{Kind: KindSignaled, Text: "SIGINT"})
+		_ = Write(control, Frame{Kind: KindStopped, Text: "flush: disk full"})
+		os.Exit(0)
 	case "constructor-panic":
 		hello()
 		_ = newDatabase() // before the service is ready, as an app builds its graph
@@ -104,7 +114,7 @@ func newDatabase() any { panic("no database configured") }
 // a grandchild, "sleep 600", reports both PIDs on stderr and serves the
 // parent. A "spawner" stops when asked; an "overrunner" never does, and
 // exits at once on SIGTERM saying "second signal", as an app in a child
-// would.
+// would; a "ticker" never does either, and sends signs of life.
 func runChild(c *Child) {
 	sleep := exec.Command("sleep", "600")
 	if err := sleep.Start(); err != nil {
@@ -122,6 +132,13 @@ func runChild(c *Child) {
 		}()
 	}
 	_ = c.Send(Frame{Kind: KindReady})
+	if c.Service == "ticker" { // a service with a watchdog, which shows life
+		go func() {
+			for range time.Tick(10 * time.Millisecond) {
+				_ = c.Send(Frame{Kind: KindAlive})
+			}
+		}()
+	}
 	c.WatchEnd() // as an app's child does once its service has started
 	c.Serve(Handler{
 		Ping: func(seq uint64) { _ = c.Send(Frame{Kind: KindPong, Seq: seq}) },

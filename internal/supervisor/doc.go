@@ -1,7 +1,8 @@
 // Package supervisor drives one service through its life: it launches runs
-// through an executor, applies the start and stop timeouts, restarts failed
-// runs by the service's strategy, policy and intensity, and reports every
-// step as a lifecycle event.
+// through an executor, applies the start and stop timeouts and the
+// watchdog, restarts failed or hung runs by the service's strategy, policy
+// and intensity, and reports every step as a lifecycle event, with where a
+// run was stuck when it hung or ignored its stop.
 //
 // It owns a service's state, its restarts and its Status. It is the only
 // caller of the executors, so every execution mode is supervised alike. It

@@ -33,6 +33,9 @@ type ServiceSettings struct {
 	Intensity Intensity `config:"intensity"`
 	// Replicas is how many instances of the service run.
 	Replicas int `config:"replicas" validate:"gte=0"`
+	// Watchdog is the longest the running service may go without a sign
+	// of life before it counts as hung; 0 turns the watchdog off.
+	Watchdog time.Duration `config:"watchdog" validate:"gte=0"`
 	// Sources maps each key that was set, relative to the section (such
 	// as "mode" or "intensity.window"), to where its value came from.
 	Sources map[string]string `config:"-"`
@@ -153,6 +156,9 @@ func (c *Config) ServiceOptions(name string) (modes.ExecutionMode, []lifecycle.O
 	}
 	if set("replicas") {
 		opts = append(opts, lifecycle.Replicas(s.Replicas))
+	}
+	if set("watchdog") {
+		opts = append(opts, lifecycle.Watchdog(s.Watchdog))
 	}
 	if set("intensity.max_restarts") || set("intensity.window") {
 		maxRestarts, window := s.Intensity.MaxRestarts, s.Intensity.Window

@@ -95,3 +95,14 @@ func TestServiceErrors(t *testing.T) {
 		})
 	}
 }
+
+func TestServiceWatchdog(t *testing.T) {
+	c, err := config.New(config.Args([]string{"--services.worker.watchdog=3s"}))
+	require.NoError(t, err)
+	_, opts, sources := c.ServiceOptions("worker")
+	assert.Equal(t, 3*time.Second, lifecycle.DefaultSettings().With(opts...).Watchdog)
+	assert.Equal(t, "flag --services.worker.watchdog", sources["watchdog"])
+
+	_, err = config.New(config.Args([]string{"--services.worker.watchdog=-1s"}))
+	assert.ErrorContains(t, err, "services.worker.watchdog")
+}
