@@ -12,6 +12,7 @@ import (
 	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest/observer"
 
+	"github.com/hostfx/hostfx/internal/signs"
 	"github.com/hostfx/hostfx/lifecycle"
 	"github.com/hostfx/hostfx/modes"
 )
@@ -88,7 +89,7 @@ func TestSettingsValidate(t *testing.T) {
 
 func TestReady(t *testing.T) {
 	calls := 0
-	ctx := lifecycle.WithReady(context.Background(), func() { calls++ })
+	ctx := signs.WithReady(context.Background(), func() { calls++ })
 	lifecycle.Ready(ctx)
 	assert.Equal(t, 1, calls)
 	lifecycle.Ready(context.Background()) // no signal installed: nothing happens
@@ -97,7 +98,7 @@ func TestReady(t *testing.T) {
 
 func TestAlive(t *testing.T) {
 	calls := 0
-	ctx := lifecycle.WithAlive(lifecycle.WithReady(context.Background(), func() {}), func() { calls++ })
+	ctx := signs.WithAlive(signs.WithReady(context.Background(), func() {}), func() { calls++ })
 	lifecycle.Alive(ctx)
 	lifecycle.Alive(ctx)
 	assert.Equal(t, 2, calls, "every sign of life counts")

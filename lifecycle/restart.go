@@ -3,7 +3,6 @@ package lifecycle
 import (
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"strings"
 	"time"
 
@@ -124,48 +123,6 @@ func DefaultStrategy(k StrategyKind) Strategy {
 	return ExponentialBackoff(DefaultInitial, DefaultMaxDelay, DefaultMaxJitter)
 }
 
-// withDefaults makes the zero Strategy the default one.
-func (s Strategy) withDefaults() Strategy {
-	if s.Kind == 0 {
-		return DefaultStrategy(StrategyExponentialBackoff)
-	}
-	return s
-}
-
-// Backoff returns the delay before restart number attempt, counting from 0,
-// since the service last ran stably: immediate 0; fixed Delay; exponential
-// d = min(Delay·2^attempt, Max) plus a jitter drawn uniformly from
-// [0, min(MaxJitter, d/2)] with rng (or the global source when rng is
-// nil); linear min(Delay·(attempt+1), Max).
-func (s Strategy) Backoff(attempt int, rng *rand.Rand) time.Duration {
-	s = s.withDefaults()
-	switch s.Kind {
-	case StrategyFixedBackoff:
-		return s.Delay
-	case StrategyExponentialBackoff:
-		d := s.Max
-		if attempt < 62 && s.Delay <= s.Max>>attempt {
-			d = s.Delay << attempt
-		}
-		// Bounded by the delay too: a jitter larger than the delay would
-		// make a short first delay several times longer than asked for.
-		if j := min(s.MaxJitter, d/2); j > 0 {
-			if rng != nil {
-				d += time.Duration(rng.Int64N(int64(j) + 1))
-			} else {
-				d += time.Duration(rand.Int64N(int64(j) + 1))
-			}
-		}
-		return d
-	case StrategyLinearBackoff:
-		if n := time.Duration(attempt + 1); s.Delay <= s.Max/n {
-			return s.Delay * n
-		}
-		return s.Max
-	}
-	return 0
-}
-
 // Validate reports a strategy no service can use.
 func (s Strategy) Validate() error {
 	if s.Kind != 0 && (s.Kind < StrategyImmediate || s.Kind > StrategyLinearBackoff) {
@@ -178,6 +135,14 @@ func (s Strategy) Validate() error {
 		return fmt.Errorf("restart strategy %v: the cap must be at least the first delay", s)
 	}
 	return nil
+}
+
+// withDefaults makes the zero Strategy the default one.
+func (s Strategy) withDefaults() Strategy {
+	if s.Kind == 0 {
+		return DefaultStrategy(StrategyExponentialBackoff)
+	}
+	return s
 }
 
 func (s Strategy) String() string {
@@ -265,18 +230,4 @@ func (p *Policy) UnmarshalText(text []byte) error {
 	}
 	*p = parsed
 	return nil
-}
-
-// ShouldRestart reports whether an end with err leads to a restart.
-func (p Policy) ShouldRestart(err error) bool {
-	if errors.Is(err, ErrNoRestart) {
-		return false
-	}
-	switch p {
-	case Always:
-		return true
-	case Never:
-		return false
-	}
-	return err != nil
 }

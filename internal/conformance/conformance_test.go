@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/hostfx/hostfx/internal/restart"
 	"github.com/hostfx/hostfx/lifecycle"
 	"github.com/hostfx/hostfx/modes"
 )
@@ -81,7 +82,7 @@ func checkDelays(t *testing.T, h *harness, s lifecycle.Strategy) {
 		}
 		base := s
 		base.MaxJitter = 0
-		least := base.Backoff(r.Attempt-1, nil)
+		least := restart.Delay(base, r.Attempt-1, nil)
 		most := least
 		if s.Kind == lifecycle.StrategyExponentialBackoff {
 			most += min(s.MaxJitter, least/2)

@@ -12,7 +12,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/hostfx/hostfx/internal/loop"
-	"github.com/hostfx/hostfx/lifecycle"
+	"github.com/hostfx/hostfx/internal/signs"
 	"github.com/hostfx/hostfx/modes"
 )
 
@@ -151,9 +151,9 @@ type run struct {
 func newRun(alive func()) *run {
 	r := &run{ready: make(chan struct{})}
 	ctx, cancel := context.WithCancel(context.Background())
-	r.ctx = lifecycle.WithReady(ctx, r.markReady)
+	r.ctx = signs.WithReady(ctx, r.markReady)
 	if alive != nil {
-		r.ctx = lifecycle.WithAlive(r.ctx, alive)
+		r.ctx = signs.WithAlive(r.ctx, alive)
 	}
 	r.cancel = cancel
 	return r

@@ -8,6 +8,7 @@ import (
 
 	"github.com/hostfx/hostfx/internal/chans"
 	"github.com/hostfx/hostfx/internal/executor"
+	"github.com/hostfx/hostfx/internal/restart"
 	"github.com/hostfx/hostfx/lifecycle"
 )
 
@@ -94,7 +95,7 @@ func (s *Service) decide(r *run, er executor.Run, err error, now time.Time) (tim
 		return 0, false
 	}
 	s.recent.add(now)
-	delay := s.Settings.Restart.Backoff(s.attempt, s.Rand)
+	delay := restart.Delay(s.Settings.Restart, s.attempt, s.Rand)
 	s.attempt++
 	if !s.enterAt(lifecycle.StateBackoff, now) {
 		return 0, false
@@ -147,7 +148,7 @@ func (s *Service) restartAfter(r executor.Run, err error, now time.Time) bool {
 	if failed {
 		s.lastErr, s.lastAt = err, now
 	}
-	restart := s.Settings.Policy.ShouldRestart(policyErr) && !halted
+	again := restart.Wanted(s.Settings.Policy, policyErr) && !halted
 	if halted {
 		// The app is stopping, and will stop this service in its turn: the
 		// end is that stop's, which reports it; a service that fails alone
@@ -158,7 +159,7 @@ func (s *Service) restartAfter(r executor.Run, err error, now time.Time) bool {
 		}
 	}
 	switch {
-	case restart:
+	case again:
 	case failed:
 		s.setStateAt(lifecycle.StateFailed, now)
 	default:
@@ -173,13 +174,13 @@ func (s *Service) restartAfter(r executor.Run, err error, now time.Time) bool {
 		s.Observe(&lifecycle.Exited{Service: s.Name, Mode: s.Mode, PID: executor.PID(r), TID: r.TID(), Err: err})
 	}
 	switch {
-	case restart, halted:
+	case again, halted:
 	case failed:
 		s.giveUp(err, 0)
 	case s.OnExit != nil:
 		s.OnExit(s, err)
 	}
-	return restart
+	return again
 }
 
 // cleanEnd reports whether err explains a clean end: the end counts as a
