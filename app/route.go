@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"reflect"
@@ -73,12 +74,20 @@ func (m *member) stopping(ctx context.Context) {
 }
 
 // handler wraps the service's HandleCall so that each call runs with the
-// member's context and is counted, for a stop to wait for it.
+// member's context and is counted, for a stop to wait for it. A call that
+// comes once the stop has ended that context is not taken.
 func (m *member) handler(h CallHandler) proc.CallHandler {
 	return func(_ context.Context, request []byte) ([]byte, error) {
 		m.mu.Lock()
-		m.handling++
 		ctx := m.ctx
+		if ctx.Err() != nil {
+			// The service is stopping and has let its last calls finish:
+			// one that comes now, such as one its caller gave up on while
+			// it was on its way, is not taken.
+			m.mu.Unlock()
+			return nil, fmt.Errorf("service %q is stopping: %w", m.spec.name, ErrNotRunning)
+		}
+		m.handling++
 		m.mu.Unlock()
 		defer func() {
 			m.mu.Lock()
@@ -182,7 +191,17 @@ func (m *member) call(ctx context.Context, h *host, request []byte) ([]byte, err
 // *proc.HandlerError: an answer, as from a child.
 func (m *member) answer(ctx context.Context, handle proc.CallHandler, request []byte) ([]byte, error) {
 	answer := func() ([]byte, error) {
-		resp, failure, failed := proc.Answer(ctx, handle, request)
+		var notTaken error // a call the service did not take is no answer
+		resp, failure, failed := proc.Answer(ctx, func(ctx context.Context, request []byte) ([]byte, error) {
+			resp, err := handle(ctx, request)
+			if errors.Is(err, ErrNotRunning) {
+				notTaken = err
+			}
+			return resp, err
+		}, request)
+		if notTaken != nil {
+			return nil, notTaken
+		}
 		if !failed && len(resp) > MaxCallSize {
 			failure, failed = fmt.Sprintf("response of %d bytes: at most %d", len(resp), MaxCallSize), true
 		}
