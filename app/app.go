@@ -51,7 +51,7 @@ func New(opts ...fx.Option) *App {
 	fxLogger := fx.WithLogger(func(log hostLog) fxevent.Logger {
 		l := &fxevent.ZapLogger{Logger: log.Logger}
 		l.UseLogLevel(zapcore.DebugLevel) // fx's own steps are detail; errors still log as errors
-		return l
+		return doneAtBuild{l}
 	})
 	if proc.Current() != nil {
 		// A child reports its own failures to the parent, which logs them;
@@ -150,7 +150,10 @@ func (a *App) Wait() <-chan fx.ShutdownSignal { return a.fx.Wait() }
 // and stops it. A second signal during the stop exits at once, after
 // logging the services still stopping. Run returns after a clean stop; on a
 // build or start failure, a service that gave up, or a stop that failed it
-// exits the process non-zero.
+// exits the process non-zero. A build that ends with an error carrying an
+// exit code, as config.ErrPrinted after --print-config, has done what the
+// program was run for: Run starts nothing and ends with that code, 0
+// returning.
 //
 // Called from main, Run runs the main event loop on the process's main OS
 // thread.
@@ -164,8 +167,33 @@ func (a *App) Run() {
 	}
 }
 
+// doneAtBuild logs an invoke that did the program's whole work, such as
+// printing the configuration, as the detail it is rather than as an error.
+type doneAtBuild struct{ *fxevent.ZapLogger }
+
+func (l doneAtBuild) LogEvent(e fxevent.Event) {
+	var done exitCoder
+	if inv, ok := e.(*fxevent.Invoked); ok && errors.As(inv.Err, &done) {
+		l.Logger.Debug("invoke ended the program's work", zap.String("function", inv.FunctionName), zap.Error(inv.Err))
+		return
+	}
+	l.ZapLogger.LogEvent(e)
+}
+
+// exitCoder is a build error that ends Run with its code and no failure
+// logged: an option that does the program's whole work while the app is
+// built returns one, as config.ErrPrinted after --print-config.
+type exitCoder interface {
+	error
+	ExitCode() int
+}
+
 func (a *App) run() int {
 	if err := a.Err(); err != nil {
+		var done exitCoder
+		if errors.As(err, &done) { // the build did what the program was run for
+			return done.ExitCode()
+		}
 		log := a.log
 		if log == nil { // the graph failed before it could give us one
 			if log, _ = NewLogger(); log == nil {

@@ -22,6 +22,7 @@ import (
 	"github.com/hostfx/hostfx/app"
 	"github.com/hostfx/hostfx/lifecycle"
 	"github.com/hostfx/hostfx/modes"
+	"github.com/hostfx/hostfx/modules/config"
 )
 
 const modesTick = time.Millisecond
@@ -63,6 +64,9 @@ func runHelper(name string) int {
 		procParentScenario()
 	case "badbuild":
 		app.New(app.Service("", leaf[[1]byte], modes.SeparateThread)).Run()
+	case "printconfig":
+		app.New(config.Module(config.Args([]string{"--print-config", "--services.worker.stop_timeout=3s"}), config.PrintConfigFlag()),
+			app.Service("worker", leaf[[1]byte], modes.SeparateThread)).Run()
 	default:
 		fmt.Fprintf(os.Stderr, "unknown helper scenario %q\n", name)
 		return 2
@@ -119,10 +123,11 @@ func (p *prober) RunAsync(_ context.Context, loop modes.Loop) error {
 
 // helperProc is a re-executed test binary running one scenario.
 type helperProc struct {
-	t     *testing.T
-	cmd   *exec.Cmd
-	lines chan string
-	seen  strings.Builder
+	t      *testing.T
+	cmd    *exec.Cmd
+	lines  chan string
+	seen   strings.Builder
+	stdout *strings.Builder // complete once wait returns
 }
 
 func startHelper(t *testing.T, name string, env ...string) *helperProc {
@@ -135,10 +140,10 @@ func startHelper(t *testing.T, name string, env ...string) *helperProc {
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	stderr, err := cmd.StderrPipe()
 	require.NoError(t, err)
-	var stdout strings.Builder
-	cmd.Stdout = &stdout
+	stdout := new(strings.Builder)
+	cmd.Stdout = stdout
 	require.NoError(t, cmd.Start())
-	p := &helperProc{t: t, cmd: cmd, lines: make(chan string, 1024)}
+	p := &helperProc{t: t, cmd: cmd, lines: make(chan string, 1024), stdout: stdout}
 	go func() {
 		defer close(p.lines)
 		sc := bufio.NewScanner(stderr)
@@ -252,6 +257,17 @@ func TestRunExitCodes(t *testing.T) {
 			assert.True(t, containsAll(log, tt.wantLog), "want %q in:\n%s", tt.wantLog, log)
 		})
 	}
+}
+
+// --print-config prints, and Run returns as after a clean stop, starting
+// nothing and logging no failure.
+func TestPrintConfigEndsRun(t *testing.T) {
+	p := startHelper(t, "printconfig")
+	code, log := p.wait()
+	assert.Equal(t, 0, code, log)
+	assert.Contains(t, p.stdout.String(), "services.worker.stop_timeout")
+	assert.NotContains(t, log, "failed")
+	assert.NotContains(t, log, `"event":"starting"`)
 }
 
 func TestSecondSignalForcesExit(t *testing.T) {

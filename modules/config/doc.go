@@ -60,5 +60,6 @@
 // # Printing
 //
 // [Config.Print] writes every key with its value and source. With
-// [PrintConfigFlag], --print-config prints the configuration and exits.
+// [PrintConfigFlag], --print-config prints the configuration, and
+// [ErrPrinted] ends the program: App.Run starts nothing and returns.
 package config

@@ -143,8 +143,7 @@ func check(p checkParams) error {
 		ps = append(ps, c.unbound(paths)...)
 	}
 	if len(ps) == 0 {
-		c.HandlePrintFlag()
-		return nil
+		return c.HandlePrintFlag()
 	}
 	if c.PrintRequested() {
 		if err := c.Print(os.Stdout); err != nil {

@@ -1,6 +1,7 @@
 package config_test
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -32,8 +33,8 @@ func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m)
 }
 
-// runHelper runs a scenario in a child test binary; HandlePrintFlag exits
-// the process itself when it prints.
+// runHelper runs a scenario in a child test binary, which ends as a
+// program would once the configuration is printed.
 func runHelper(name string) int {
 	args := []string{"--app.name=demo", "--print-config"}
 	switch name {
@@ -47,12 +48,17 @@ func runHelper(name string) int {
 			fmt.Println(err)
 			return 2
 		}
-		c.HandlePrintFlag()
+		if err := c.HandlePrintFlag(); errors.Is(err, config.ErrPrinted) {
+			return 0
+		}
 	case "print-fx":
 		app := fx.New(fx.NopLogger,
 			config.Module(config.Args(args), config.PrintConfigFlag(), config.Env("HOSTFX_CONFIG_TEST_SECRET")),
 			config.Provide[App]("app"),
 		)
+		if errors.Is(app.Err(), config.ErrPrinted) {
+			return 0
+		}
 		fmt.Println("not printed:", app.Err())
 		return 3
 	}

@@ -142,17 +142,32 @@ func (c *Config) MarshalLogObject(enc zapcore.ObjectEncoder) error {
 // --print-config; see PrintConfigFlag.
 func (c *Config) PrintRequested() bool { return c.printReq }
 
-// HandlePrintFlag prints the configuration to standard output and exits 0
-// when the command line asked for --print-config; otherwise it does
-// nothing. Module and Supply call it once the bindings are checked; call
-// it yourself without fx, after binding, so Print knows your secrets.
-func (c *Config) HandlePrintFlag() {
+// ErrPrinted is what HandlePrintFlag returns once it has printed the
+// configuration: the program has done what --print-config asked and
+// should end, with exit status 0. App.Run ends so, without logging a
+// failure, when the app's build fails with it, as Module and Supply make
+// it do.
+var ErrPrinted error = printed{}
+
+type printed struct{}
+
+func (printed) Error() string { return "config: printed the configuration, as --print-config asked" }
+
+// ExitCode is the exit status a program that stops on this error ends
+// with: 0, since nothing failed.
+func (printed) ExitCode() int { return 0 }
+
+// HandlePrintFlag prints the configuration to standard output and returns
+// ErrPrinted when the command line asked for --print-config; otherwise it
+// does nothing and returns nil. Module and Supply call it once the
+// bindings are checked; call it yourself without fx, after binding, so
+// Print knows your secrets, and end the program when it returns an error.
+func (c *Config) HandlePrintFlag() error {
 	if !c.PrintRequested() {
-		return
+		return nil
 	}
 	if err := c.Print(os.Stdout); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
+		return err
 	}
-	os.Exit(0)
+	return ErrPrinted
 }

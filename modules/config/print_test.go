@@ -69,7 +69,7 @@ func TestPrintRequested(t *testing.T) {
 			assert.Equal(t, tt.want, c.PrintRequested())
 			assert.Equal(t, tt.wantKeys, c.Keys())
 			if !tt.want {
-				c.HandlePrintFlag() // not asked for: returns
+				assert.NoError(t, c.HandlePrintFlag(), "not asked for: it does nothing")
 			}
 		})
 	}
