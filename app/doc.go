@@ -57,6 +57,14 @@
 // when it hangs, speaks garbage, or does not stop within its stop timeout.
 // In tests, pass [Test] so that a child re-runs only the calling test.
 //
+// Importing this package does two things before main runs. It locks the
+// main goroutine to the main thread (see Running). And in a process that
+// the app started as a service's child, which its environment marks, it
+// connects to the parent over the inherited control channel, so the child
+// is supervised before any of the program's own code runs; such a child
+// exits with status 2, saying why on stderr, if that channel is broken. In
+// any other process it does nothing more.
+//
 // # Supervision
 //
 // A service that fails while the app runs is restarted by its policy and
