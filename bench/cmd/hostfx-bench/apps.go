@@ -104,8 +104,8 @@ func benchThread(p harness.Plan, rep *report) error {
 	if err != nil {
 		return err
 	}
-	rep.add(row{name: "thread_startstop", hostfx: spread(rs[0]), baseline: spread(rs[1]), ratio: ratio(rs[0], rs[1]), goal: 2})
-	rep.add(row{name: "thread_startstop_new", hostfx: spread(rs[2]), baseline: spread(rs[1]), ratio: ratio(rs[2], rs[1])})
+	rep.add(row{name: "thread_startstop", hostfx: spread(rs[0]), baseline: spread(rs[1]), cmp: compare(rs[0], rs[1]), goal: 2})
+	rep.add(row{name: "thread_startstop_new", hostfx: spread(rs[2]), baseline: spread(rs[1]), cmp: compare(rs[2], rs[1])})
 	rep.note("thread_startstop: Start+Stop of a built app with one SEPARATE_THREAD service, again and again; "+
 		"thread_startstop_new builds a new app each time. Means: %s; with New: %s.", again.startStop(), &fresh)
 	return nil
@@ -122,7 +122,7 @@ func benchApp1000(p harness.Plan, rep *report) error {
 	if err != nil {
 		return err
 	}
-	rep.add(row{name: "app_1000", hostfx: spread(rs[0]), baseline: spread(rs[1]), ratio: ratio(rs[0], rs[1]), goal: 1.5})
+	rep.add(row{name: "app_1000", hostfx: spread(rs[0]), baseline: spread(rs[1]), cmp: compare(rs[0], rs[1]), goal: 1.5})
 	rep.note("app_1000: New+Start+Stop of 1000 MAIN_EVENT_LOOP_ASYNC services of one constructor, against fx with 1000 "+
 		"providers of one type told apart by name tags, each appending a hook, and an invoke of each. Means: hostfx %s; fx %s.",
 		&hostfxPhases, &fxPhases)

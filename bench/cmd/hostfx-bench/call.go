@@ -75,8 +75,8 @@ func benchCall(p harness.Plan, rep *report) error {
 	if err != nil {
 		return err
 	}
-	rep.add(row{name: "call_thread", hostfx: spread(rs[0]), baseline: spread(rs[2]), ratio: ratio(rs[0], rs[2]), goal: 2})
-	rep.add(row{name: "call_loop", hostfx: spread(rs[1]), baseline: spread(rs[2]), ratio: ratio(rs[1], rs[2]), goal: 2})
+	rep.add(row{name: "call_thread", hostfx: spread(rs[0]), baseline: spread(rs[2]), cmp: compare(rs[0], rs[2]), goal: 2})
+	rep.add(row{name: "call_loop", hostfx: spread(rs[1]), baseline: spread(rs[2]), cmp: compare(rs[1], rs[2]), goal: 2})
 	rep.note("call_thread and call_loop: one Supervisor.Call to a SEPARATE_THREAD and a SEPARATE_THREAD_ASYNC service of a started " +
 		"app, against a goroutine ping-pong over unbuffered channels (loop_rtt's baseline). The thread service answers on " +
 		"the caller's goroutine; the loop service on its loop, whose goroutine is locked to its own OS thread, so each call " +
@@ -133,8 +133,8 @@ func benchPool(p harness.Plan, rep *report) error {
 		return err
 	}
 	// Throughput is the inverse of time per call: 1 replica's time over 2's.
-	rep.add(row{name: "pool_2_vs_1", hostfx: spread(rs[0]), baseline: spread(rs[1]), ratio: ratio(rs[1], rs[0]),
-		goalText: "≥ 1.6", pass: boolp(ratio(rs[1], rs[0]) >= 1.6)})
+	throughput := harness.Compare(rs[0], rs[1]).Inverse()
+	rep.add(row{name: "pool_2_vs_1", hostfx: spread(rs[0]), baseline: spread(rs[1]), cmp: &throughput, least: 1.6})
 	rep.note("pool_2_vs_1: time per call to a SEPARATE_PROCESS service with Replicas(2) against Replicas(1), each call "+
 		"%d rounds of SHA-256 in the child, one call at a time per replica, 8 callers at once; the ratio is the throughput "+
 		"of 2 over 1 (time per call of 1 over 2).", crunchRounds)

@@ -64,7 +64,7 @@ func benchGoPlugin(p harness.Plan, rep *report) error {
 	call, haveCall := rep.results["proc_call"]
 	x := row{name: "vs_goplugin_spawn", hostfx: "-", baseline: spread(peer.Start), ratio: nan, goal: 0.5}
 	if haveSpawn {
-		x.hostfx, x.ratio = spread(spawn), ratio(spawn, peer.Start)
+		x.hostfx, x.cmp = spread(spawn), compare(spawn, peer.Start)
 	} else {
 		x.why = "run proc_spawn too"
 	}
@@ -72,12 +72,12 @@ func benchGoPlugin(p harness.Plan, rep *report) error {
 	// What bounds vs_goplugin_spawn: no start of a process can be quicker
 	// than a bare exec of its binary.
 	if raw, ok := rep.results["proc_spawn_raw"]; ok {
-		rep.add(row{name: "goplugin_spawn_floor", hostfx: spread(raw), baseline: spread(peer.Start), ratio: ratio(raw, peer.Start)})
+		rep.add(row{name: "goplugin_spawn_floor", hostfx: spread(raw), baseline: spread(peer.Start), cmp: compare(raw, peer.Start)})
 	}
-	rep.add(row{name: "goplugin_exec_share", hostfx: spread(peer.Raw), baseline: spread(peer.Start), ratio: ratio(peer.Raw, peer.Start)})
+	rep.add(row{name: "goplugin_exec_share", hostfx: spread(peer.Raw), baseline: spread(peer.Start), cmp: compare(peer.Raw, peer.Start)})
 	x = row{name: "vs_goplugin_rtt", hostfx: "-", baseline: spread(peer.Call), ratio: nan, goal: 0.5}
 	if haveCall {
-		x.hostfx, x.ratio = spread(call), ratio(call, peer.Call)
+		x.hostfx, x.cmp = spread(call), compare(call, peer.Call)
 	} else {
 		x.why = "run proc_rtt too"
 	}

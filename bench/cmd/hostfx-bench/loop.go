@@ -75,7 +75,7 @@ func benchLoopPost(p harness.Plan, rep *report) error {
 	if err != nil {
 		return err
 	}
-	rep.add(row{name: "loop_post", hostfx: spread(rs[0]), baseline: spread(rs[1]), ratio: ratio(rs[0], rs[1]), goal: 1.5})
+	rep.add(row{name: "loop_post", hostfx: spread(rs[0]), baseline: spread(rs[1]), cmp: compare(rs[0], rs[1]), goal: 1.5})
 	rep.add(row{
 		name: "loop_post_allocs", hostfx: allocsText(rs[0].Allocs), baseline: allocsText(rs[1].Allocs), ratio: rs[0].Allocs,
 		goalText: "0 allocs", pass: boolp(rs[0].Allocs < 0.01),
@@ -117,9 +117,9 @@ func benchLoopRTT(p harness.Plan, rep *report) error {
 	if err != nil {
 		return err
 	}
-	rep.add(row{name: "loop_rtt", hostfx: spread(rs[0]), baseline: spread(rs[1]), ratio: ratio(rs[0], rs[1]), goal: 1.5})
-	rep.add(row{name: "loop_rtt_app_main_loop", hostfx: spread(rs[2]), baseline: spread(rs[1]), ratio: ratio(rs[2], rs[1])})
-	rep.add(row{name: "loop_rtt_locked", hostfx: spread(rs[3]), baseline: spread(rs[4]), ratio: ratio(rs[3], rs[4])})
+	rep.add(row{name: "loop_rtt", hostfx: spread(rs[0]), baseline: spread(rs[1]), cmp: compare(rs[0], rs[1]), goal: 1.5})
+	rep.add(row{name: "loop_rtt_app_main_loop", hostfx: spread(rs[2]), baseline: spread(rs[1]), cmp: compare(rs[2], rs[1])})
+	rep.add(row{name: "loop_rtt_locked", hostfx: spread(rs[3]), baseline: spread(rs[4]), cmp: compare(rs[3], rs[4])})
 	rep.note("loop_rtt_app_main_loop: the same round trip through the main loop of a started app, whose goroutine is locked to "+
 		"an OS thread. loop_rtt_locked: a standalone loop on a locked goroutine against channel ping-pong with a locked "+
 		"responder (%s): waking a parked locked goroutine is what costs, in Go itself.", dur(rs[4].PerOp))

@@ -152,9 +152,9 @@ func benchProcSpawn(p harness.Plan, rep *report) error {
 	rep.results["proc_spawn"] = rs[0]
 	rep.results["proc_spawn_call"] = rs[3]
 	rep.results["proc_spawn_raw"] = rs[1]
-	rep.add(row{name: "proc_spawn", hostfx: spread(rs[0]), baseline: spread(rs[1]), ratio: ratio(rs[0], rs[1]), goal: 1.5})
-	rep.add(row{name: "proc_spawn_with_new", hostfx: spread(rs[2]), baseline: spread(rs[1]), ratio: ratio(rs[2], rs[1])})
-	rep.add(row{name: "proc_spawn_call", hostfx: spread(rs[3]), baseline: spread(rs[1]), ratio: ratio(rs[3], rs[1])})
+	rep.add(row{name: "proc_spawn", hostfx: spread(rs[0]), baseline: spread(rs[1]), cmp: compare(rs[0], rs[1]), goal: 1.5})
+	rep.add(row{name: "proc_spawn_with_new", hostfx: spread(rs[2]), baseline: spread(rs[1]), cmp: compare(rs[2], rs[1])})
+	rep.add(row{name: "proc_spawn_call", hostfx: spread(rs[3]), baseline: spread(rs[1]), cmp: compare(rs[3], rs[1])})
 	rep.add(row{name: "proc_spawn_overhead", hostfx: dur(rs[0].PerOp - rs[1].PerOp), baseline: "-", ratio: nan})
 	rep.add(row{name: "proc_stop", hostfx: dur(rs[0].Aux), baseline: dur(rs[1].Aux), ratio: float64(rs[0].Aux) / float64(rs[1].Aux)})
 	steps, err := spawnBreakdown(max(5, p.Samples*2))
@@ -337,10 +337,10 @@ func benchProcRTT(p harness.Plan, rep *report) error {
 	}
 	rep.results["proc_rtt"] = rs[0]
 	rep.results["proc_call"] = rs[4]
-	rep.add(row{name: "proc_rtt", hostfx: spread(rs[0]), baseline: spread(rs[1]), ratio: ratio(rs[0], rs[1]), goal: 1.5})
-	rep.add(row{name: "proc_rtt_locked", hostfx: spread(rs[2]), baseline: spread(rs[1]), ratio: ratio(rs[2], rs[1])})
-	rep.add(row{name: "proc_call", hostfx: spread(rs[4]), baseline: spread(rs[1]), ratio: ratio(rs[4], rs[1])})
-	rep.add(row{name: "proc_rpc", hostfx: spread(rs[3]), baseline: spread(rs[1]), ratio: ratio(rs[3], rs[1])})
+	rep.add(row{name: "proc_rtt", hostfx: spread(rs[0]), baseline: spread(rs[1]), cmp: compare(rs[0], rs[1]), goal: 1.5})
+	rep.add(row{name: "proc_rtt_locked", hostfx: spread(rs[2]), baseline: spread(rs[1]), cmp: compare(rs[2], rs[1])})
+	rep.add(row{name: "proc_call", hostfx: spread(rs[4]), baseline: spread(rs[1]), cmp: compare(rs[4], rs[1])})
+	rep.add(row{name: "proc_rpc", hostfx: spread(rs[3]), baseline: spread(rs[1]), cmp: compare(rs[3], rs[1])})
 	rep.note("proc_rtt: a byte echoed by a SEPARATE_PROCESS service over a connection app.Dial made, echoed on the " +
 		"goroutine ServeConn runs on; the baseline echoes over the socketpair a raw child inherited. proc_rtt_locked " +
 		"echoes in Run itself, on the OS thread SEPARATE_PROCESS locks Run to. proc_call is one app.Call of Plugin.Echo " +

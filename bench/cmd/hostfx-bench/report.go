@@ -16,21 +16,37 @@ type row struct {
 	name     string
 	hostfx   string
 	baseline string
-	ratio    float64 // NaN when there is none
-	goal     float64 // the largest ratio that passes; 0 for a figure without a goal
-	goalText string  // overrides the goal column, e.g. "0 allocs"
-	pass     *bool   // overrides the ratio test, for goals that are not ratios
-	why      string  // for a row that could not be measured
+	cmp      *harness.Ratio // hostfx against the baseline, round by round; or
+	ratio    float64        // a ratio of its own; NaN when there is none
+	goal     float64        // the largest ratio that passes; 0 for a figure without a goal
+	least    float64        // the smallest ratio that passes, for a figure where more is better
+	goalText string         // overrides the goal column, e.g. "0 allocs"
+	pass     *bool          // overrides the ratio test, for goals that are not ratios
+	why      string         // for a row that could not be measured
 }
 
+// verdict says whether the row meets its goal. A ratio measured round by
+// round meets it only when its whole spread (the quartiles of the rounds'
+// ratios) does, misses it when its whole spread does, and is "noisy" when
+// the goal lies within the spread: the machine moved it too much to say.
 func (r row) verdict() string {
+	lo, hi := r.ratio, r.ratio
+	if r.cmp != nil {
+		lo, hi = r.cmp.Lo, r.cmp.Hi
+	}
 	switch {
 	case r.why != "":
 		return "n/a"
-	case r.pass != nil && *r.pass, r.pass == nil && r.goal > 0 && r.ratio <= r.goal:
+	case r.pass != nil && *r.pass:
 		return "ok"
-	case r.pass != nil, r.goal > 0:
+	case r.pass != nil:
 		return "MISSED"
+	case r.goal > 0 && hi <= r.goal, r.least > 0 && lo >= r.least:
+		return "ok"
+	case r.goal > 0 && lo > r.goal, r.least > 0 && hi < r.least:
+		return "MISSED"
+	case r.goal > 0, r.least > 0:
+		return "noisy"
 	}
 	return "info"
 }
@@ -41,8 +57,18 @@ func (r row) goalColumn() string {
 		return r.goalText
 	case r.goal > 0:
 		return fmt.Sprintf("≤ %g", r.goal)
+	case r.least > 0:
+		return fmt.Sprintf("≥ %g", r.least)
 	}
 	return "-"
+}
+
+// ratioColumn prints the ratio, with its spread when it has one.
+func (r row) ratioColumn() string {
+	if r.cmp == nil {
+		return ratioText(r.ratio)
+	}
+	return fmt.Sprintf("%.2f [%.2f..%.2f]", r.cmp.Median, r.cmp.Lo, r.cmp.Hi)
 }
 
 func ratioText(x float64) string {
@@ -71,12 +97,15 @@ func newReport() *report {
 }
 
 func (r *report) add(x row) {
+	if x.cmp != nil {
+		x.ratio = x.cmp.Median
+	}
 	r.rows = append(r.rows, x)
 	v := ratioText(x.ratio)
 	if x.why != "" || v == "-" {
 		v = "na"
 	}
-	if x.goal > 0 || x.pass != nil || x.why != "" {
+	if x.goal > 0 || x.least > 0 || x.pass != nil || x.why != "" {
 		r.set(x.name, v)
 	}
 }
@@ -98,7 +127,7 @@ func (r *report) write(w io.Writer) error {
 	var table, b strings.Builder
 	fmt.Fprintln(&table, "measure\thostfx\tbaseline\tratio\tgoal\tverdict")
 	for _, x := range r.rows {
-		fmt.Fprintf(&table, "%s\t%s\t%s\t%s\t%s\t%s\n", x.name, x.hostfx, x.baseline, ratioText(x.ratio), x.goalColumn(), x.verdict())
+		fmt.Fprintf(&table, "%s\t%s\t%s\t%s\t%s\t%s\n", x.name, x.hostfx, x.baseline, x.ratioColumn(), x.goalColumn(), x.verdict())
 	}
 	b.WriteString(tabulate(table.String()))
 	for _, x := range r.rows {
@@ -155,7 +184,11 @@ func spread(r harness.Result) string {
 	return fmt.Sprintf("%s [%s..%s]", dur(r.PerOp), dur(r.Lo), dur(r.Hi))
 }
 
-func ratio(a, b harness.Result) float64 { return float64(a.PerOp) / float64(b.PerOp) }
+// compare is a's ratio to b, round by round; see harness.Compare.
+func compare(a, b harness.Result) *harness.Ratio {
+	c := harness.Compare(a, b)
+	return &c
+}
 
 func kib(k int64) string {
 	if k >= 10*1024 {

@@ -117,8 +117,8 @@ func benchRestart(p harness.Plan, rep *report) error {
 	if err != nil {
 		return err
 	}
-	rep.add(row{name: "restart_vs_suture", hostfx: spread(rs[0]), baseline: spread(rs[1]), ratio: ratio(rs[0], rs[1]), goal: 1})
-	rep.add(row{name: "restart_thread_vs_suture", hostfx: spread(rs[2]), baseline: spread(rs[1]), ratio: ratio(rs[2], rs[1])})
+	rep.add(row{name: "restart_vs_suture", hostfx: spread(rs[0]), baseline: spread(rs[1]), cmp: compare(rs[0], rs[1]), goal: 1})
+	rep.add(row{name: "restart_thread_vs_suture", hostfx: spread(rs[2]), baseline: spread(rs[1]), cmp: compare(rs[2], rs[1])})
 	rep.note("restart_vs_suture: time per restart of a service that fails at once, Restart(Immediate()), Intensity(1<<30, 1m), "+
 		"MAIN_EVENT_LOOP_ASYNC (RunAsync succeeds, then loop.Exit(err); %d restarts a sample), restarted on the loop itself; "+
 		"suture v4 restarting the same service, %d a sample. restart_thread_vs_suture is the same in SEPARATE_THREAD (Run returns "+

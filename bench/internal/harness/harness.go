@@ -26,11 +26,12 @@ type Plan struct {
 // Result is what Measure found for one sampler; durations are per
 // operation.
 type Result struct {
-	PerOp  time.Duration // median over the samples
-	Aux    time.Duration // median aux
-	Lo, Hi time.Duration // fastest and slowest sample
-	N      int           // operations per sample
-	Allocs float64       // heap allocations, median
+	PerOp   time.Duration   // median over the samples
+	Aux     time.Duration   // median aux
+	Lo, Hi  time.Duration   // fastest and slowest sample
+	N       int             // operations per sample
+	Allocs  float64         // heap allocations, median
+	Samples []time.Duration // each round's time per operation, in round order
 }
 
 // Measure runs each sampler to warm up and to size its samples, then takes
@@ -66,16 +67,60 @@ func Measure(p Plan, ss ...Sampler) ([]Result, error) {
 	out := make([]Result, len(ss))
 	for i := range ss {
 		out[i] = Result{
-			PerOp:  Median(per[i]),
-			Aux:    Median(aux[i]),
-			Lo:     slices.Min(per[i]),
-			Hi:     slices.Max(per[i]),
-			N:      ns[i],
-			Allocs: Median(allocs[i]),
+			PerOp:   Median(per[i]),
+			Aux:     Median(aux[i]),
+			Lo:      slices.Min(per[i]),
+			Hi:      slices.Max(per[i]),
+			N:       ns[i],
+			Allocs:  Median(allocs[i]),
+			Samples: per[i],
 		}
 	}
 	return out, nil
 }
+
+// Ratio is how one result compares with another: the median of the
+// ratios of their samples round by round, and the quartiles of those
+// ratios, which say how far a noisy machine moved it.
+type Ratio struct {
+	Median, Lo, Hi float64
+}
+
+// Compare returns the ratio of a to b. Results that Measure took together
+// pair their samples by round, so that a slow spell, which hits both
+// samples of a round alike, cancels out. Results taken apart, or with
+// different numbers of samples, give the ratio of their medians, between
+// the ratio of a's fastest to b's slowest sample and the reverse.
+func Compare(a, b Result) Ratio {
+	if len(a.Samples) == 0 || len(a.Samples) != len(b.Samples) {
+		return Ratio{
+			Median: float64(a.PerOp) / float64(b.PerOp),
+			Lo:     float64(a.Lo) / float64(b.Hi),
+			Hi:     float64(a.Hi) / float64(b.Lo),
+		}
+	}
+	rs := make([]float64, len(a.Samples))
+	for i := range rs {
+		rs[i] = float64(a.Samples[i]) / float64(b.Samples[i])
+	}
+	slices.Sort(rs)
+	return Ratio{Median: Median(rs), Lo: quantile(rs, 0.25), Hi: quantile(rs, 0.75)}
+}
+
+// quantile returns the q-quantile of sorted xs, interpolating between
+// neighbours.
+func quantile(xs []float64, q float64) float64 {
+	pos := q * float64(len(xs)-1)
+	i := int(pos)
+	if i+1 >= len(xs) {
+		return xs[len(xs)-1]
+	}
+	return xs[i] + (xs[i+1]-xs[i])*(pos-float64(i))
+}
+
+// Inverse is the ratio of b to a: for a figure where more is better, such
+// as throughput from time per operation.
+func (r Ratio) Inverse() Ratio { return Ratio{Median: 1 / r.Median, Lo: 1 / r.Hi, Hi: 1 / r.Lo} }
 
 // calibrate warms s up and returns how many operations fill one sample.
 func calibrate(p Plan, s Sampler) (int, error) {
