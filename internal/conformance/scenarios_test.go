@@ -114,6 +114,17 @@ func rows() []row {
 			wantEvents: []string{"Starting", "Started", "Stopping", "Stopped"},
 			wantState:  lifecycle.StateStopped,
 		},
+		{
+			// lifecycle.Ready does nothing for a service without
+			// WaitForReady: its start is reported once, by whoever runs it
+			// (for an async service under IMMEDIATE, its loop). A race
+			// showed this: run it with -count=200 after a change here.
+			name:       "ready-without-wait-for-ready",
+			behaviour:  behaviour{readyAlways: true},
+			opts:       []lifecycle.Option{lifecycle.Restart(lifecycle.Immediate())},
+			wantEvents: []string{"Starting", "Started", "Stopping", "Stopped"},
+			wantState:  lifecycle.StateStopped,
+		},
 		// ctx-ignored and hang-at-stop wait in known_divergences_test.go.txt
 		// until every mode agrees on them.
 		{
