@@ -125,8 +125,8 @@ func rows() []row {
 			wantEvents: []string{"Starting", "Started", "Stopping", "Stopped"},
 			wantState:  lifecycle.StateStopped,
 		},
-		// ctx-ignored and hang-at-stop wait in known_divergences_test.go.txt
-		// until every mode agrees on them.
+		stopTimeoutRow("ctx-ignored", stopDeaf),
+		stopTimeoutRow("hang-at-stop", stopHang),
 		{
 			// A failure is reported, and the policy applied, even though
 			// other work of the service ignores its context.
@@ -187,6 +187,20 @@ func rows() []row {
 		rs = append(rs, policyRows(s)...)
 	}
 	return rs
+}
+
+// stopTimeoutRow is a service that does not stop in time, as how says: a
+// *lifecycle.TimeoutError in every mode, where a process mode kills the
+// child and its error wraps one.
+func stopTimeoutRow(name string, how stopHow) row {
+	return row{
+		name:       name,
+		behaviour:  behaviour{stop: how},
+		opts:       []lifecycle.Option{lifecycle.StopTimeout(stopSoon)},
+		wantEvents: []string{"Starting", "Started", "Stopping", "Stopped!timeout"},
+		wantStop:   "timeout",
+		wantState:  lifecycle.StateStopped,
+	}
 }
 
 // intensityRow fails three times under an intensity of two restarts: the
