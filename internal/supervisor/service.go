@@ -39,7 +39,12 @@ type Service struct {
 	// OnExit is called when the service ended without failing and will not
 	// be restarted; err is nil or wraps lifecycle.ErrNoRestart.
 	OnExit func(s *Service, err error)
-	Clock  clockwork.Clock
+	// OnStarted is called each time a run has started, before its Started
+	// event, on the goroutine that saw it start (the run's loop, for one
+	// supervised there): nothing about the run's end is reported before it
+	// returns. A child tells its parent the service started with it.
+	OnStarted func(s *Service)
+	Clock     clockwork.Clock
 	// Halt returns a channel that, once closed, means the app is stopping:
 	// a start in progress gives up, and nothing starts or restarts any more.
 	// Nil means never.
@@ -282,6 +287,9 @@ func (s *Service) confirm(ctx context.Context, r *run) error {
 
 // started reports how a start of the entry point went.
 func (s *Service) started(r executor.Run, took time.Duration, err error) {
+	if err == nil && s.OnStarted != nil {
+		s.OnStarted(s)
+	}
 	s.Observe(&lifecycle.Started{Service: s.Name, Mode: s.Mode, PID: executor.PID(r), TID: r.TID(), Duration: took, Err: err})
 }
 

@@ -3,6 +3,8 @@ package supervisor
 import (
 	"context"
 	"errors"
+	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -37,4 +39,40 @@ func TestStartFailsWhenRunEndsBeforeReady(t *testing.T) {
 	(<-f.exec.launched).end(boom)
 	assert.ErrorIs(t, <-errc, boom)
 	assert.Zero(t, count[*lifecycle.Restarting](f.rec), "a failed first start is not restarted")
+}
+
+// OnStarted comes before anything about the run's end, even for a run that
+// ends as soon as it is ready, before Start has returned: a child tells its
+// parent of the start with it, and must not report the end first.
+func TestOnStartedComesBeforeTheRunsEnd(t *testing.T) {
+	f := newFixture(lifecycle.RestartPolicy(lifecycle.Never))
+	var (
+		mu    sync.Mutex
+		order []string
+	)
+	note := func(what string) {
+		mu.Lock()
+		order = append(order, what)
+		mu.Unlock()
+	}
+	f.svc.OnStarted = func(*Service) { note("OnStarted") }
+	f.svc.OnGiveUp = func(*Service, error) { note("OnGiveUp") }
+	observe := f.svc.Observe
+	f.svc.Observe = func(e lifecycle.Event) {
+		switch e.(type) {
+		case *lifecycle.Started, *lifecycle.Crashed:
+			note(fmt.Sprintf("%T", e))
+		}
+		observe(e)
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- f.svc.Start(context.Background()) }()
+	r := <-f.exec.launched
+	close(r.ready)
+	r.end(errors.New("boom"))
+	require.NoError(t, <-errc, "readiness wins: the run started, then failed")
+	waitFor[*lifecycle.GaveUp](t, f.rec, 1)
+	mu.Lock()
+	defer mu.Unlock()
+	assert.Equal(t, []string{"OnStarted", "*lifecycle.Started", "*lifecycle.Crashed", "OnGiveUp"}, order)
 }
