@@ -81,7 +81,7 @@ func rows() []row {
 			opts:       []lifecycle.Option{lifecycle.WaitForReady()},
 			wantStart:  "error",
 			wantEvents: []string{"Starting", "Started!error"},
-			wantState:  lifecycle.StateStopped,
+			wantState:  lifecycle.StateStopped, wantLastErr: "error",
 		},
 		{
 			name:       "crash-while-starting-panic",
@@ -89,7 +89,7 @@ func rows() []row {
 			opts:       []lifecycle.Option{lifecycle.WaitForReady()},
 			wantStart:  "panic",
 			wantEvents: []string{"Starting", "Started!panic"},
-			wantState:  lifecycle.StateStopped,
+			wantState:  lifecycle.StateStopped, wantLastErr: "panic",
 		},
 		{
 			name:       "readiness-timeout",
@@ -97,7 +97,7 @@ func rows() []row {
 			opts:       []lifecycle.Option{lifecycle.WaitForReady(), lifecycle.StartTimeout(stopSoon)},
 			wantStart:  "timeout",
 			wantEvents: []string{"Starting", "Started!timeout"},
-			wantState:  lifecycle.StateStopped,
+			wantState:  lifecycle.StateStopped, wantLastErr: "timeout",
 		},
 		{
 			name:      "readiness-timeout-ctx-ignored",
@@ -106,7 +106,7 @@ func rows() []row {
 				lifecycle.StopTimeout(stopSoon)},
 			wantStart:  "timeout",
 			wantEvents: []string{"Starting", "Started!timeout"},
-			wantState:  lifecycle.StateStopped,
+			wantState:  lifecycle.StateStopped, wantLastErr: "timeout",
 		},
 		{
 			name:       "ctx-honoured",

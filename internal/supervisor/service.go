@@ -154,7 +154,7 @@ func (s *Service) Start(ctx context.Context) error {
 	}
 	r, err := s.launch(ctx)
 	if err != nil {
-		s.stopped()
+		s.stopped(err)
 		return err
 	}
 	s.supervised(r)
@@ -183,10 +183,15 @@ func (s *Service) prepare() error {
 	return nil
 }
 
-// stopped marks a service that did not start as stopped.
-func (s *Service) stopped() {
+// stopped marks a service that did not start, for err, as stopped. Its
+// status keeps err as the last error, unless the start was cut short by
+// the app's stop, which is no failure of the service.
+func (s *Service) stopped(err error) {
 	s.mu.Lock()
 	s.setState(lifecycle.StateStopped)
+	if !errors.Is(err, ErrAborted) && !errors.Is(err, errStopped) {
+		s.lastErr, s.lastAt = err, s.since
+	}
 	s.mu.Unlock()
 	close(s.finished)
 }
@@ -312,7 +317,8 @@ func (s *Service) abandon(r *run, cause error) error {
 	defer timeout.Stop()
 	select {
 	case <-r.ended:
-		if r.err != nil && !errors.Is(r.err, context.Canceled) {
+		// A run that failed to start by ending has its error in cause.
+		if r.err != nil && !errors.Is(r.err, context.Canceled) && !errors.Is(cause, r.err) {
 			return fmt.Errorf("%w; the run ended with: %w", cause, r.err)
 		}
 		return cause
