@@ -66,11 +66,12 @@ type childControl struct {
 	host    *host
 	stopReq chan struct{}
 
-	mu     sync.Mutex
-	target *member
-	hosted bool // App.Run drives the stop; otherwise the child does it itself
-	failed bool // start failure reported
-	beat   *loop.View
+	mu        sync.Mutex
+	target    *member
+	hosted    bool      // App.Run drives the stop; otherwise the child does it itself
+	failed    bool      // start failure reported
+	readyOnce sync.Once // the parent is told the service started
+	beat      *loop.View
 
 	// signal names the SIGINT or SIGTERM sent to this child directly that
 	// made it stop; the parent hears of it with the stop's report.
@@ -95,7 +96,13 @@ func (c *childControl) adopt(m *member) func(context.Context) error {
 	svc.Settings.Policy = lifecycle.Never
 	svc.Settings.StartTimeout += childSlack
 	svc.Settings.StopTimeout += childSlack
-	svc.OnGiveUp = func(_ *supervisor.Service, err error) { c.end(proc.Frame{Kind: proc.KindFatal, Text: err.Error()}, 1) }
+	// The parent hears of the start before anything of the run's end: the
+	// run may end, and supervision give up, before svc.Start returns.
+	svc.OnStarted = func(*supervisor.Service) { c.started() }
+	svc.OnGiveUp = func(_ *supervisor.Service, err error) {
+		c.reportPanic(err)
+		c.end(proc.Frame{Kind: proc.KindFatal, Text: err.Error()}, 1)
+	}
 	svc.OnExit = func(_ *supervisor.Service, err error) {
 		f := proc.Frame{Kind: proc.KindExited}
 		if err != nil {
@@ -124,16 +131,22 @@ func (c *childControl) adopt(m *member) func(context.Context) error {
 			}
 			return err
 		}
-		// Before Ready: once the parent reports the service started, a
-		// signal sent to this child must find it listening.
-		c.watchSignals()
-		_ = c.conn.Send(proc.Frame{Kind: proc.KindReady})
-		c.conn.WatchEnd() // from now on, an end signal takes what the service started with it
 		if !c.isHosted() {
 			c.stopAlone() // never returns: a test's child must not run the rest of the test
 		}
 		return nil
 	}
+}
+
+// started tells the parent that the service started, once.
+func (c *childControl) started() {
+	c.readyOnce.Do(func() {
+		// Before Ready: once the parent reports the service started, a
+		// signal sent to this child must find it listening.
+		c.watchSignals()
+		_ = c.conn.Send(proc.Frame{Kind: proc.KindReady})
+		c.conn.WatchEnd() // from now on, an end signal takes what the service started with it
+	})
 }
 
 // alive passes a sign of life of the service on to the parent, unless one
@@ -246,12 +259,21 @@ func (c *childControl) stopAlone() {
 	c.conn.Exit(0)
 }
 
+// reportPanic sends the panic behind err, if there is one, to the parent,
+// which then has its stack whatever this child's logger does with it.
+func (c *childControl) reportPanic(err error) {
+	if f, ok := proc.PanicReport(err); ok {
+		_ = c.conn.Send(f)
+	}
+}
+
 // startFailed tells the parent why the child did not start, once.
 func (c *childControl) startFailed(err error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if !c.failed {
 		c.failed = true
+		c.reportPanic(err)
 		_ = c.conn.Send(proc.Frame{Kind: proc.KindStartFailed, Text: err.Error()})
 	}
 }

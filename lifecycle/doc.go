@@ -74,4 +74,8 @@
 // died (a panic's or a fatal error's first line, or log.Fatal's message),
 // and the head of its Go crash report and the tail of its stderr. The
 // Crashed event's Stack holds the same report, from [ChildExitError.Trace].
+// It wraps what the failure is in any mode, so the same errors.Is and
+// errors.As hold for every mode: the *[TimeoutError] of a stop that
+// overran, for which the app killed the child, or the *modes.PanicError
+// of a panic, which the child reports with its stack whatever it logs.
 package lifecycle

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"syscall"
 	"time"
+
+	"github.com/hostfx/hostfx/modes"
 )
 
 // ErrTimeout is wrapped by every TimeoutError, so callers can test for any
@@ -50,14 +52,26 @@ type ChildExitError struct {
 	Reason string
 	// Message is the line of the child's stderr that says why it died:
 	// the first line of a Go crash report ("panic: ...", "fatal error:
-	// ..."), or else the last line it wrote (such as log.Fatal's).
+	// ..."), or else the last line it wrote (such as log.Fatal's). For a
+	// child the app killed it is KilledFor: what the child wrote then is
+	// the goroutine dump the kill asked for, which Trace returns.
 	Message string
 	// StderrHead is the start of the Go crash report in the child's
 	// stderr, from its first line on, at most 8 KiB; nil if there is none.
 	StderrHead []byte
 	// Stderr is the last 64 KiB the child wrote to stderr.
 	Stderr []byte
+	// Err is the failure behind the end, when it has a type of its own,
+	// for errors.Is and errors.As: the *TimeoutError (phase "stop") of a
+	// stop that overran, for which the app killed the child, or the
+	// *modes.PanicError of a panic the child recovered and reported, whose
+	// Value is then the panic value's text. Reason already says it in
+	// words, so Error does not repeat it.
+	Err error
 }
+
+// Unwrap returns Err.
+func (e *ChildExitError) Unwrap() error { return e.Err }
 
 // Status is the end as the OS tells it: "exit status 2", "signal: killed".
 func (e *ChildExitError) Status() string {
@@ -78,9 +92,15 @@ func (e *ChildExitError) Error() string {
 	return msg
 }
 
-// Trace returns what the child's stderr shows of its end: the crash
-// report's head, when the tail no longer holds it, then the tail.
+// Trace returns what explains the end: the panic the child reported, as
+// Go reports one it did not recover (its value, then its stack), or else
+// what its stderr shows of its end, the crash report's head, when the tail
+// no longer holds it, then the tail.
 func (e *ChildExitError) Trace() []byte {
+	var pe *modes.PanicError
+	if errors.As(e.Err, &pe) && len(pe.Stack) > 0 {
+		return append(fmt.Appendf(nil, "panic: %v\n\n", pe.Value), pe.Stack...)
+	}
 	if len(e.StderrHead) == 0 || bytes.Contains(e.Stderr, firstLine(e.StderrHead)) {
 		return e.Stderr
 	}

@@ -48,6 +48,9 @@ func runRow(t *testing.T, mode modes.ExecutionMode, r row) {
 	assert.Equal(t, r.wantState, st.State, "Status.State")
 	assert.Equal(t, r.wantRestarts, st.Restarts, "Status.Restarts")
 	assert.Equal(t, r.wantLastErr, class(st.LastError), "Status.LastError: %v", st.LastError)
+	if startErr != nil {
+		assert.Equal(t, class(startErr), class(st.LastError), "after a failed start, Status.LastError says why: %v", st.LastError)
+	}
 	checkExit(t, h, r.wantExit1)
 	checkStacks(t, h)
 	checkDelays(t, h, lifecycle.DefaultSettings().With(r.opts...).Restart)

@@ -20,9 +20,10 @@
 //
 // The expectations are written once per row, not per mode: a row that
 // needs an expectation per mode is a divergence between modes, and the
-// suite exists to find those. Rows the modes do not agree on yet wait in
-// known_divergences_test.go.txt, which is not compiled, each with what
-// differs today, until the code agrees and the row moves into the table.
+// suite exists to find those. A row the modes do not agree on yet waits,
+// with what differs, in a file known_divergences_test.go.txt, which is
+// not compiled, until the code agrees and the row moves into the table;
+// there is none today.
 // The table keeps a marked place for the watchdog-miss row.
 //
 // # Process modes

@@ -146,12 +146,19 @@ type run struct {
 	goid      atomic.Uint64 // the goroutine the entry point runs on
 }
 
-// newRun makes a run whose context takes lifecycle.Ready, and
-// lifecycle.Alive when alive is set.
-func newRun(alive func()) *run {
+// newRun makes a run whose context takes lifecycle.Ready when the service
+// waits for it, and lifecycle.Alive when alive is set. Without
+// waitForReady the run is ready once its entry point has entered (see
+// enter and startAsync), and a call of lifecycle.Ready does nothing, as
+// its doc says: were it to close ready, a loop service's start could be
+// reported before its loop has seen it enter.
+func newRun(waitForReady bool, alive func()) *run {
 	r := &run{ready: make(chan struct{})}
 	ctx, cancel := context.WithCancel(context.Background())
-	r.ctx = signs.WithReady(ctx, r.markReady)
+	r.ctx = ctx
+	if waitForReady {
+		r.ctx = signs.WithReady(ctx, r.markReady)
+	}
 	if alive != nil {
 		r.ctx = signs.WithAlive(r.ctx, alive)
 	}

@@ -84,7 +84,7 @@ func newLoopRun(spec Spec, el, private *loop.Engine, clock clockwork.Clock) *loo
 	if clock == nil {
 		clock = clockwork.NewRealClock()
 	}
-	r := &loopRun{run: newRun(nil), el: el, private: private, clock: clock, spec: spec, final: make(chan struct{})}
+	r := &loopRun{run: newRun(spec.WaitForReady, nil), el: el, private: private, clock: clock, spec: spec, final: make(chan struct{})}
 	r.cancel = r.run.cancel
 	r.respec = spec
 	r.view = r.watch(el.Scope(spec.Name))

@@ -203,3 +203,41 @@ func TestSupervisorSeesALoopCrashAmidStubbornWork(t *testing.T) {
 	assert.Equal(t, lifecycle.StateFailed, s.State())
 	require.NoError(t, s.Stop(context.Background()))
 }
+
+// A service without WaitForReady counts as ready once RunAsync has
+// returned, so that its loop reports the start before anyone else can:
+// its own call of lifecycle.Ready does nothing, as lifecycle's doc says.
+func TestLoopReadyWithoutWaitForReadyDoesNothing(t *testing.T) {
+	for name := range loopExecutors(nil) {
+		t.Run(name, func(t *testing.T) {
+			e, cleanup := loopExecutors(nil)[name]()
+			defer cleanup()
+			called, proceed := make(chan struct{}), make(chan struct{})
+			svc := asyncFunc(func(ctx context.Context, _ modes.Loop) error {
+				lifecycle.Ready(ctx)
+				close(called)
+				<-proceed
+				return nil
+			})
+			r := e.Launch(executor.Spec{Name: "eager", Service: svc, StopTimeout: time.Minute})
+			<-called
+			select {
+			case <-r.Ready():
+				t.Error("the run was ready while RunAsync still ran: lifecycle.Ready took effect without WaitForReady")
+			default:
+			}
+			close(proceed)
+			<-r.Ready()
+			r.Stop()
+			require.NoError(t, waitFor(t, r))
+		})
+	}
+}
+
+// waitFor returns r's Wait, within the test's deadline.
+func waitFor(t *testing.T, r executor.Run) error {
+	t.Helper()
+	waited := make(chan error, 1)
+	go func() { waited <- r.Wait() }()
+	return waitErr(t, waited, "Wait")
+}

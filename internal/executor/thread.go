@@ -19,7 +19,7 @@ type Thread struct {
 
 // Launch starts the run and returns at once.
 func (t Thread) Launch(spec Spec) Run {
-	r := &threadRun{run: newRun(spec.Alive), done: make(chan struct{})}
+	r := &threadRun{run: newRun(spec.WaitForReady, spec.Alive), done: make(chan struct{})}
 	body := func() {
 		defer close(r.done)
 		r.enter(spec)

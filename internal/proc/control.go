@@ -10,6 +10,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/hostfx/hostfx/internal/chans"
+	"github.com/hostfx/hostfx/lifecycle"
 )
 
 // control speaks the protocol with the child until it exits: it checks the
@@ -69,6 +70,8 @@ func (r *Run) control(conn net.Conn, pid int, exited <-chan struct{}) {
 			r.note(func(rp *report) { rp.fatal = f.Text })
 		case KindSignaled:
 			r.note(func(rp *report) { rp.signaled = f.Text })
+		case KindPanic:
+			r.note(func(rp *report) { rp.panicked = panicError(f) })
 		}
 	}
 	var drain *time.Timer // ends the read of what a child wrote before it exited
@@ -149,7 +152,8 @@ func (r *Run) control(conn net.Conn, pid int, exited <-chan struct{}) {
 			// Not SIGTERM, which the child's app would take for a second
 			// request to stop and report as such: endSignal has the child
 			// end what it started, and itself, at once.
-			r.signalTo(1, endSignal, fmt.Sprintf("did not stop within %v", r.spec.StopTimeout))
+			timeout := &lifecycle.TimeoutError{Service: r.spec.Name, Phase: "stop", Timeout: r.spec.StopTimeout}
+			r.signalTo(1, endSignal, fmt.Sprintf("did not stop within %v", r.spec.StopTimeout), timeout)
 			killAt = time.After(r.exec.KillGrace)
 		case <-killAt:
 			killAt = nil

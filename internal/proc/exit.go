@@ -48,6 +48,17 @@ func (r *Run) result(state *os.ProcessState, waitErr error) error {
 		StderrHead: r.head.bytes(), Stderr: r.tail.bytes(),
 	}
 	e.Message = crashMessage(e.StderrHead, e.Stderr)
+	if e.Killed {
+		// What the child wrote as it was killed is the dump the kill asked
+		// for: its trace, not the reason.
+		e.Message = rp.killedFor
+	}
+	switch {
+	case rp.killCause != nil:
+		e.Err = rp.killCause
+	case rp.panicked != nil:
+		e.Err = rp.panicked
+	}
 	if state != nil {
 		e.ExitCode = state.ExitCode()
 		if ws, ok := state.Sys().(syscall.WaitStatus); ok && ws.Signaled() {

@@ -66,6 +66,22 @@ func TestChildDeathIsExplained(t *testing.T) {
 	}
 }
 
+// A panic the child recovered reaches the parent over the control channel,
+// stack and all, whatever the child's logger did with it.
+func TestRecoveredPanicComesWithItsStack(t *testing.T) {
+	err := fakeExecutor("recovered-panic").Launch(testSpec()).Wait()
+	var ce *lifecycle.ChildExitError
+	require.ErrorAs(t, err, &ce, "%v", err)
+	assert.Equal(t, 1, ce.ExitCode)
+	assert.Equal(t, "panic in (*fake).Run: boom in Run", ce.Reason)
+	var pe *modes.PanicError
+	require.ErrorAs(t, err, &pe, "the panic is found as in-process")
+	assert.Equal(t, modes.PanicError{Value: "boom in Run", Func: "(*fake).Run", Stack: []byte("goroutine 9 [running]:\nfake.(*S).Run()\n")}, *pe)
+	assert.Equal(t, "panic: boom in Run\n\n"+string(pe.Stack), string(ce.Trace()), "the trace is the panic's, as Go writes one")
+	assert.NotContains(t, string(ce.Stderr), "goroutine 9", "it came over the control channel, not stderr")
+	assert.Equal(t, fmt.Sprintf("child %d exit status 1: panic in (*fake).Run: boom in Run", ce.PID), err.Error(), "said once")
+}
+
 func TestKilledChildSaysWhoKilledItAndWhy(t *testing.T) {
 	r := fakeExecutor("silent").Launch(testSpec())
 	r.(*Run).Kill("did not start: start timed out")

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"strings"
 	"time"
 )
 
@@ -29,7 +30,8 @@ type Kind uint8
 // reports an end of its own with Exited or Fatal, and passes its service's
 // signs of life on with Alive when the service has a watchdog. A child that
 // stops because it was sent a signal directly says so with Signaled before
-// its Stopped. Conn and Calls, from the parent, carry a socket descriptor
+// its Stopped; one whose service panicked sends the panic with Panic
+// before its StartFailed or Fatal, whatever its logger does with it. Conn and Calls, from the parent, carry a socket descriptor
 // for the service: a connection for it to serve (see Run.Dial), or one for
 // calls (see Run.Call).
 const (
@@ -46,9 +48,10 @@ const (
 	KindCalls                       // a connection for calls to the service, likewise
 	KindAlive                       // the service shows life, for its watchdog
 	KindSignaled                    // Text: the signal sent to the child directly that made it stop, before Stopped
+	KindPanic                       // Text: a panic's value; Func, Stack: where it panicked (bounded, see encode)
 )
 
-var kindNames = [...]string{"", "hello", "ready", "start-failed", "ping", "pong", "stop", "stopped", "exited", "fatal", "conn", "calls", "alive", "signaled"}
+var kindNames = [...]string{"", "hello", "ready", "start-failed", "ping", "pong", "stop", "stopped", "exited", "fatal", "conn", "calls", "alive", "signaled", "panic"}
 
 func (k Kind) String() string {
 	if int(k) < len(kindNames) && k > 0 {
@@ -66,7 +69,17 @@ type Frame struct {
 	Deadline  time.Duration
 	NoRestart bool
 	Text      string
+	Func      string
+	Stack     string // a string, not bytes, so frames compare with ==
 }
+
+// Bounds of a Panic frame's parts: each is cut to its bound, so the frame
+// always fits within MaxFrame.
+const (
+	maxPanicText  = 4 << 10
+	maxPanicFunc  = 1 << 10
+	maxPanicStack = 32 << 10
+)
 
 // Write encodes f as one frame: a 4-byte big-endian length, then the kind
 // byte and the payload.
@@ -98,6 +111,10 @@ func encode(f Frame) ([]byte, error) {
 		payload = append(append(payload, b), f.Text...)
 	case KindStartFailed, KindStopped, KindFatal, KindSignaled:
 		payload = append(payload, f.Text...)
+	case KindPanic:
+		payload = appendPart(payload, cutTo(f.Text, maxPanicText))
+		payload = appendPart(payload, cutTo(f.Func, maxPanicFunc))
+		payload = append(payload, cutStack(f.Stack)...)
 	default:
 		return nil, fmt.Errorf("%w: cannot write %v", ErrProtocol, f.Kind)
 	}
@@ -108,6 +125,40 @@ func encode(f Frame) ([]byte, error) {
 	binary.BigEndian.PutUint32(buf, uint32(1+len(payload)))
 	buf[4] = byte(f.Kind)
 	return append(buf, payload...), nil
+}
+
+// appendPart appends s with its length before it, in two bytes.
+func appendPart(b []byte, s string) []byte {
+	return append(binary.BigEndian.AppendUint16(b, uint16(len(s))), s...)
+}
+
+// readPart reads a part that appendPart wrote from the start of p, and
+// returns it and what follows it.
+func readPart(p []byte) (part string, rest []byte, ok bool) {
+	if len(p) < 2 {
+		return "", nil, false
+	}
+	n := int(binary.BigEndian.Uint16(p))
+	if len(p) < 2+n {
+		return "", nil, false
+	}
+	return string(p[2 : 2+n]), p[2+n:], true
+}
+
+// cutTo cuts s to at most n bytes.
+func cutTo(s string, n int) string { return s[:min(len(s), n)] }
+
+// cutStack cuts a stack to at most maxPanicStack bytes, at a line's end:
+// it keeps the top of the stack, where the panic is.
+func cutStack(stack string) string {
+	if len(stack) <= maxPanicStack {
+		return stack
+	}
+	head := stack[:maxPanicStack]
+	if i := strings.LastIndexByte(head, '\n'); i > 0 {
+		head = head[:i+1]
+	}
+	return head
 }
 
 // Reader decodes frames from a stream.
@@ -218,6 +269,16 @@ func decode(k Kind, p []byte) (Frame, error) {
 		f.NoRestart, f.Text = p[0] == 1, string(p[1:])
 	case KindStartFailed, KindStopped, KindFatal, KindSignaled:
 		f.Text = string(p)
+	case KindPanic:
+		var ok bool
+		if f.Text, p, ok = readPart(p); ok {
+			f.Func, p, ok = readPart(p)
+		}
+		if !ok || len(f.Text) > maxPanicText || len(f.Func) > maxPanicFunc || len(p) > maxPanicStack {
+			return Frame{}, fmt.Errorf("%w: panic frame: want a value of up to %d bytes and a function of up to %d, each after its 2-byte length, then a stack of up to %d",
+				ErrProtocol, maxPanicText, maxPanicFunc, maxPanicStack)
+		}
+		f.Stack = string(p)
 	default:
 		return Frame{}, fmt.Errorf("%w: unknown frame kind %d", ErrProtocol, uint8(k))
 	}

@@ -28,6 +28,8 @@ func TestFrameRoundTrip(t *testing.T) {
 		{Kind: KindFatal, Text: "panic: boom"},
 		{Kind: KindAlive},
 		{Kind: KindSignaled, Text: "SIGTERM"},
+		{Kind: KindPanic, Text: "boom", Func: "(*main.S).Run", Stack: "goroutine 7 [running]:\nmain.(*S).Run()\n"},
+		{Kind: KindPanic},
 	}
 	var buf bytes.Buffer
 	for _, f := range frames {
@@ -51,6 +53,23 @@ func TestLongTextIsCut(t *testing.T) {
 	assert.Len(t, f.Text, MaxFrame-1)
 }
 
+// A panic's report fits in a frame whatever its size: each part is cut,
+// the stack at a line's end, keeping its top, where the panic is.
+func TestLongPanicIsCut(t *testing.T) {
+	line := "main.(*S).deep(...)\n"
+	stack := "goroutine 7 [running]:\n" + strings.Repeat(line, 2*MaxFrame/len(line))
+	var buf bytes.Buffer
+	require.NoError(t, Write(&buf, Frame{Kind: KindPanic, Text: strings.Repeat("v", MaxFrame), Func: strings.Repeat("f", MaxFrame), Stack: stack}))
+	f, err := NewReader(&buf).Read()
+	require.NoError(t, err)
+	assert.Equal(t, strings.Repeat("v", maxPanicText), f.Text)
+	assert.Equal(t, strings.Repeat("f", maxPanicFunc), f.Func)
+	assert.LessOrEqual(t, len(f.Stack), maxPanicStack)
+	assert.Greater(t, len(f.Stack), maxPanicStack-len(line))
+	assert.True(t, strings.HasPrefix(stack, f.Stack), "the stack's top is kept")
+	assert.True(t, strings.HasSuffix(f.Stack, "\n"), "the stack is cut at a line's end")
+}
+
 func frame(n uint32, body ...byte) []byte {
 	return append(binary.BigEndian.AppendUint32(nil, n), body...)
 }
@@ -70,6 +89,9 @@ func TestGarbage(t *testing.T) {
 		{"short hello", frame(3, byte(KindHello), 0, 1), "hello payload of 2 bytes: want 6"},
 		{"ready with payload", frame(2, byte(KindReady), 1), "ready payload of 1 bytes: want 0"},
 		{"bad exited flag", frame(2, byte(KindExited), 7), "exited frame needs a flag byte of 0 or 1"},
+		{"panic without its parts", frame(2, byte(KindPanic), 0), "panic frame: want a value of up to 4096 bytes"},
+		{"panic value past the frame", frame(5, byte(KindPanic), 0, 9, 'x', 'y'), "panic frame"},
+		{"panic value too long", append(frame(1+2+5000+2, byte(KindPanic), 0x13, 0x88), append(make([]byte, 5000), 0, 0)...), "panic frame"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -83,7 +105,8 @@ func TestGarbage(t *testing.T) {
 
 func FuzzRead(f *testing.F) {
 	var seed bytes.Buffer
-	for _, fr := range []Frame{{Kind: KindHello, Version: 1, PID: 9}, {Kind: KindPing, Seq: 3}, {Kind: KindExited, Text: "x"}, {Kind: KindFatal, Text: "panic"}} {
+	for _, fr := range []Frame{{Kind: KindHello, Version: 1, PID: 9}, {Kind: KindPing, Seq: 3}, {Kind: KindExited, Text: "x"}, {Kind: KindFatal, Text: "panic"},
+		{Kind: KindPanic, Text: "boom", Func: "f", Stack: "goroutine 1 [running]:\n"}} {
 		_ = Write(&seed, fr)
 	}
 	f.Add(seed.Bytes())

@@ -19,7 +19,7 @@ func (c *childFrames) check(f Frame) error {
 		return nil
 	}
 	switch f.Kind {
-	case KindReady, KindStartFailed, KindPong, KindStopped, KindExited, KindFatal, KindAlive, KindSignaled:
+	case KindReady, KindStartFailed, KindPong, KindStopped, KindExited, KindFatal, KindAlive, KindSignaled, KindPanic:
 		return nil
 	}
 	return fmt.Errorf("%w: unexpected %v from the child", ErrProtocol, f.Kind)

@@ -17,6 +17,7 @@ import (
 	"go.uber.org/zap/zapcore"
 
 	"github.com/hostfx/hostfx/internal/executor"
+	"github.com/hostfx/hostfx/modes"
 )
 
 // fakeChildEnv makes this test binary act as a misbehaving child.
@@ -101,6 +102,12 @@ func crash(how string, control *os.File) {
 		_ = Write(control, Frame{Kind: KindSignaled, Text: "SIGINT"})
 		_ = Write(control, Frame{Kind: KindStopped, Text: "flush: disk full"})
 		os.Exit(0)
+	case "recovered-panic": // reports a panic it recovered, and logs nothing of it
+		ready()
+		f, _ := PanicReport(&modes.PanicError{Value: "boom in Run", Func: "(*fake).Run", Stack: []byte("goroutine 9 [running]:\nfake.(*S).Run()\n")})
+		_ = Write(control, f)
+		_ = Write(control, Frame{Kind: KindFatal, Text: "panic in (*fake).Run: boom in Run"})
+		os.Exit(1)
 	case "constructor-panic":
 		hello()
 		_ = newDatabase() // before the service is ready, as an app builds its graph

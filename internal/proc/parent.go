@@ -10,6 +10,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/hostfx/hostfx/internal/executor"
+	"github.com/hostfx/hostfx/modes"
 )
 
 // Environment of a child. EnvChild marks the child and names its service;
@@ -112,9 +113,11 @@ type report struct {
 	noRestart   bool
 	exitText    string
 	fatal       string
-	protocol    string // what the child got wrong on its control channel
-	signaled    string // the signal sent to the child directly that made it stop
-	killedFor   string // why the parent killed it
+	protocol    string            // what the child got wrong on its control channel
+	signaled    string            // the signal sent to the child directly that made it stop
+	killedFor   string            // why the parent killed it
+	killCause   error             // the failure the kill answered, when it has a type: a stop timeout
+	panicked    *modes.PanicError // the panic the child reported
 }
 
 // Ready is closed when the child reports its service started.
@@ -149,15 +152,16 @@ func (r *Run) Kill(why string) {
 // reason given wins). It does nothing once the child is reaped, since its
 // group ID may have been reused, or before it has a PID: main checks for a
 // kill noted before then.
-func (r *Run) signal(sig unix.Signal, why string) { r.signalTo(-1, sig, why) }
+func (r *Run) signal(sig unix.Signal, why string) { r.signalTo(-1, sig, why, nil) }
 
 // signalTo sends sig to the child's process group (to -1) or to the child
-// alone (to 1), as signal does.
-func (r *Run) signalTo(to int, sig unix.Signal, why string) {
+// alone (to 1), as signal does; cause, if not nil, is the failure the
+// signal answers, which the child's error wraps if why is the reason kept.
+func (r *Run) signalTo(to int, sig unix.Signal, why string, cause error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.report.killedFor == "" {
-		r.report.killedFor = why
+		r.report.killedFor, r.report.killCause = why, cause
 	}
 	if pid := r.PID(); pid > 0 && !r.reaped {
 		_ = unix.Kill(to*pid, sig)

@@ -19,6 +19,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/hostfx/hostfx/internal/executor"
+	"github.com/hostfx/hostfx/lifecycle"
 )
 
 // goneWithin bounds how long a test waits for processes to die. It is no
@@ -111,6 +112,14 @@ func TestOverrunningStopEndsTheChildAndAllItStarted(t *testing.T) {
 	require.ErrorAs(t, err, &ee)
 	assert.Equal(t, "did not stop within 100ms", ee.KilledFor)
 	assert.True(t, ee.Killed)
+	// A stop timeout in every mode: the kill only ends it.
+	var te *lifecycle.TimeoutError
+	require.ErrorAs(t, err, &te, "%v", err)
+	assert.Equal(t, lifecycle.TimeoutError{Service: "overrunner", Phase: "stop", Timeout: 100 * time.Millisecond}, *te)
+	assert.ErrorIs(t, err, lifecycle.ErrTimeout)
+	assert.Equal(t, fmt.Sprintf("child %d signal: killed: did not stop within 100ms", child), err.Error(), "said once, plainly")
+	assert.Equal(t, "did not stop within 100ms", ee.Message, "the reason, not a line of the dump")
+	assert.Contains(t, string(ee.Trace()), "goroutine ", "the dump is the trace")
 	tail := string(ee.Stderr)
 	assert.NotContains(t, tail, "second signal", "a normal escalation is not a second signal to the child")
 	assert.NotContains(t, fmt.Sprint(logs.All()), "second signal")

@@ -39,7 +39,12 @@ type Service struct {
 	// OnExit is called when the service ended without failing and will not
 	// be restarted; err is nil or wraps lifecycle.ErrNoRestart.
 	OnExit func(s *Service, err error)
-	Clock  clockwork.Clock
+	// OnStarted is called each time a run has started, before its Started
+	// event, on the goroutine that saw it start (the run's loop, for one
+	// supervised there): nothing about the run's end is reported before it
+	// returns. A child tells its parent the service started with it.
+	OnStarted func(s *Service)
+	Clock     clockwork.Clock
 	// Halt returns a channel that, once closed, means the app is stopping:
 	// a start in progress gives up, and nothing starts or restarts any more.
 	// Nil means never.
@@ -149,7 +154,7 @@ func (s *Service) Start(ctx context.Context) error {
 	}
 	r, err := s.launch(ctx)
 	if err != nil {
-		s.stopped()
+		s.stopped(err)
 		return err
 	}
 	s.supervised(r)
@@ -178,10 +183,15 @@ func (s *Service) prepare() error {
 	return nil
 }
 
-// stopped marks a service that did not start as stopped.
-func (s *Service) stopped() {
+// stopped marks a service that did not start, for err, as stopped. Its
+// status keeps err as the last error, unless the start was cut short by
+// the app's stop, which is no failure of the service.
+func (s *Service) stopped(err error) {
 	s.mu.Lock()
 	s.setState(lifecycle.StateStopped)
+	if !errors.Is(err, ErrAborted) && !errors.Is(err, errStopped) {
+		s.lastErr, s.lastAt = err, s.since
+	}
 	s.mu.Unlock()
 	close(s.finished)
 }
@@ -282,6 +292,9 @@ func (s *Service) confirm(ctx context.Context, r *run) error {
 
 // started reports how a start of the entry point went.
 func (s *Service) started(r executor.Run, took time.Duration, err error) {
+	if err == nil && s.OnStarted != nil {
+		s.OnStarted(s)
+	}
 	s.Observe(&lifecycle.Started{Service: s.Name, Mode: s.Mode, PID: executor.PID(r), TID: r.TID(), Duration: took, Err: err})
 }
 
@@ -304,7 +317,8 @@ func (s *Service) abandon(r *run, cause error) error {
 	defer timeout.Stop()
 	select {
 	case <-r.ended:
-		if r.err != nil && !errors.Is(r.err, context.Canceled) {
+		// A run that failed to start by ending has its error in cause.
+		if r.err != nil && !errors.Is(r.err, context.Canceled) && !errors.Is(cause, r.err) {
 			return fmt.Errorf("%w; the run ended with: %w", cause, r.err)
 		}
 		return cause
