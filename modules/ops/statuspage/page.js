@@ -83,7 +83,7 @@
     const marks = el("div", null, "marks");
     const mine = timeline.filter((en) => en.service === name && markKinds[en.kind]);
     for (const en of mine.slice(-marksPerService)) {
-      const m = el("span", null, "mark " + markKinds[en.kind]);
+      const m = el("span", null, "mark " + markKinds[en.kind] + (en.failed ? " failed" : ""));
       m.title = clock(en.at) + " " + en.kind + (en.detail ? ": " + en.detail : "");
       m.dataset.kind = en.kind;
       marks.append(m);
