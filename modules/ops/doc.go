@@ -1,6 +1,6 @@
 // Package ops serves what operators and orchestrators ask of a running
-// hostfx app: liveness and readiness probes and Prometheus metrics, on one
-// HTTP address.
+// hostfx app: liveness and readiness probes, Prometheus metrics and a live
+// status page, on one HTTP address.
 //
 //	app.New(
 //		app.Service("api", NewAPI, modes.MainEventLoopAsync),
@@ -58,6 +58,20 @@
 // one, and /metrics serves the graph's prometheus.Gatherer, or that
 // Registerer if it is also a Gatherer. Otherwise they go to a registry of
 // the module's own, with the Go runtime's and the process's metrics.
+//
+// # Status page
+//
+// /status/ is a page for people: every service with its mode, replica,
+// state, pid and thread, restarts, last error and restart timeline, and
+// the app's last lifecycle events, kept up to date by the server-sent
+// events of /status/events. A stream opens with a snapshot event (every
+// service's Status and the last events), then sends an update event for
+// each batch of events (the events, and the Status of the services they
+// concern), and a heartbeat comment every 15s. A stream that falls more
+// than its buffer behind loses events instead of holding up the app, and
+// is sent a new snapshot. The page is HTML, CSS and plain JavaScript
+// embedded in the package; it shows what services say as text, never as
+// HTML, and no stacks, settings, environment or command lines.
 //
 // # Configuration
 //

@@ -163,12 +163,19 @@ func childAlive(s lifecycle.State) bool {
 	return s == lifecycle.StateStarting || s == lifecycle.StateRunning || s == lifecycle.StateStopping
 }
 
-// relay hands lifecycle events to the metrics once the module has built
-// them: app.Observe takes an observer before the graph is built.
-type relay struct{ to atomic.Pointer[metrics] }
+// relay hands lifecycle events to the metrics and the status page once
+// the module has built them: app.Observe takes an observer before the
+// graph is built.
+type relay struct {
+	to   atomic.Pointer[metrics]
+	page atomic.Pointer[statusPage]
+}
 
 func (r *relay) observe(e lifecycle.Event) {
 	if m := r.to.Load(); m != nil {
 		m.observe(e)
+	}
+	if p := r.page.Load(); p != nil {
+		p.observe(e)
 	}
 }

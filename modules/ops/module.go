@@ -6,8 +6,9 @@ import (
 	"github.com/hostfx/hostfx/app"
 )
 
-// Module serves the ops endpoints: /livez, /readyz and /metrics, on
-// DefaultAddr unless Addr or the configuration says otherwise.
+// Module serves the ops endpoints: /livez, /readyz, /metrics and the
+// status page /status/, on DefaultAddr unless Addr or the configuration
+// says otherwise.
 //
 // Pass it after every app.Service, at the top level of app.New or
 // app.Module: its last hook must come after every service's, so that

@@ -32,11 +32,12 @@ const (
 	maxHeaderBytes    = 16 << 10
 )
 
-// Server serves the ops endpoints: /livez, /readyz and /metrics. Module
-// provides it; a test takes it to learn the address.
+// Server serves the ops endpoints: /livez, /readyz, /metrics and the
+// status page. Module provides it; a test takes it to learn the address.
 type Server struct {
 	settings settings
 	probes   *probes
+	page     *statusPage
 	handler  http.Handler
 	log      *zap.Logger
 
@@ -93,6 +94,9 @@ func newServer(code settings, events *relay, p serverParams) (*Server, error) {
 		return nil, err
 	}
 	events.to.Store(m)
+	srv.page = newStatusPage(live, s)
+	srv.page.routes(mux)
+	events.page.Store(srv.page)
 	if gatherer != nil {
 		mux.Handle("GET /metrics", promhttp.HandlerFor(gatherer, promhttp.HandlerOpts{
 			ErrorHandling: promhttp.ContinueOnError,
@@ -139,6 +143,7 @@ func (s *Server) start(context.Context) error {
 		return fmt.Errorf("ops: listen on %s (from %s): %w", s.settings.Addr, s.settings.addrFrom, err)
 	}
 	s.probes.phase.Store(phaseStarting)
+	s.page.open()
 	srv := &http.Server{
 		Handler:           s.handler,
 		ReadHeaderTimeout: readHeaderTimeout,
@@ -172,6 +177,7 @@ func (s *Server) stop(ctx context.Context) error {
 	if srv == nil {
 		return nil
 	}
+	s.page.close() // its streams never go idle: Shutdown would wait for them
 	err := srv.Shutdown(ctx)
 	if err != nil {
 		err = errors.Join(fmt.Errorf("ops: stop the server: %w", err), srv.Close())
