@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 
+	"go.uber.org/zap"
+
 	"github.com/hostfx/hostfx/lifecycle"
 )
 
@@ -40,6 +42,16 @@ func (s *Supervisor) Ping(ctx context.Context) error {
 		return el.Ping(ctx)
 	}
 	return nil
+}
+
+// Logger is the logger the app logs to (see Logger, the option), for the
+// components that report on the app, such as the ops and systemd modules;
+// a no-op logger in an app whose build failed.
+func (s *Supervisor) Logger() *zap.Logger {
+	if s.host == nil {
+		return zap.NewNop()
+	}
+	return s.host.log
 }
 
 // built returns why op cannot reach name when the app was not built.

@@ -10,6 +10,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/fx"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+	"go.uber.org/zap/zaptest/observer"
 	"golang.org/x/sys/unix"
 
 	"github.com/hostfx/hostfx/app"
@@ -81,3 +84,17 @@ func TestPingNamesTheCallbackTheMainLoopIsStuckIn(t *testing.T) {
 	close(b.release)
 	require.NoError(t, a.Ping(t.Context()))
 }
+
+func TestSupervisorLoggerIsTheApps(t *testing.T) {
+	core, logs := observer.New(zapcore.InfoLevel)
+	a := app.New(fx.NopLogger, app.Logger(zap.New(core)))
+	require.NoError(t, a.Err())
+	a.Logger().Info("from a module")
+	assert.Equal(t, 1, logs.FilterMessage("from a module").Len())
+
+	broken := app.New(fx.NopLogger, quiet(), fx.Invoke(func(*missingService) {}))
+	require.Error(t, broken.Err())
+	broken.Logger().Info("goes nowhere") // and does not panic
+}
+
+type missingService struct{}

@@ -83,6 +83,6 @@
 // # Logging
 //
 // The module logs where it listens, its shutdown delay and a server that
-// fails to the program's *zap.Logger when the graph has one, such as
-// fx.Provide(app.NewLogger), which the app then logs to as well.
+// fails to the program's *zap.Logger when the graph has one, and to the
+// app's own logger (Supervisor.Logger) otherwise.
 package ops

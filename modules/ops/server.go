@@ -81,7 +81,7 @@ func newServer(code settings, events *relay, p serverParams) (*Server, error) {
 		log:      p.Logger,
 	}
 	if srv.log == nil {
-		srv.log = zap.NewNop()
+		srv.log = p.Supervisor.Logger()
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /livez", srv.probes.handleAll("livez", false))

@@ -25,7 +25,11 @@ func Module() fx.Option {
 		if err != nil || u.socket == "" {
 			return err
 		}
-		n := newNotifier(u, liveness.New(p.Supervisor.Status).WithPing(p.Supervisor.Ping), clockwork.NewRealClock(), p.Logger)
+		log := p.Logger
+		if log == nil {
+			log = p.Supervisor.Logger()
+		}
+		n := newNotifier(u, liveness.New(p.Supervisor.Status).WithPing(p.Supervisor.Ping), clockwork.NewRealClock(), log)
 		last := hookorder.Mark("systemd.Module", p.Supervisor.Status)
 		p.Lifecycle.Append(fx.Hook{
 			OnStart: func(context.Context) error {
