@@ -24,7 +24,11 @@
 // with what differs, in a file known_divergences_test.go.txt, which is
 // not compiled, until the code agrees and the row moves into the table;
 // there is none today.
-// The table keeps a marked place for the watchdog-miss row.
+//
+// The rows: an error return, a panic, a crash while starting, a readiness
+// timeout, a hang at stop, the context honoured and ignored, a watchdog
+// miss, each restart policy with each strategy, intensity reached with
+// and without FailAlone, and a stop during backoff.
 //
 // # Process modes
 //

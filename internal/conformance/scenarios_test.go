@@ -26,6 +26,10 @@ type row struct {
 	wantExit1    bool   // the app is told to stop with exit code 1
 }
 
+// watchdogPeriod is long enough that a loaded machine does not make a
+// healthy run miss it.
+const watchdogPeriod = time.Second
+
 // A step is one thing a row does to, or waits for in, the running app.
 type step func(*harness)
 
@@ -199,11 +203,20 @@ func rows() []row {
 			wantEvents: []string{"Starting", "Started", "Crashed!error", "Restarting#1!error", "Stopping", "Stopped"},
 			wantState:  lifecycle.StateStopped, wantLastErr: "error",
 		},
-		// TODO(watchdog-miss): the row of a service that misses its
-		// watchdog goes here once the per-service watchdog lands. A run
-		// that stops reporting progress for the watchdog period is a hang
-		// in every mode: Crashed with a timeout class and a dump of where
-		// it was stuck, then its policy (Restarting, or GaveUp).
+		{
+			// A run that shows no sign of life for its watchdog period is
+			// hung, in every mode: a blocking run that stops calling
+			// Alive, a loop held by a callback. The run is stopped (a
+			// child is killed), and the policy restarts it.
+			name:      "watchdog-miss",
+			behaviour: behaviour{act: actWedge},
+			opts: []lifecycle.Option{lifecycle.Watchdog(watchdogPeriod), lifecycle.Restart(lifecycle.Immediate()),
+				lifecycle.StopTimeout(time.Minute)},
+			steps: []step{trigger(1), await("Crashed!timeout", 1), await("Started", 2)},
+			wantEvents: []string{"Starting", "Started", "Crashed!timeout", "Restarting#1!timeout", "Starting", "Started",
+				"Stopping", "Stopped"},
+			wantState: lifecycle.StateStopped, wantRestarts: 1, wantLastErr: "timeout",
+		},
 	}
 	for _, s := range strategies {
 		rs = append(rs, policyRows(s)...)

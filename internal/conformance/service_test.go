@@ -9,6 +9,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"syscall"
+	"time"
 
 	"github.com/hostfx/hostfx/app"
 	"github.com/hostfx/hostfx/lifecycle"
@@ -46,6 +47,7 @@ const (
 	actPanic                   // panics in Run, or in a loop callback
 	actExit                    // ends cleanly
 	actNoRestart               // ends with an error wrapping lifecycle.ErrNoRestart
+	actWedge                   // stops showing signs of life until it is stopped
 )
 
 // stopHow is how a started run treats its context.
@@ -177,16 +179,31 @@ func (s *scripted) Run(ctx context.Context) error {
 			return nil
 		}
 	}
-	select {
-	case <-s.trigger:
-		return s.act()
-	case <-ctx.Done():
-		if s.b.stop == stopHang {
-			<-s.release
+	alive := time.NewTicker(aliveEvery)
+	defer alive.Stop()
+	for {
+		select {
+		case <-alive.C:
+			lifecycle.Alive(ctx) // nothing without a watchdog
+			continue
+		case <-s.trigger:
+			if s.b.act == actWedge {
+				<-ctx.Done() // no sign of life, until the stop
+				return nil
+			}
+			return s.act()
+		case <-ctx.Done():
+			if s.b.stop == stopHang {
+				<-s.release
+			}
+			return nil
 		}
-		return nil
 	}
 }
+
+// aliveEvery is how often a blocking run shows a sign of life: well
+// within any watchdog period a row sets.
+const aliveEvery = 10 * time.Millisecond
 
 // ready tells the app that the run is ready, when the row waits for that
 // or says to anyway.
@@ -230,7 +247,7 @@ func (s *scripted) RunAsync(ctx context.Context, loop modes.Loop) error {
 		loop.Go(s.deaf, nil)
 	}
 	if s.b.atOnce {
-		loop.Post(func() { s.actOnLoop(loop) })
+		loop.Post(func() { s.actOnLoop(ctx, loop) })
 		return nil
 	}
 	wait := s.awaitTrigger
@@ -239,7 +256,7 @@ func (s *scripted) RunAsync(ctx context.Context, loop modes.Loop) error {
 	}
 	loop.Go(wait, func(err error) {
 		if err == nil {
-			s.actOnLoop(loop)
+			s.actOnLoop(ctx, loop)
 		}
 	})
 	return nil
@@ -273,8 +290,10 @@ func (s *scripted) awaitTriggerDeaf(context.Context) error {
 }
 
 // actOnLoop reacts to the trigger in a loop callback.
-func (s *scripted) actOnLoop(loop modes.Loop) {
+func (s *scripted) actOnLoop(ctx context.Context, loop modes.Loop) {
 	switch s.b.act {
+	case actWedge:
+		<-ctx.Done() // holds the loop, until the stop
 	case actPanic:
 		panic(panicValue)
 	case actExit:
