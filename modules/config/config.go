@@ -16,14 +16,15 @@ import (
 // remembering where its value came from. It is read-only once New returns
 // and safe for concurrent use. The zero Config is empty.
 type Config struct {
-	tree     *koanf.Koanf
-	sources  map[string]string // flat key → where its value came from
-	secrets  map[string]bool   // flat keys read from secret files
-	profile  string
-	services map[string]ServiceSettings
-	log      logLevel
-	strict   bool
-	printReq bool
+	tree      *koanf.Koanf
+	sources   map[string]string // flat key → where its value came from
+	secrets   map[string]bool   // flat keys read from secret files
+	profile   string
+	services  map[string]ServiceSettings
+	log       logLevel
+	strict    bool
+	printReq  bool
+	validator Validator // checks `validate` tags; nil for the built-in rules
 
 	mu      sync.Mutex
 	schemas []schema // types bound or declared, for secrets and defaults
@@ -50,6 +51,7 @@ type builder struct {
 	printReq      bool
 	schemas       []schema
 	formats       []Format // given with Formats, JSON aside
+	validator     Validator
 }
 
 // layer is what one source contributed.
@@ -77,13 +79,14 @@ func New(opts ...Option) (*Config, error) {
 		}
 	}
 	c := &Config{
-		tree:     koanf.New("."),
-		sources:  map[string]string{},
-		secrets:  map[string]bool{},
-		profile:  b.profile,
-		strict:   !b.allowUnknown,
-		printReq: b.printReq,
-		schemas:  b.schemas,
+		tree:      koanf.New("."),
+		sources:   map[string]string{},
+		secrets:   map[string]bool{},
+		profile:   b.profile,
+		strict:    !b.allowUnknown,
+		printReq:  b.printReq,
+		schemas:   b.schemas,
+		validator: b.validator,
 	}
 	for _, l := range layers {
 		_ = c.tree.Merge(l.k) // merging maps cannot fail without a strict-merge setting
