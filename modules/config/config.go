@@ -8,15 +8,14 @@ import (
 	"slices"
 	"strings"
 	"sync"
-
-	"github.com/knadh/koanf/v2"
 )
 
 // Config is the effective configuration: every source merged, each key
 // remembering where its value came from. It is read-only once New returns
 // and safe for concurrent use. The zero Config is empty.
 type Config struct {
-	tree      *koanf.Koanf
+	tree      tree              // every source merged
+	flat      map[string]any    // tree by flat key
 	sources   map[string]string // flat key → where its value came from
 	secrets   map[string]bool   // flat keys read from secret files
 	profile   string
@@ -56,7 +55,7 @@ type builder struct {
 
 // layer is what one source contributed.
 type layer struct {
-	k       *koanf.Koanf
+	tree    tree
 	sources map[string]string // every flat key of k → where it came from
 	secrets map[string]bool
 }
@@ -79,7 +78,7 @@ func New(opts ...Option) (*Config, error) {
 		}
 	}
 	c := &Config{
-		tree:      koanf.New("."),
+		tree:      tree{},
 		sources:   map[string]string{},
 		secrets:   map[string]bool{},
 		profile:   b.profile,
@@ -89,11 +88,12 @@ func New(opts ...Option) (*Config, error) {
 		validator: b.validator,
 	}
 	for _, l := range layers {
-		_ = c.tree.Merge(l.k) // merging maps cannot fail without a strict-merge setting
+		c.tree.merge(l.tree)
 	}
+	c.flat = c.tree.flat()
 	// A key's source is the last layer that set it: merging dropped what
 	// the later layers replaced.
-	for key := range c.tree.All() {
+	for key := range c.flat {
 		for i := len(layers) - 1; i >= 0; i-- {
 			if src, ok := layers[i].sources[key]; ok {
 				c.sources[key] = src
@@ -147,10 +147,7 @@ func (c *Config) Profile() string { return c.profile }
 
 // Keys returns every key that some source sets, sorted.
 func (c *Config) Keys() []string {
-	if c.tree == nil {
-		return nil
-	}
-	return slices.Sorted(maps.Keys(c.tree.All()))
+	return slices.Sorted(maps.Keys(c.flat))
 }
 
 // raw returns the value at path, nil when no source sets it; "" is the
@@ -159,7 +156,7 @@ func (c *Config) raw(path string) any {
 	if c.tree == nil {
 		return nil
 	}
-	return c.tree.Get(path)
+	return c.tree.get(path)
 }
 
 // sourceOf says where the value at key came from. For a section it names

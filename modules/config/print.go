@@ -31,11 +31,9 @@ type Entry struct {
 func (c *Config) Entries() []Entry {
 	var out []Entry
 	seen := map[string]bool{}
-	if c.tree != nil {
-		for key, v := range c.tree.All() {
-			out = append(out, c.entry(key, v, c.sources[key]))
-			seen[key] = true
-		}
+	for key, v := range c.flat {
+		out = append(out, c.entry(key, v, c.sources[key]))
+		seen[key] = true
 	}
 	for _, s := range c.declared() {
 		for _, d := range tagDefaults(s) {

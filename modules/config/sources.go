@@ -12,10 +12,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-
-	kmaps "github.com/knadh/koanf/maps"
-	"github.com/knadh/koanf/providers/confmap"
-	"github.com/knadh/koanf/v2"
 )
 
 // These apply methods live here, beside the loaders they queue.
@@ -45,11 +41,9 @@ func (o argsOption) apply(b *builder) {
 }
 
 // newLayer wraps a nested map whose keys are already lower-cased.
-func newLayer(tree map[string]any, sourceOf func(key string) string) *layer {
-	k := koanf.New(".")
-	_ = k.Load(confmap.Provider(tree, ""), nil) // loading a map cannot fail
-	l := &layer{k: k, sources: map[string]string{}, secrets: map[string]bool{}}
-	for key := range k.All() {
+func newLayer(t tree, sourceOf func(key string) string) *layer {
+	l := &layer{tree: t, sources: map[string]string{}, secrets: map[string]bool{}}
+	for key := range t.flat() {
 		l.sources[key] = sourceOf(key)
 	}
 	return l
@@ -114,7 +108,7 @@ func (b *builder) file(s fileSpec) *layer {
 		}
 		return b.envVars(s.prefix, vars)
 	}
-	kmaps.IntfaceKeysToStrings(m)
+	stringKeys(m)
 	return newLayer(b.lower(m, "", at), at)
 }
 
@@ -235,8 +229,7 @@ func (b *builder) flat(entries []entry) *layer {
 		l.sources[key] = e.at
 		l.secrets[key] = e.secret
 	}
-	l.k = koanf.New(".")
-	_ = l.k.Load(confmap.Provider(flat, "."), nil) // loading a map cannot fail
+	l.tree = unflatten(flat)
 	return l
 }
 
