@@ -100,10 +100,10 @@ func (b *builder) file(s fileSpec) *layer {
 		return path
 	}
 	if s.dotenv {
-		var vars []envVar
+		vars := map[string]envVar{}
 		for name, v := range m {
 			if strings.HasPrefix(name, s.prefix) {
-				vars = append(vars, envVar{name: name, value: fmt.Sprint(v), at: at(name) + " " + name})
+				vars[name] = envVar{name: name, value: fmt.Sprint(v), at: at(name) + " " + name}
 			}
 		}
 		return b.envVars(s.prefix, vars)
@@ -152,22 +152,22 @@ type envVar struct {
 
 // env loads the process's variables that start with prefix.
 func (b *builder) env(prefix string) *layer {
-	var vars []envVar
+	vars := map[string]envVar{}
 	for _, kv := range os.Environ() {
 		name, value, _ := strings.Cut(kv, "=")
-		if strings.HasPrefix(name, prefix) {
-			vars = append(vars, envVar{name: name, value: value, at: "env " + name})
+		if _, dup := vars[name]; !dup && strings.HasPrefix(name, prefix) { // the first, as os.Getenv reads it
+			vars[name] = envVar{name: name, value: value, at: "env " + name}
 		}
 	}
 	return b.envVars(prefix, vars)
 }
 
-// envVars maps variables to keys and reads the files that NAME_FILE
-// variables point to.
-func (b *builder) envVars(prefix string, vars []envVar) *layer {
-	slices.SortFunc(vars, func(x, y envVar) int { return strings.Compare(x.name, y.name) })
+// envVars maps variables, by name, to keys and reads the files that
+// NAME_FILE variables point to.
+func (b *builder) envVars(prefix string, vars map[string]envVar) *layer {
 	var entries []entry
-	for _, v := range vars {
+	for _, name := range slices.Sorted(maps.Keys(vars)) {
+		v := vars[name]
 		if v.name == b.profileEnv {
 			continue
 		}
