@@ -71,8 +71,12 @@ func walkRules(v reflect.Value, ns string, errs *[]error) {
 		}
 		fv, fns := v.Field(i), ns+"."+sf.Name
 		if tag != "" {
-			if err := checkField(fv, fns, tag); err != nil {
+			err, skipped := checkField(fv, fns, tag)
+			if err != nil {
 				*errs = append(*errs, err)
+			}
+			if err != nil || skipped {
+				continue // a section that failed or was omitted is not checked inside
 			}
 		}
 		for fv.Kind() == reflect.Pointer && !fv.IsNil() {
@@ -85,14 +89,14 @@ func walkRules(v reflect.Value, ns string, errs *[]error) {
 }
 
 // checkField checks the rules of one field's tag, in order, and returns
-// the first it fails.
-func checkField(v reflect.Value, ns, tag string) *ruleError {
+// the first it fails, or whether omitempty skipped the rest.
+func checkField(v reflect.Value, ns, tag string) (failed *ruleError, skipped bool) {
 	rules := strings.Split(tag, ",")
 	for _, r := range rules {
 		name, _, _ := strings.Cut(r, "=")
 		if !slices.Contains(builtinRules, name) {
 			return &ruleError{ns: ns, tag: name, misuse: fmt.Sprintf(
-				"the rule %q of the validate tag is not built in; give config.Validation(validate.New()) to config.New for all of go-playground/validator's rules", r)}
+				"the rule %q of the validate tag is not built in; give config.Validation(validate.New()) to config.New for all of go-playground/validator's rules", r)}, false
 		}
 	}
 	// A pointer that is set has a value, even a zero one.
@@ -100,24 +104,22 @@ func checkField(v reflect.Value, ns, tag string) *ruleError {
 	for v.Kind() == reflect.Pointer && !v.IsNil() {
 		v = v.Elem()
 	}
-	for i, r := range rules {
+	for _, r := range rules {
 		name, param, _ := strings.Cut(r, "=")
 		if v.Kind() == reflect.Pointer && name != "omitempty" {
-			return &ruleError{ns: ns, tag: name, param: param} // nil: no value to check
+			return &ruleError{ns: ns, tag: name, param: param}, false // nil: no value to check
 		}
 		ok, err := passes(v, name, param, pointer)
 		switch {
 		case err != nil:
-			return &ruleError{ns: ns, tag: name, param: param, misuse: fmt.Sprintf("the rule %q of the validate tag: %v", r, err)}
+			return &ruleError{ns: ns, tag: name, param: param, misuse: fmt.Sprintf("the rule %q of the validate tag: %v", r, err)}, false
 		case !ok && name == "omitempty":
-			return nil
+			return nil, true
 		case !ok:
-			return &ruleError{ns: ns, tag: name, param: param}
-		case i == len(rules)-1:
-			return nil
+			return &ruleError{ns: ns, tag: name, param: param}, false
 		}
 	}
-	return nil
+	return nil, false
 }
 
 // passes reports whether v passes the built-in rule name with param. For
