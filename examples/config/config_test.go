@@ -103,6 +103,21 @@ func TestBindErrorsStopTheApp(t *testing.T) {
 	assert.ErrorContains(t, err, `app.interval = "soon" (env DEMO_APP__INTERVAL): want a duration such as 300ms, 30s or 1h30m`)
 }
 
+// TestProblemsAllAtOnce is the run that docs/configuration.md shows:
+// DEMO_APP__MESSAGE= DEMO_APP__INTERVAL=-1s go run . --app.intervl=1s.
+func TestProblemsAllAtOnce(t *testing.T) {
+	t.Setenv("APP_PROFILE", "")
+	t.Setenv("DEMO_APP__MESSAGE", "")
+	t.Setenv("DEMO_APP__INTERVAL", "-1s")
+	c, err := config.New(options(".", []string{"--app.intervl=1s"})...)
+	require.NoError(t, err)
+	err = newApp(c, app.Logger(zap.NewNop()), fx.NopLogger).Err()
+	assert.ErrorContains(t, err, "config: 3 problems:\n"+
+		"\tapp.interval = \"-1s\" (env DEMO_APP__INTERVAL): want more than 0\n"+
+		"\tapp.intervl = \"1s\" (flag --app.intervl): unknown key; did you mean \"interval\"?\n"+
+		"\tapp.message = \"\" (env DEMO_APP__MESSAGE): a value is required")
+}
+
 // TestApp builds and runs the example's app in each mode the profiles
 // pick, with the configuration injected into the greeter.
 func TestApp(t *testing.T) {

@@ -30,7 +30,11 @@ import (
 	"github.com/hostfx/hostfx/modules/config/yaml"
 )
 
-// AppConfig is the app section of the configuration.
+// AppConfig is the app section of the configuration. Its validate tags
+// use rules that the config package checks itself; for all of
+// go-playground/validator's, such as email or url, add
+// config.Validation(validate.New()) from modules/config/validate to the
+// options.
 type AppConfig struct {
 	Message  string        `validate:"required"`
 	Interval time.Duration `default:"1s" validate:"gt=0"`

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
-	"runtime/pprof"
+	"runtime"
 	"strconv"
 	"strings"
 
@@ -64,11 +64,25 @@ func watchEnd(service string) {
 				// Most likely the parent ends us, its stop timeout passed:
 				// show where the stop is stuck, for the parent's report.
 				fmt.Fprintf(os.Stderr, "hostfx child %q: told to end at once (%v): ending all it started; its goroutines:\n", service, endSignal)
-				_ = pprof.Lookup("goroutine").WriteTo(os.Stderr, 2)
+				_, _ = os.Stderr.Write(goroutines())
 			}
 			endAll()
 		}
 	}()
+}
+
+// goroutines is the stack of every goroutine, as a panic prints them.
+// runtime.Stack says the same as runtime/pprof's goroutine profile at
+// debug level 2, without linking the profiler.
+func goroutines() []byte {
+	buf := make([]byte, 64<<10)
+	for {
+		n := runtime.Stack(buf, true)
+		if n < len(buf) || len(buf) >= 64<<20 {
+			return buf[:n]
+		}
+		buf = make([]byte, 2*len(buf))
+	}
 }
 
 // parentAlive reports whether the parent that started this child still

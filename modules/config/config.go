@@ -8,22 +8,22 @@ import (
 	"slices"
 	"strings"
 	"sync"
-
-	"github.com/knadh/koanf/v2"
 )
 
 // Config is the effective configuration: every source merged, each key
 // remembering where its value came from. It is read-only once New returns
 // and safe for concurrent use. The zero Config is empty.
 type Config struct {
-	tree     *koanf.Koanf
-	sources  map[string]string // flat key → where its value came from
-	secrets  map[string]bool   // flat keys read from secret files
-	profile  string
-	services map[string]ServiceSettings
-	log      logLevel
-	strict   bool
-	printReq bool
+	tree      tree              // every source merged
+	flat      map[string]any    // tree by flat key
+	sources   map[string]string // flat key → where its value came from
+	secrets   map[string]bool   // flat keys read from secret files
+	profile   string
+	services  map[string]ServiceSettings
+	log       logLevel
+	strict    bool
+	printReq  bool
+	validator Validator // checks `validate` tags; nil for the built-in rules
 
 	mu      sync.Mutex
 	schemas []schema // types bound or declared, for secrets and defaults
@@ -50,11 +50,12 @@ type builder struct {
 	printReq      bool
 	schemas       []schema
 	formats       []Format // given with Formats, JSON aside
+	validator     Validator
 }
 
 // layer is what one source contributed.
 type layer struct {
-	k       *koanf.Koanf
+	tree    tree
 	sources map[string]string // every flat key of k → where it came from
 	secrets map[string]bool
 }
@@ -77,20 +78,22 @@ func New(opts ...Option) (*Config, error) {
 		}
 	}
 	c := &Config{
-		tree:     koanf.New("."),
-		sources:  map[string]string{},
-		secrets:  map[string]bool{},
-		profile:  b.profile,
-		strict:   !b.allowUnknown,
-		printReq: b.printReq,
-		schemas:  b.schemas,
+		tree:      tree{},
+		sources:   map[string]string{},
+		secrets:   map[string]bool{},
+		profile:   b.profile,
+		strict:    !b.allowUnknown,
+		printReq:  b.printReq,
+		schemas:   b.schemas,
+		validator: b.validator,
 	}
 	for _, l := range layers {
-		_ = c.tree.Merge(l.k) // merging maps cannot fail without a strict-merge setting
+		c.tree.merge(l.tree)
 	}
+	c.flat = c.tree.flat()
 	// A key's source is the last layer that set it: merging dropped what
 	// the later layers replaced.
-	for key := range c.tree.All() {
+	for key := range c.flat {
 		for i := len(layers) - 1; i >= 0; i-- {
 			if src, ok := layers[i].sources[key]; ok {
 				c.sources[key] = src
@@ -144,10 +147,7 @@ func (c *Config) Profile() string { return c.profile }
 
 // Keys returns every key that some source sets, sorted.
 func (c *Config) Keys() []string {
-	if c.tree == nil {
-		return nil
-	}
-	return slices.Sorted(maps.Keys(c.tree.All()))
+	return slices.Sorted(maps.Keys(c.flat))
 }
 
 // raw returns the value at path, nil when no source sets it; "" is the
@@ -156,7 +156,7 @@ func (c *Config) raw(path string) any {
 	if c.tree == nil {
 		return nil
 	}
-	return c.tree.Get(path)
+	return c.tree.get(path)
 }
 
 // sourceOf says where the value at key came from. For a section it names

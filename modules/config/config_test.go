@@ -440,3 +440,53 @@ func TestZeroConfig(t *testing.T) {
 	require.Error(t, err)
 	assert.Equal(t, App{Port: 8080, Timeout: 5e9}, app)
 }
+
+func TestLayersMerge(t *testing.T) {
+	inDir(t, map[string]string{
+		"base.json": `{"app": {"name": "base", "db": {"host": "a", "port": 1}, "tags": ["x"], "extra": {}}, "mode": {"a": 1}}`,
+		"over.json": `{"app": {"db": {"port": 2}, "tags": ["y", "z"]}, "mode": "flat"}`,
+	})
+	c, err := config.New(config.File("base.json"), config.File("over.json"), config.Args([]string{"--app.db.user=u"}))
+	require.NoError(t, err)
+	assert.Equal(t, []string{"app.db.host", "app.db.port", "app.db.user", "app.extra", "app.name", "app.tags", "mode"}, c.Keys(),
+		"sections merge key by key; a value replaces a section; an empty section is a key")
+	assert.Equal(t, `["y","z"]`, entry(t, c, "app.tags").Value, "a list is replaced whole")
+	assert.Equal(t, "over.json:1", entry(t, c, "app.db.port").Source)
+	assert.Equal(t, "base.json:1", entry(t, c, "app.db.host").Source)
+	assert.Equal(t, "flag --app.db.user", entry(t, c, "app.db.user").Source)
+}
+
+func TestBoundValuesDoNotShareTheConfiguration(t *testing.T) {
+	type Loose struct {
+		Tags  []any
+		Extra map[string]any
+		Any   any
+	}
+	inDir(t, map[string]string{"config.json": `{"l": {"tags": ["a"], "extra": {"k": "v"}, "any": {"n": [1]}}}`})
+	c, err := config.New(config.File("config.json"))
+	require.NoError(t, err)
+	first, err := config.Bind[Loose](c, "l")
+	require.NoError(t, err)
+	first.Tags[0] = "changed"
+	first.Extra["k"] = "changed"
+	first.Any.(map[string]any)["n"].([]any)[0] = "changed"
+
+	again, err := config.Bind[Loose](c, "l")
+	require.NoError(t, err)
+	assert.Equal(t, Loose{Tags: []any{"a"}, Extra: map[string]any{"k": "v"}, Any: map[string]any{"n": []any{1.0}}}, again)
+}
+
+func TestFormatsMayGiveSectionsOfAnyKeys(t *testing.T) {
+	anyKeys := config.Format{
+		Name:       "ANY",
+		Extensions: []string{".any"},
+		Parse: func([]byte) (map[string]any, error) {
+			return map[string]any{"app": map[any]any{"name": "demo", 8080: []any{map[any]any{true: "x"}}}}, nil
+		},
+	}
+	inDir(t, map[string]string{"c.any": ""})
+	c, err := config.New(config.Formats(anyKeys), config.File("c.any"))
+	require.NoError(t, err)
+	assert.Equal(t, []string{"app.8080", "app.name"}, c.Keys())
+	assert.Equal(t, `[{"true":"x"}]`, entry(t, c, "app.8080").Value)
+}

@@ -42,8 +42,14 @@ type binder struct {
 	c        *Config
 	strict   bool
 	problems problems
-	origins  map[string]origin // key → the value decoded there and its source
-	keys     map[string]string // validator namespace → key
+	origins  map[string]origin   // key → the value decoded there and its source
+	keys     map[string]fieldKey // a field's path in Go names (see FieldError) → its key
+}
+
+// fieldKey is the key a field binds to, and the kind of its value.
+type fieldKey struct {
+	key  string
+	kind reflect.Kind
 }
 
 // origin is the value decoded at a key and where it came from.
@@ -54,7 +60,7 @@ type origin struct {
 }
 
 func newBinder(c *Config) *binder {
-	return &binder{c: c, strict: c.strict, origins: map[string]origin{}, keys: map[string]string{}}
+	return &binder{c: c, strict: c.strict, origins: map[string]origin{}, keys: map[string]fieldKey{}}
 }
 
 // bind decodes raw, the value at key, into v, then validates v.
@@ -68,15 +74,15 @@ func (b *binder) bind(key string, raw any, v reflect.Value) {
 	}
 	b.decode(key, t.Name(), b.c.sourceOf(key), false, raw, v)
 	if isSection(t) {
-		b.validate(v)
+		b.validate(key, v)
 	}
 	slices.SortStableFunc(b.problems, func(x, y *Problem) int { return strings.Compare(x.Key, y.Key) })
 }
 
-// decode sets v from raw, the value at key. ns is the validator namespace
-// of v, so validation errors map back to keys.
+// decode sets v from raw, the value at key. ns is the path of v in Go
+// names, so validation errors map back to keys.
 func (b *binder) decode(key, ns, src string, secret bool, raw any, v reflect.Value) {
-	b.keys[ns] = key
+	b.keys[ns] = fieldKey{key: key, kind: kindOf(v.Type())}
 	b.origins[key] = origin{raw: raw, source: src, secret: secret}
 	if raw == nil {
 		return // null: leave the zero value
@@ -409,7 +415,7 @@ func (b *binder) structure(key, ns, src string, secret bool, raw any, v reflect.
 		case isSection(f.typ):
 			b.decode(fk, fns, "", sec, map[string]any{}, fv)
 		default:
-			b.keys[fns] = fk
+			b.keys[fns] = fieldKey{key: fk, kind: kindOf(f.typ)}
 			b.origins[fk] = origin{secret: sec}
 		}
 	}

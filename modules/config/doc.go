@@ -31,9 +31,13 @@
 //
 // # Validation
 //
-// After binding, `validate:"..."` tags are checked with
-// go-playground/validator. Keys that no field takes are errors, with a
-// "did you mean" hint, unless [AllowUnknownKeys] is given. Every problem
+// After binding, `validate:"..."` tags are checked. The common rules are
+// built in: required, omitempty, min, max, len, gt, gte, lt, lte and
+// oneof, meaning what they mean to go-playground/validator. For all of
+// that validator's rules, give [Validation] the Validator of the package
+// validate below this one, which links it; until then a tag with another
+// rule is reported as an error. Keys that no field takes are errors, with
+// a "did you mean" hint, unless [AllowUnknownKeys] is given. Every problem
 // names the key, the bad value, its source (file and line, variable or
 // flag) and what was wanted, and all of them are reported together in an
 // [*Error] whose Problems can be read with errors.As.

@@ -17,7 +17,7 @@ var (
 // field is a struct field that binds to a key.
 type field struct {
 	key    string // the key below the struct's, lower-cased
-	ns     string // the field's part of a validator namespace
+	ns     string // the field's path in Go names below the struct's
 	index  []int
 	typ    reflect.Type
 	def    string // the `default` tag
@@ -52,7 +52,7 @@ func fieldsOf(t reflect.Type) []field {
 			def, hasDef := sf.Tag.Lookup("default")
 			out = append(out, field{
 				key:    name,
-				ns:     ns + name,
+				ns:     ns + sf.Name,
 				index:  append(append([]int(nil), index...), i),
 				typ:    sf.Type,
 				def:    def,
@@ -69,8 +69,7 @@ func fieldsOf(t reflect.Type) []field {
 }
 
 // keyName is the key of a struct field: "-" to skip it, "" for an
-// embedded struct whose fields are lifted into the outer one. It is also
-// the name validator puts in error namespaces, so they map back to keys.
+// embedded struct whose fields are lifted into the outer one.
 func keyName(sf reflect.StructField) string {
 	tag, _, _ := strings.Cut(sf.Tag.Get("config"), ",")
 	switch {
@@ -105,6 +104,14 @@ func snake(name string) string {
 // such as time.Time.
 func isValue(t reflect.Type) bool {
 	return t == durationType || reflect.PointerTo(t).Implements(textUnmarshalerType)
+}
+
+// kindOf is the kind of the values of t, below any pointers.
+func kindOf(t reflect.Type) reflect.Kind {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	return t.Kind()
 }
 
 // isSection reports whether t binds to a section of keys.

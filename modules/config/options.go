@@ -9,8 +9,8 @@ import (
 
 // An Option configures New. Sources (Defaults, File, ProfileFile, DotEnv,
 // Env, Flags, Args) are layered in the order given, each overriding the
-// ones before it. Settings (Formats, Profile, ProfileFromEnv, Dir,
-// EnvSeparator, AllowUnknownKeys, PrintConfigFlag) apply wherever they
+// ones before it. Settings (Formats, Validation, Profile, ProfileFromEnv,
+// Dir, EnvSeparator, AllowUnknownKeys, PrintConfigFlag) apply wherever they
 // appear.
 type Option interface {
 	fmt.Stringer

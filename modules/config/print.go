@@ -3,11 +3,12 @@ package config
 import (
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"reflect"
 	"slices"
 	"strings"
-	"text/tabwriter"
+	"unicode/utf8"
 
 	"go.uber.org/zap/zapcore"
 )
@@ -29,23 +30,21 @@ type Entry struct {
 // Entries returns every key set by a source, and every `default` tag of
 // a bound or declared type whose key no source sets, sorted by key.
 func (c *Config) Entries() []Entry {
-	var out []Entry
-	seen := map[string]bool{}
-	if c.tree != nil {
-		for key, v := range c.tree.All() {
-			out = append(out, c.entry(key, v, c.sources[key]))
-			seen[key] = true
-		}
+	byKey := map[string]Entry{}
+	for key, v := range c.flat {
+		byKey[key] = c.entry(key, v, c.sources[key])
 	}
 	for _, s := range c.declared() {
 		for _, d := range tagDefaults(s) {
-			if !seen[d.key] && !c.covered(d.key) {
-				out = append(out, c.entry(d.key, d.value, sourceDefaultTag))
-				seen[d.key] = true
+			if _, seen := byKey[d.key]; !seen && !c.covered(d.key) {
+				byKey[d.key] = c.entry(d.key, d.value, sourceDefaultTag)
 			}
 		}
 	}
-	slices.SortFunc(out, func(a, b Entry) int { return strings.Compare(a.Key, b.Key) })
+	out := make([]Entry, 0, len(byKey))
+	for _, key := range slices.Sorted(maps.Keys(byKey)) {
+		out = append(out, byKey[key])
+	}
 	return out
 }
 
@@ -117,13 +116,17 @@ func (c *Config) Lookup(key string) (Entry, bool) {
 // Print writes the effective configuration, one key a line with its value
 // and source, sorted by key, with secrets redacted.
 func (c *Config) Print(w io.Writer) error {
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	for _, e := range c.Entries() {
-		if _, err := fmt.Fprintf(tw, "%s\t= %s\t# %s\n", e.Key, e.Value, e.Source); err != nil {
-			return fmt.Errorf("print config: %w", err)
-		}
+	entries := c.Entries()
+	keys, values := 0, 0 // the widths of the columns, in characters
+	for _, e := range entries {
+		keys = max(keys, utf8.RuneCountInString(e.Key))
+		values = max(values, utf8.RuneCountInString(e.Value))
 	}
-	if err := tw.Flush(); err != nil {
+	var b strings.Builder
+	for _, e := range entries {
+		fmt.Fprintf(&b, "%-*s  = %-*s  # %s\n", keys, e.Key, values, e.Value, e.Source)
+	}
+	if _, err := io.WriteString(w, b.String()); err != nil {
 		return fmt.Errorf("print config: %w", err)
 	}
 	return nil

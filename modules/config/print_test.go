@@ -33,6 +33,16 @@ func TestPrint(t *testing.T) {
 		"list          = [\"a\",\"b\"]   # config.yaml:4\n", out.String())
 }
 
+func TestPrintAlignsByCharacters(t *testing.T) {
+	c, err := config.New(config.Args([]string{"--größe=ü", "--a=long value"}))
+	require.NoError(t, err)
+	var out bytes.Buffer
+	require.NoError(t, c.Print(&out))
+	assert.Equal(t, ""+
+		"a      = \"long value\"  # flag --a\n"+
+		"größe  = \"ü\"           # flag --größe\n", out.String())
+}
+
 type failingWriter struct{}
 
 func (failingWriter) Write([]byte) (int, error) { return 0, errors.New("disk full") }

@@ -12,10 +12,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-
-	kmaps "github.com/knadh/koanf/maps"
-	"github.com/knadh/koanf/providers/confmap"
-	"github.com/knadh/koanf/v2"
 )
 
 // These apply methods live here, beside the loaders they queue.
@@ -45,11 +41,9 @@ func (o argsOption) apply(b *builder) {
 }
 
 // newLayer wraps a nested map whose keys are already lower-cased.
-func newLayer(tree map[string]any, sourceOf func(key string) string) *layer {
-	k := koanf.New(".")
-	_ = k.Load(confmap.Provider(tree, ""), nil) // loading a map cannot fail
-	l := &layer{k: k, sources: map[string]string{}, secrets: map[string]bool{}}
-	for key := range k.All() {
+func newLayer(t tree, sourceOf func(key string) string) *layer {
+	l := &layer{tree: t, sources: map[string]string{}, secrets: map[string]bool{}}
+	for key := range t.flat() {
 		l.sources[key] = sourceOf(key)
 	}
 	return l
@@ -106,15 +100,15 @@ func (b *builder) file(s fileSpec) *layer {
 		return path
 	}
 	if s.dotenv {
-		var vars []envVar
+		vars := map[string]envVar{}
 		for name, v := range m {
 			if strings.HasPrefix(name, s.prefix) {
-				vars = append(vars, envVar{name: name, value: fmt.Sprint(v), at: at(name) + " " + name})
+				vars[name] = envVar{name: name, value: fmt.Sprint(v), at: at(name) + " " + name}
 			}
 		}
 		return b.envVars(s.prefix, vars)
 	}
-	kmaps.IntfaceKeysToStrings(m)
+	stringKeys(m)
 	return newLayer(b.lower(m, "", at), at)
 }
 
@@ -158,22 +152,22 @@ type envVar struct {
 
 // env loads the process's variables that start with prefix.
 func (b *builder) env(prefix string) *layer {
-	var vars []envVar
+	vars := map[string]envVar{}
 	for _, kv := range os.Environ() {
 		name, value, _ := strings.Cut(kv, "=")
-		if strings.HasPrefix(name, prefix) {
-			vars = append(vars, envVar{name: name, value: value, at: "env " + name})
+		if _, dup := vars[name]; !dup && strings.HasPrefix(name, prefix) { // the first, as os.Getenv reads it
+			vars[name] = envVar{name: name, value: value, at: "env " + name}
 		}
 	}
 	return b.envVars(prefix, vars)
 }
 
-// envVars maps variables to keys and reads the files that NAME_FILE
-// variables point to.
-func (b *builder) envVars(prefix string, vars []envVar) *layer {
-	slices.SortFunc(vars, func(x, y envVar) int { return strings.Compare(x.name, y.name) })
+// envVars maps variables, by name, to keys and reads the files that
+// NAME_FILE variables point to.
+func (b *builder) envVars(prefix string, vars map[string]envVar) *layer {
 	var entries []entry
-	for _, v := range vars {
+	for _, name := range slices.Sorted(maps.Keys(vars)) {
+		v := vars[name]
 		if v.name == b.profileEnv {
 			continue
 		}
@@ -235,8 +229,7 @@ func (b *builder) flat(entries []entry) *layer {
 		l.sources[key] = e.at
 		l.secrets[key] = e.secret
 	}
-	l.k = koanf.New(".")
-	_ = l.k.Load(confmap.Provider(flat, "."), nil) // loading a map cannot fail
+	l.tree = unflatten(flat)
 	return l
 }
 

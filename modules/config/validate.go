@@ -4,61 +4,130 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
-	"slices"
 	"strings"
-	"sync"
-
-	"github.com/go-playground/validator/v10"
 )
 
-// validate is shared: a validator caches what it learns of each struct
-// type, and nothing changes it after this setup.
-var validate = sync.OnceValue(func() *validator.Validate {
-	v := validator.New(validator.WithRequiredStructEnabled())
-	// Name fields by their keys, so error namespaces map back to keys.
-	v.RegisterTagNameFunc(keyName)
-	return v
-})
+// A Validator checks the `validate:"..."` tags of a struct that Bind has
+// filled, in place of the built-in rules (see Validation). The package
+// validate below this one returns one backed by go-playground/validator.
+type Validator interface {
+	// Validate checks the struct that v points to. It returns nil when
+	// every tag passes; else each failure is a FieldError, either the
+	// error itself or one it wraps with Unwrap() []error, as errors.Join
+	// makes. Any other error is reported as it is, at the section.
+	Validate(v any) error
+}
 
-// validate checks the `validate` tags of the struct in v and reports each
-// failure at its key, skipping keys that already failed to decode.
-func (b *binder) validate(v reflect.Value) {
+// A FieldError is a field that failed one rule of its `validate` tag.
+// go-playground/validator's FieldError is one.
+type FieldError interface {
+	error
+	// StructNamespace is the field's path in Go names, from the name of
+	// the struct's type: Server.Limits.Conns, Server.Tags[0] or
+	// Server.Labels[env].
+	StructNamespace() string
+	// Tag is the rule that failed, such as "min".
+	Tag() string
+	// Param is the rule's parameter, such as "1", or "" if it has none.
+	Param() string
+}
+
+// Validation checks `validate:"..."` tags with v instead of the built-in
+// rules, which are required, omitempty, min, max, len, gt, gte, lt, lte
+// and oneof. A tag with any other rule is reported as an error until a
+// Validator that knows it is given:
+//
+//	config.New(
+//		config.Validation(validate.New()), // all of go-playground/validator's rules
+//		config.File("config.json"),
+//	)
+func Validation(v Validator) Option { return validationOption{v} }
+
+type validationOption struct{ v Validator }
+
+func (o validationOption) apply(b *builder) {
+	if o.v == nil {
+		b.problems.add(&Problem{Source: o.String(), Reason: "want a Validator, such as validate.New()"})
+		return
+	}
+	b.validator = o.v
+}
+
+func (o validationOption) String() string { return fmt.Sprintf("config.Validation(%T)", o.v) }
+
+// validate checks the `validate` tags of the struct in v, bound at key,
+// and reports each failure at its key, skipping keys that already failed
+// to decode.
+func (b *binder) validate(key string, v reflect.Value) {
 	for v.Kind() == reflect.Pointer {
 		if v.IsNil() {
 			return
 		}
 		v = v.Elem()
 	}
-	var failures validator.ValidationErrors
-	if err := validate().Struct(v.Interface()); !errors.As(err, &failures) {
+	var err error
+	if b.c.validator != nil {
+		target := v.Interface()
+		if v.CanAddr() {
+			target = v.Addr().Interface()
+		}
+		err = b.c.validator.Validate(target)
+	} else {
+		err = checkRules(v)
+	}
+	if err == nil {
 		return
 	}
 	failed := map[string]bool{}
 	for _, p := range b.problems {
 		failed[p.Key] = true
 	}
-	for _, fe := range failures {
-		key, ok := b.keys[fe.Namespace()]
-		if !ok || failed[key] {
+	for _, e := range failures(err) {
+		var fe FieldError
+		if !errors.As(e, &fe) {
+			b.problems.add(&Problem{Key: key, Source: fmt.Sprintf("validate tags of %v", v.Type()), Reason: e.Error(), Err: e})
 			continue
 		}
-		o := b.origins[key]
+		at, ok := b.keys[fe.StructNamespace()]
+		if !ok || failed[at.key] {
+			continue
+		}
+		var re *ruleError
+		if errors.As(e, &re) && re.misuse != "" {
+			b.problems.add(&Problem{Key: at.key, Source: "validate tag", Reason: re.misuse, Err: e})
+			continue
+		}
+		o := b.origins[at.key]
 		b.problems.add(&Problem{
-			Key:    key,
+			Key:    at.key,
 			Value:  render(o.raw, o.secret),
 			Source: o.source,
-			Reason: validationReason(fe),
-			Err:    fe,
+			Reason: validationReason(fe.Tag(), fe.Param(), at.kind),
+			Err:    e,
 		})
 	}
 }
 
-// validationReason says what a failed tag wanted, in words for the common
-// tags and as the tag itself for the rest.
-func validationReason(fe validator.FieldError) string {
-	p := fe.Param()
+// failures lists the errors that err is made of: err itself, or those it
+// joins.
+func failures(err error) []error {
+	joined, ok := err.(interface{ Unwrap() []error })
+	if !ok {
+		return []error{err}
+	}
+	var out []error
+	for _, e := range joined.Unwrap() {
+		out = append(out, failures(e)...)
+	}
+	return out
+}
+
+// validationReason says what a failed rule wanted, in words for the common
+// rules and as the rule itself for the rest. kind is the kind of the
+// field's value.
+func validationReason(tag, p string, kind reflect.Kind) string {
 	unit := ""
-	switch fe.Kind() {
+	switch kind {
 	case reflect.String:
 		unit = " characters"
 	case reflect.Slice, reflect.Array, reflect.Map:
@@ -67,7 +136,7 @@ func validationReason(fe validator.FieldError) string {
 	if p == "1" {
 		unit = strings.TrimSuffix(unit, "s")
 	}
-	switch fe.Tag() {
+	switch tag {
 	case "required", "required_if", "required_unless", "required_with", "required_without":
 		return "a value is required"
 	case "min", "gte":
@@ -99,65 +168,8 @@ func validationReason(fe validator.FieldError) string {
 	case "dir":
 		return "want the path of an existing directory"
 	}
-	tag := fe.Tag()
 	if p != "" {
 		tag += "=" + p
 	}
 	return fmt.Sprintf("want a value that passes %q", tag)
-}
-
-// unknownReason explains an unknown key, suggesting the closest known key
-// when one is close enough to be a typo.
-func unknownReason(key string, known []string) string {
-	if s, ok := closest(key, known); ok {
-		return fmt.Sprintf("unknown key; did you mean %q?", s)
-	}
-	if len(known) > 0 && len(known) <= 8 {
-		return "unknown key; want one of " + strings.Join(slices.Sorted(slices.Values(known)), ", ")
-	}
-	return "unknown key"
-}
-
-// closest returns the candidate nearest to s by edit distance, if it is
-// within what a typo explains: one edit for short words, two for longer.
-func closest(s string, candidates []string) (string, bool) {
-	limit := 1
-	if len(s) >= 5 {
-		limit = 2
-	}
-	best, bestD := "", limit+1
-	for _, c := range slices.Sorted(slices.Values(candidates)) {
-		if d := distance(s, c); d < bestD {
-			best, bestD = c, d
-		}
-	}
-	return best, best != ""
-}
-
-// distance is the optimal string alignment distance: insertions,
-// deletions, substitutions and swaps of neighbours each cost one, so
-// "prot" is one edit from "port".
-func distance(a, b string) int {
-	ra, rb := []rune(a), []rune(b)
-	d := make([][]int, len(ra)+1)
-	for i := range d {
-		d[i] = make([]int, len(rb)+1)
-		d[i][0] = i
-	}
-	for j := range rb {
-		d[0][j+1] = j + 1
-	}
-	for i := 1; i <= len(ra); i++ {
-		for j := 1; j <= len(rb); j++ {
-			cost := 1
-			if ra[i-1] == rb[j-1] {
-				cost = 0
-			}
-			d[i][j] = min(d[i-1][j]+1, d[i][j-1]+1, d[i-1][j-1]+cost)
-			if i > 1 && j > 1 && ra[i-1] == rb[j-2] && ra[i-2] == rb[j-1] {
-				d[i][j] = min(d[i][j], d[i-2][j-2]+1)
-			}
-		}
-	}
-	return d[len(ra)][len(rb)]
 }

@@ -4,10 +4,7 @@
 //
 //	cd bench && go run ./cmd/binsize [-packages N]
 //
-// It builds examples/config a second time with validator's build tag
-// validator_novalidatefn, which saves what validator's one call of
-// reflect.Value.MethodByName costs. The last line is machine-readable:
-// "binsize: config_vs_fxhello=<ratio> config_novalidatefn_vs_fxhello=<ratio>
+// The last line is machine-readable: "binsize: config_vs_fxhello=<ratio>
 // hello_vs_fxhello=<ratio>". With -packages N it also builds the programs
 // unstripped and lists the N packages whose code and data grew most from
 // the fx + zap hello to examples/hello, and from there to examples/config,
@@ -36,13 +33,7 @@ type program struct {
 	name string
 	dir  string // the module's directory
 	pkg  string
-	tags string // build tags, if any
 }
-
-// noValidateFn is validator's build tag that drops its validateFn check,
-// whose reflect.Value.MethodByName makes the linker keep every exported
-// method of every type in the program.
-const noValidateFn = "validator_novalidatefn"
 
 func main() {
 	top := flag.Int("packages", 0, "also list the `N` packages that grew most from one program to the next")
@@ -68,8 +59,7 @@ func run(top int) error {
 	base := program{name: "fxhello", dir: bench, pkg: "./cmd/binsize/fxhello"}
 	hello := program{name: "hello", dir: root, pkg: "./examples/hello"}
 	config := program{name: "config", dir: root, pkg: "./examples/config"}
-	progs := []program{base, hello, config,
-		{name: "config_novalidatefn", dir: root, pkg: "./examples/config", tags: noValidateFn}}
+	progs := []program{base, hello, config}
 	sizes := map[string]int64{}
 	for _, p := range progs {
 		bin, err := build(p, out, "-s -w")
@@ -81,16 +71,16 @@ func run(top int) error {
 			return err
 		}
 		sizes[p.name] = fi.Size()
-		fmt.Printf("%-19s %-20s %11s bytes  %5.2f MB  %4.2fx\n", p.name, p.pkg, group(fi.Size()), float64(fi.Size())/1e6,
+		fmt.Printf("%-7s %-22s %11s bytes  %5.2f MB  %4.2fx\n", p.name, p.pkg, group(fi.Size()), float64(fi.Size())/1e6,
 			float64(fi.Size())/float64(sizes[base.name]))
 	}
 	ratio := func(name string) float64 { return float64(sizes[name]) / float64(sizes[base.name]) }
-	verdict := "met"
-	if ratio("config") > goal {
-		verdict = "missed"
+	limit := int64(goal * float64(sizes[base.name]))
+	verdict := fmt.Sprintf("met, %s bytes to spare", group(limit-sizes[config.name]))
+	if sizes[config.name] > limit {
+		verdict = fmt.Sprintf("missed by %s bytes", group(sizes[config.name]-limit))
 	}
-	fmt.Printf("goal: examples/config at most %.2f× the fx + zap hello: %s\n", goal, verdict)
-	fmt.Printf("(config_novalidatefn is examples/config built with -tags %s)\n", noValidateFn)
+	fmt.Printf("goal: examples/config at most %.2f× the fx + zap hello (%s bytes): %s\n", goal, group(limit), verdict)
 	if top > 0 {
 		for _, pair := range [][2]program{{base, hello}, {hello, config}} {
 			if err := growth(pair[0], pair[1], out, top); err != nil {
@@ -98,8 +88,7 @@ func run(top int) error {
 			}
 		}
 	}
-	fmt.Printf("binsize: config_vs_fxhello=%.2f config_novalidatefn_vs_fxhello=%.2f hello_vs_fxhello=%.2f\n",
-		ratio("config"), ratio("config_novalidatefn"), ratio("hello"))
+	fmt.Printf("binsize: config_vs_fxhello=%.2f hello_vs_fxhello=%.2f\n", ratio("config"), ratio("hello"))
 	return nil
 }
 
@@ -122,7 +111,7 @@ func build(p program, dir, ldflags string) (string, error) {
 	if ldflags == "" {
 		bin += ".full"
 	}
-	cmd := exec.Command("go", "build", "-trimpath", "-tags="+p.tags, "-ldflags="+ldflags, "-o", bin, p.pkg)
+	cmd := exec.Command("go", "build", "-trimpath", "-ldflags="+ldflags, "-o", bin, p.pkg)
 	cmd.Dir = p.dir
 	cmd.Stderr = os.Stderr
 	if err := cmd.Run(); err != nil {
