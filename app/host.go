@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -10,7 +11,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"testing"
 	"time"
 
 	"github.com/jonboulle/clockwork"
@@ -166,10 +166,15 @@ func (h *host) register(d *spec, instance any, lc fx.Lifecycle) error {
 	return nil
 }
 
+// inTest reports whether this is a test binary: its testing package has
+// registered its flags. testing.Testing says the same, but would link the
+// testing package into every program.
+func inTest() bool { return flag.Lookup("test.v") != nil }
+
 // registerProcess adopts a process-mode service in the parent: each run of
 // it is a fresh child process.
 func (h *host) registerProcess(d *spec, lc fx.Lifecycle) error {
-	if testing.Testing() && !h.argsSet {
+	if inTest() && !h.argsSet {
 		// The test binary's own arguments would re-run every test.
 		return d.errorf("in a test, a child process must re-run only that test: pass app.Test(t) to the app")
 	}

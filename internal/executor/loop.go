@@ -236,8 +236,12 @@ func (r *loopRun) awaitWork() bool {
 	if t := r.spec.StopTimeout; t > 0 {
 		grace = min(t, grace)
 	}
-	ctx, cancel := clockwork.WithTimeout(context.Background(), r.clock, grace)
+	// A timer of the run's clock, not clockwork.WithTimeout, which would
+	// link the fake clock into every program.
+	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
+	t := r.clock.AfterFunc(grace, cancel)
+	defer t.Stop()
 	return r.last.Wait(ctx) == nil
 }
 

@@ -135,7 +135,7 @@ func (c *Child) Serve(h Handler) {
 // parent's exec. Go opens all its own descriptors close-on-exec, so an
 // inherited one is exactly one without that flag.
 func closeInherited() {
-	entries, err := os.ReadDir("/proc/self/fd")
+	entries, err := readDir("/proc/self/fd")
 	if err != nil {
 		return
 	}

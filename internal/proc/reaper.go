@@ -131,7 +131,7 @@ func killDescendants() {
 // children lists of its threads, which name every child, orphans it has
 // taken in as a subreaper included. It says true when it cannot tell.
 func hasChildren() bool {
-	tasks, err := os.ReadDir("/proc/self/task")
+	tasks, err := readDir("/proc/self/task")
 	if err != nil {
 		return true
 	}
@@ -146,7 +146,7 @@ func hasChildren() bool {
 
 // descendants lists the live processes below root, read from /proc.
 func descendants(root int) []int {
-	entries, err := os.ReadDir("/proc")
+	entries, err := readDir("/proc")
 	if err != nil {
 		return nil
 	}
