@@ -48,6 +48,7 @@ func (s *Server) stop(ctx context.Context) error {
 	s.log.Warn("gateway: requests cut at the end of the drain timeout",
 		zap.Int("requests", gw.inflight.count()), zap.Duration("drain_timeout", s.settings.DrainTimeout))
 	cut()
+	gw.hijacked.closeAll()
 	_ = srv.Close() // its error is the listener's, closed already
 	if err := gw.inflight.wait(ctx); err != nil {
 		return fmt.Errorf("gateway: %d requests still run after they were cut: %w", gw.inflight.count(), err)

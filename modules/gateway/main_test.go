@@ -88,17 +88,23 @@ func onTCP(t *testing.T, h http.Handler) (*web, string) {
 	}, addr
 }
 
-// socket returns a path for a unix socket in a directory of the test's.
-// A process-mode child re-runs the test, and finds the parent's directory
-// in the environment.
+// socketDir returns a directory for unix sockets, with a path short
+// enough for a socket's address. A process-mode child re-runs the test,
+// and finds the parent's directory in the environment.
+func socketDir(t *testing.T) string {
+	t.Helper()
+	if _, child := app.InChild(); child {
+		return os.Getenv("HOSTFX_GATEWAY_TEST_DIR")
+	}
+	dir := shortTempDir(t)
+	t.Setenv("HOSTFX_GATEWAY_TEST_DIR", dir)
+	return dir
+}
+
+// socket returns a path for a unix socket in a directory of its own.
 func socket(t *testing.T, name string) string {
 	t.Helper()
-	dir := os.Getenv("HOSTFX_GATEWAY_TEST_DIR")
-	if _, child := app.InChild(); !child {
-		dir = shortTempDir(t)
-		t.Setenv("HOSTFX_GATEWAY_TEST_DIR", dir)
-	}
-	return filepath.Join(dir, name)
+	return filepath.Join(socketDir(t), name)
 }
 
 // shortTempDir is a temporary directory with a path short enough for a

@@ -33,6 +33,7 @@ type gateway struct {
 	states   *states
 	log      *zap.Logger
 	inflight tracker
+	hijacked hijacked
 }
 
 func (g *gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -67,8 +68,7 @@ func (g *gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	b.calls.Add(1)
 	defer b.calls.Add(-1)
-	g.limitBody(w, r)
-	b.serve.ServeHTTP(w, r)
+	b.serve.ServeHTTP(w, g.limitBody(w, r))
 }
 
 // pick returns the running backend of rt with the fewest requests under
@@ -122,15 +122,22 @@ func refuse(w http.ResponseWriter, code int, reason string) {
 	http.Error(w, fmt.Sprintf("%d %s: %s", code, http.StatusText(code), reason), code)
 }
 
-// limitBody bounds the size of r's body and the time to read it.
-func (g *gateway) limitBody(w http.ResponseWriter, r *http.Request) {
+// limitBody bounds the size of r's body and the time to read it. The
+// request it returns has the body in its context too, for proxyError.
+func (g *gateway) limitBody(w http.ResponseWriter, r *http.Request) *http.Request {
 	if r.Body == nil || r.Body == http.NoBody || r.ContentLength == 0 {
-		return
+		return r
 	}
 	rc := http.NewResponseController(w)
 	_ = rc.SetReadDeadline(time.Now().Add(g.settings.BodyTimeout))
-	r.Body = &body{ReadCloser: http.MaxBytesReader(w, r.Body, g.settings.MaxBodyBytes), rc: rc}
+	b := &body{ReadCloser: http.MaxBytesReader(w, r.Body, g.settings.MaxBodyBytes), rc: rc}
+	r = r.WithContext(context.WithValue(r.Context(), bodyKey{}, b))
+	r.Body = b
+	return r
 }
+
+// bodyKey is the context key of a request's *body.
+type bodyKey struct{}
 
 // body is a request's body whose reading has a deadline, lifted once it is
 // read, as the server reads the connection then to see the client leave.
@@ -204,7 +211,7 @@ func (g *gateway) proxy(b *backend, network, address string) {
 // the service does not answer: it has just crashed, or is not there.
 func (g *gateway) proxyError(b *backend) func(http.ResponseWriter, *http.Request, error) {
 	return func(w http.ResponseWriter, r *http.Request, err error) {
-		if bd, ok := r.Body.(*body); ok {
+		if bd, ok := r.Context().Value(bodyKey{}).(*body); ok {
 			var tooLarge *http.MaxBytesError
 			switch berr := bd.failure(); {
 			case errors.As(berr, &tooLarge):
@@ -226,8 +233,10 @@ func (g *gateway) proxyError(b *backend) func(http.ResponseWriter, *http.Request
 }
 
 // inProcess serves with the program's handler, with the X-Forwarded-*
-// headers the proxy sets, and none the client sent.
-func inProcess(h http.Handler) http.Handler {
+// headers the proxy sets, and none the client sent. A connection the
+// handler hijacks is closed when the drain timeout cuts the requests, if
+// the handler has not returned by then.
+func (g *gateway) inProcess(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		r.Header.Del("Forwarded")
 		if ip, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
@@ -237,6 +246,8 @@ func inProcess(h http.Handler) http.Handler {
 		}
 		r.Header.Set("X-Forwarded-Host", r.Host)
 		r.Header.Set("X-Forwarded-Proto", "http")
-		h.ServeHTTP(w, r)
+		tw := &trackedWriter{ResponseWriter: w, hijacked: &g.hijacked}
+		defer tw.release()
+		h.ServeHTTP(tw, r)
 	})
 }

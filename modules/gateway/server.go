@@ -139,7 +139,7 @@ func (s *Server) resolve(gw *gateway) ([]*route, []*backend, error) {
 				if d.built != nil {
 					h = d.built.handler
 				}
-				b.serve = inProcess(h)
+				b.serve = gw.inProcess(h)
 			}
 			rt.backends = append(rt.backends, b)
 			all = append(all, b)
