@@ -120,7 +120,7 @@ func TestDrainTimeoutCutsWhatIsLeft(t *testing.T) {
 
 	resp, err := client.Get("http://" + addr + "/stream/")
 	require.NoError(t, err)
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	r := bufio.NewReader(resp.Body)
 	line, err := r.ReadString('\n')
 	require.NoError(t, err)

@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -122,7 +121,7 @@ func shortTempDir(t *testing.T) string {
 func echo(name string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
-		fmt.Fprintf(w, "%s %s %s host=%s xff=%s xfh=%s xfp=%s secret=%q body=%q",
+		_, _ = fmt.Fprintf(w, "%s %s %s host=%s xff=%s xfh=%s xfp=%s secret=%q body=%q",
 			name, r.Method, r.URL.RequestURI(), r.Host, r.Header.Get("X-Forwarded-For"),
 			r.Header.Get("X-Forwarded-Host"), r.Header.Get("X-Forwarded-Proto"), r.Header.Get("X-Secret"), body)
 	})
@@ -180,7 +179,7 @@ func raw(t *testing.T, addr, request string) (status string, resp *http.Response
 	t.Helper()
 	conn, err := net.Dial("tcp", addr)
 	require.NoError(t, err)
-	defer conn.Close()
+	defer func() { _ = conn.Close() }()
 	require.NoError(t, conn.SetDeadline(time.Now().Add(patience)))
 	_, err = io.WriteString(conn, request)
 	require.NoError(t, err)
@@ -210,10 +209,7 @@ func stateOf(a *app.App, service string) lifecycle.State {
 // errFailed ends a web service's run.
 var errFailed = errors.New("failed on purpose")
 
-// lines splits a body into lines.
-func lines(s string) []string { return strings.Split(strings.TrimSpace(s), "\n") }
-
 // pid answers with the process's ID.
 func pid() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintf(w, "pid %d", os.Getpid()) })
+	return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = fmt.Fprintf(w, "pid %d", os.Getpid()) })
 }

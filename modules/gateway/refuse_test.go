@@ -97,7 +97,7 @@ func TestSlowClients(t *testing.T) {
 
 	conn, err := net.Dial("tcp", addr)
 	require.NoError(t, err)
-	defer conn.Close()
+	defer func() { _ = conn.Close() }()
 	require.NoError(t, conn.SetDeadline(time.Now().Add(patience)))
 	_, err = io.WriteString(conn, "GET /echo/ HTTP/1.1\r\nHost: x\r\n") // and never the end of the headers
 	require.NoError(t, err)
@@ -107,7 +107,7 @@ func TestSlowClients(t *testing.T) {
 
 	body, err := net.Dial("tcp", addr)
 	require.NoError(t, err)
-	defer body.Close()
+	defer func() { _ = body.Close() }()
 	require.NoError(t, body.SetDeadline(time.Now().Add(patience)))
 	_, err = io.WriteString(body, "POST /echo/ HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n01") // and never the rest
 	require.NoError(t, err)

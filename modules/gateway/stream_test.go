@@ -44,7 +44,7 @@ func upgrade() http.Handler {
 		if err != nil {
 			return
 		}
-		defer conn.Close()
+		defer func() { _ = conn.Close() }()
 		_, _ = rw.WriteString("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n")
 		_ = rw.Flush()
 		for {
@@ -112,7 +112,7 @@ func TestStreamsAndUpgradesPassThrough(t *testing.T) {
 
 			resp, err := client.Get("http://" + addr + prefix + "/stream/")
 			require.NoError(t, err)
-			defer resp.Body.Close()
+			defer func() { _ = resp.Body.Close() }()
 			r := bufio.NewReader(resp.Body)
 			line, err := r.ReadString('\n')
 			require.NoError(t, err)
