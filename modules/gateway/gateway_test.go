@@ -161,3 +161,20 @@ func TestChildServesAUnixSocket(t *testing.T) {
 	assert.Equal(t, fmt.Sprintf("pid %d", child), got.body)
 	assert.NotZero(t, child)
 }
+
+// An app stopped may start again, and the gateway with it.
+func TestStartAfterStop(t *testing.T) {
+	var srv *gateway.Server
+	a := app.New(quiet,
+		app.Service("api", func() api { return api{echo("api")} }, modes.SeparateThread),
+		gateway.Module(gateway.Addr("127.0.0.1:0"), gateway.Route("/", "api", gateway.Handler(func(s api) http.Handler { return s }))),
+		fx.Populate(&srv),
+	)
+	require.NoError(t, a.Err())
+	for range 2 {
+		require.NoError(t, a.Start(t.Context()))
+		assert.Equal(t, http.StatusOK, get(t, srv.Addr(), "/").code)
+		require.NoError(t, a.Stop(t.Context()))
+		assert.Empty(t, srv.Addr())
+	}
+}

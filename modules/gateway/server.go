@@ -115,6 +115,16 @@ func (s *Server) start(context.Context) error {
 func (s *Server) resolve(gw *gateway) ([]*route, []*backend, error) {
 	statuses := s.status()
 	var all []*backend
+	proxies := map[string]*backend{} // by service and address: routes to one share its connections
+	proxy := func(b *backend, network, address string) {
+		key := b.service + " " + network + " " + address
+		if p, ok := proxies[key]; ok {
+			b.serve = p.serve
+			return
+		}
+		gw.proxy(b, network, address)
+		proxies[key] = b
+	}
 	routes := make([]*route, 0, len(s.settings.routes))
 	for _, d := range s.settings.routes {
 		ms := members(d.service, statuses)
@@ -131,9 +141,9 @@ func (s *Server) resolve(gw *gateway) ([]*route, []*backend, error) {
 			b := &backend{service: m.service}
 			switch t := d.target.(type) {
 			case tcpTarget:
-				gw.proxy(b, "tcp", at(string(t), m.replica))
+				proxy(b, "tcp", at(string(t), m.replica))
 			case unixTarget:
-				gw.proxy(b, "unix", at(string(t), m.replica))
+				proxy(b, "unix", at(string(t), m.replica))
 			case handlerTarget:
 				h := t.handler
 				if d.built != nil {
