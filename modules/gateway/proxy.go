@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"net/http/httputil"
@@ -12,7 +11,6 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"go.uber.org/zap"
@@ -122,58 +120,6 @@ func refuse(w http.ResponseWriter, code int, reason string) {
 	http.Error(w, fmt.Sprintf("%d %s: %s", code, http.StatusText(code), reason), code)
 }
 
-// limitBody bounds the size of r's body and the time to read it. The
-// request it returns has the body in its context too, for proxyError.
-func (g *gateway) limitBody(w http.ResponseWriter, r *http.Request) *http.Request {
-	if r.Body == nil || r.Body == http.NoBody || r.ContentLength == 0 {
-		return r
-	}
-	rc := http.NewResponseController(w)
-	_ = rc.SetReadDeadline(time.Now().Add(g.settings.BodyTimeout))
-	b := &body{ReadCloser: http.MaxBytesReader(w, r.Body, g.settings.MaxBodyBytes), rc: rc}
-	r = r.WithContext(context.WithValue(r.Context(), bodyKey{}, b))
-	r.Body = b
-	return r
-}
-
-// bodyKey is the context key of a request's *body.
-type bodyKey struct{}
-
-// body is a request's body whose reading has a deadline, lifted once it is
-// read, as the server reads the connection then to see the client leave.
-type body struct {
-	io.ReadCloser
-	rc *http.ResponseController
-
-	mu    sync.Mutex
-	ended bool
-	err   error // why reading failed, if it did
-}
-
-func (b *body) Read(p []byte) (int, error) {
-	n, err := b.ReadCloser.Read(p)
-	if err != nil {
-		b.mu.Lock()
-		if !b.ended {
-			b.ended = true
-			if errors.Is(err, io.EOF) {
-				_ = b.rc.SetReadDeadline(time.Time{})
-			} else {
-				b.err = err
-			}
-		}
-		b.mu.Unlock()
-	}
-	return n, err
-}
-
-// failure says why reading the body failed, or nil.
-func (b *body) failure() error {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.err
-}
-
 // proxy builds the reverse proxy to b, a service listening at address on
 // network, "tcp" or "unix".
 func (g *gateway) proxy(b *backend, network, address string) {
@@ -230,24 +176,4 @@ func (g *gateway) proxyError(b *backend) func(http.ResponseWriter, *http.Request
 		}
 		g.unavailable(w, []string{b.service})
 	}
-}
-
-// inProcess serves with the program's handler, with the X-Forwarded-*
-// headers the proxy sets, and none the client sent. A connection the
-// handler hijacks is closed when the drain timeout cuts the requests, if
-// the handler has not returned by then.
-func (g *gateway) inProcess(h http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		r.Header.Del("Forwarded")
-		if ip, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
-			r.Header.Set("X-Forwarded-For", ip)
-		} else {
-			r.Header.Del("X-Forwarded-For")
-		}
-		r.Header.Set("X-Forwarded-Host", r.Host)
-		r.Header.Set("X-Forwarded-Proto", "http")
-		tw := &trackedWriter{ResponseWriter: w, hijacked: &g.hijacked}
-		defer tw.release()
-		h.ServeHTTP(tw, r)
-	})
 }

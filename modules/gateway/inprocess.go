@@ -7,6 +7,26 @@ import (
 	"sync"
 )
 
+// inProcess serves with the program's handler, with the X-Forwarded-*
+// headers the proxy sets, and none the client sent. A connection the
+// handler hijacks is closed when the drain timeout cuts the requests, if
+// the handler has not returned by then.
+func (g *gateway) inProcess(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.Header.Del("Forwarded")
+		if ip, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+			r.Header.Set("X-Forwarded-For", ip)
+		} else {
+			r.Header.Del("X-Forwarded-For")
+		}
+		r.Header.Set("X-Forwarded-Host", r.Host)
+		r.Header.Set("X-Forwarded-Proto", "http")
+		tw := &trackedWriter{ResponseWriter: w, hijacked: &g.hijacked}
+		defer tw.release()
+		h.ServeHTTP(tw, r)
+	})
+}
+
 // hijacked holds the connections that in-process handlers took over and
 // still hold, so that the end of the drain can close them: the server
 // forgets a connection once it is hijacked.
