@@ -69,4 +69,11 @@
 // whose keys win over code, and whose routes replace the code's routes of
 // the same pattern. The gateway listens on DefaultAddr, on 127.0.0.1,
 // unless an address is given.
+//
+// # Logging
+//
+// The gateway logs where it listens, its drain, the requests it cuts and a
+// running service that does not answer, to the program's *zap.Logger when
+// the graph has one, and to the app's own logger (Supervisor.Logger)
+// otherwise.
 package gateway

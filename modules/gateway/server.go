@@ -61,7 +61,7 @@ func newServer(code settings, st *states, p serverParams) (*Server, error) {
 	st.status = p.Supervisor.Status
 	srv := &Server{settings: s, states: st, status: p.Supervisor.Status, log: p.Logger}
 	if srv.log == nil {
-		srv.log = zap.NewNop()
+		srv.log = p.Supervisor.Logger()
 	}
 	p.Lifecycle.Append(fx.Hook{OnStart: srv.start, OnStop: srv.stop})
 	return srv, nil

@@ -132,7 +132,7 @@ func (idle) Run(ctx context.Context) error { <-ctx.Done(); return nil }
 func TestRunningServiceThatDoesNotAnswer(t *testing.T) {
 	core, logs := observer.New(zap.WarnLevel)
 	var srv *gateway.Server
-	a := app.New(fx.NopLogger, app.Logger(zap.New(core)), fx.Supply(zap.New(core)),
+	a := app.New(fx.NopLogger, app.Logger(zap.New(core)), // the gateway logs to the app's logger
 		app.Service("deaf", func() idle { return idle{} }, modes.SeparateThread),
 		gateway.Module(gateway.Addr("127.0.0.1:0"), gateway.Route("/", "deaf", gateway.Unix(socket(t, "nobody.sock")))),
 		fx.Populate(&srv),
