@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -142,24 +144,41 @@ func TestModuleBeforeTheServicesFailsStart(t *testing.T) {
 	assert.Contains(t, err.Error(), "pass gateway.Module after every app.Service")
 }
 
-// A process-mode service's child serves the route on a unix socket.
+// A process-mode service's child serves the route on a unix socket; when
+// the child is killed, the gateway answers 503 with Retry-After until the
+// next child serves.
 func TestChildServesAUnixSocket(t *testing.T) {
 	sock := socket(t, "child.sock")
 	var srv *gateway.Server
 	a := app.New(quiet, app.Test(t),
-		app.Service("child", func() *web { return onUnix(sock, pid()) }, modes.SeparateProcess, lifecycle.WaitForReady()),
+		app.Service("child", func() *web { return onUnix(sock, pid()) }, modes.SeparateProcess, lifecycle.WaitForReady(),
+			lifecycle.Restart(lifecycle.FixedBackoff(100*time.Millisecond))),
 		gateway.Module(gateway.Addr("127.0.0.1:0"), gateway.Route("/", "child", gateway.Unix(sock))),
 		fx.Populate(&srv),
 	)
 	started(t, a)
+	first := a.Status()[0].PID
+	require.NotZero(t, first)
 	got := get(t, srv.Addr(), "/")
 	require.Equal(t, http.StatusOK, got.code, got.body)
-	var child int
-	for _, st := range a.Status() {
-		child = st.PID
+	assert.Equal(t, fmt.Sprintf("pid %d", first), got.body)
+
+	require.NoError(t, syscall.Kill(first, syscall.SIGKILL))
+	eventually(t, func() bool {
+		got = get(t, srv.Addr(), "/")
+		return got.code != http.StatusOK || got.body != fmt.Sprintf("pid %d", first)
+	}, "the killed child no longer answers")
+	if got.code != http.StatusOK { // unless the next child was quicker than the test
+		assert.Equal(t, http.StatusServiceUnavailable, got.code)
+		assert.Equal(t, "1", got.header.Get("Retry-After"))
+		eventually(t, func() bool {
+			got = get(t, srv.Addr(), "/")
+			return got.code == http.StatusOK
+		}, "the next child serves")
 	}
-	assert.Equal(t, fmt.Sprintf("pid %d", child), got.body)
-	assert.NotZero(t, child)
+	next := a.Status()[0].PID
+	assert.NotEqual(t, first, next)
+	assert.Equal(t, fmt.Sprintf("pid %d", next), got.body)
 }
 
 // An app stopped may start again, and the gateway with it.
