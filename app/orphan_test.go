@@ -80,8 +80,7 @@ func TestChildDiesWithItsParent(t *testing.T) {
 	}
 }
 
-// grandparent spawns a grandchild that holds its stdout and stderr, then
-// crashes.
+// grandparent spawns a grandchild that holds its stdout and stderr.
 type grandparent struct{ log *zap.Logger }
 
 func (g *grandparent) Run(ctx context.Context) error {
@@ -94,6 +93,34 @@ func (g *grandparent) Run(ctx context.Context) error {
 	lifecycle.Ready(ctx)
 	<-ctx.Done()
 	return nil
+}
+
+// Whatever a process-mode service started is gone soon after a SIGKILL of
+// the app itself, which nothing can catch: the child notices its parent's
+// death and ends what it started.
+func TestGrandchildDiesWithTheApp(t *testing.T) {
+	// Orphans are re-parented to this process, so it can reap them.
+	require.NoError(t, unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0))
+	t.Cleanup(func() { assert.NoError(t, unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0)) })
+	p := startHelper(t, "grandparent")
+	line := p.waitLog("grandchild started") // before the service is ready
+	var entry struct{ Grandchild int }
+	require.NoError(t, json.Unmarshal([]byte(line), &entry))
+	child := childPID(t, p, "gp")
+	require.True(t, alive(entry.Grandchild))
+
+	require.NoError(t, p.cmd.Process.Signal(syscall.SIGKILL))
+	_, _ = p.wait()
+	deadline := time.Now().Add(2 * time.Second)
+	for (alive(entry.Grandchild) || alive(child)) && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	assert.False(t, alive(child), "the child outlived the app by 2 s")
+	assert.False(t, alive(entry.Grandchild), "what the service started outlived the app by 2 s")
+	for _, pid := range []int{child, entry.Grandchild} {
+		var ws unix.WaitStatus
+		_, _ = unix.Wait4(pid, &ws, unix.WNOHANG, nil) // reap it, if it came to us
+	}
 }
 
 func TestGrandchildDiesWithTheGroup(t *testing.T) {

@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/fx"
+	"go.uber.org/zap"
 	"golang.org/x/sys/unix"
 
 	"github.com/hostfx/hostfx/app"
@@ -62,6 +63,9 @@ func runHelper(name string) int {
 			modes.SeparateThread, lifecycle.StopTimeout(timeout))).Run()
 	case "procparent":
 		procParentScenario()
+	case "grandparent":
+		app.New(app.ChildArgs(os.Args[1:]...), app.Service("gp", func(log *zap.Logger) *grandparent { return &grandparent{log} },
+			modes.SeparateProcess, lifecycle.WaitForReady())).Run()
 	case "badbuild":
 		app.New(app.Service("", leaf[[1]byte], modes.SeparateThread)).Run()
 	case "printconfig":
@@ -164,6 +168,7 @@ func startHelper(t *testing.T, name string, env ...string) *helperProc {
 // waitLog waits for a log line holding every one of parts.
 func (p *helperProc) waitLog(parts ...string) string {
 	p.t.Helper()
+	giveUp := time.After(time.Minute) // a broken helper fails the test, not the whole run
 	for {
 		select {
 		case line, ok := <-p.lines:
@@ -176,6 +181,8 @@ func (p *helperProc) waitLog(parts ...string) string {
 			}
 		case <-p.t.Context().Done():
 			p.t.Fatalf("no log line with %q; seen:\n%s", parts, p.seen.String())
+		case <-giveUp:
+			p.t.Fatalf("no log line with %q within a minute; seen:\n%s", parts, p.seen.String())
 		}
 	}
 }
