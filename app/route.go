@@ -235,9 +235,6 @@ type loopRun interface {
 // goroutine is locked to its thread, so it is the loop itself.
 func onThread(run loopRun) bool { return run.TID() == unix.Gettid() }
 
-// awaits spins for answers while spinning pays.
-var awaits chans.Spinner
-
 // await runs start, which hands done to whatever answers, and waits for
 // the answer, for ctx, or for the end of the run that was to answer (the
 // channel start returns), whichever comes first. An answer that comes after
@@ -254,7 +251,7 @@ func await(ctx context.Context, start func(done func([]byte, error)) (<-chan str
 	}
 	// A loop or a goroutine usually answers within microseconds: look for
 	// the answer before sleeping until it comes.
-	awaits.Spin(func() bool { return len(answered) > 0 })
+	chans.Spin(func() bool { return len(answered) > 0 })
 	select {
 	case r := <-answered:
 		return r.resp, r.err

@@ -44,7 +44,6 @@ type Engine struct {
 	threshold time.Duration // > 0 when the watchdog runs
 	onStall   func(Stall)
 	spin      bool
-	spinner   chans.Spinner
 
 	// What Post touches, kept off the cache lines of the loop's
 	// per-callback stores so those do not slow posters.
@@ -130,7 +129,7 @@ func (l *Engine) Run() {
 			// A loop that answered a poster who looks for its answer is
 			// likely to get more soon: a caller making call after call, or
 			// a start of service after service (see Config.Spin).
-			if !l.awaited || !l.spin || !l.spinner.Spin(l.woken) {
+			if !l.awaited || !l.spin || !chans.Spin(l.woken) {
 				l.wait()
 			}
 			l.awaited = false

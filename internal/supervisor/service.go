@@ -243,15 +243,12 @@ func (s *Service) track(r *run, launched executor.Run) {
 	s.mu.Unlock()
 }
 
-// starts spins for services' starts while spinning pays.
-var starts chans.Spinner
-
 // confirm waits until r has started, or says why it did not. A run that
 // did not start is stopped.
 func (s *Service) confirm(ctx context.Context, r *run) error {
 	// A loop service usually starts within microseconds, on a thread that
 	// would otherwise have to wake this one.
-	starts.Spin(func() bool { return chans.Closed(r.Ready()) || chans.Closed(r.ended) })
+	chans.Spin(func() bool { return chans.Closed(r.Ready()) || chans.Closed(r.ended) })
 	timeout := s.Clock.NewTimer(s.Settings.StartTimeout)
 	defer timeout.Stop()
 	var err error
