@@ -62,6 +62,8 @@ func runHelper(name string) int {
 			modes.SeparateThread, lifecycle.StopTimeout(timeout))).Run()
 	case "procparent":
 		procParentScenario()
+	case "hupparent":
+		hupParentScenario()
 	case "badbuild":
 		app.New(app.Service("", leaf[[1]byte], modes.SeparateThread)).Run()
 	case "printconfig":
