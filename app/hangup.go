@@ -53,18 +53,18 @@ func (w *hangups) serve(h *host) {
 	}()
 }
 
-// quit stops listening and cuts short a replacement under way (see
+// quit ends the replacements and cuts short one under way (see
 // Supervisor.Replace): the app is stopping, and its stop waits for the
-// replacement.
+// replacement. A SIGHUP from now on is taken and ignored, until end.
 func (w *hangups) quit() {
 	if w == nil {
 		return
 	}
-	signal.Stop(w.sigs)
 	w.cancel()
 }
 
-// end quits, and waits for serve's goroutine to end.
+// end quits, waits for serve's goroutine to end and gives SIGHUP its
+// default effect back.
 func (w *hangups) end() {
 	if w == nil {
 		return
@@ -73,6 +73,7 @@ func (w *hangups) end() {
 	if w.done != nil {
 		<-w.done
 	}
+	signal.Stop(w.sigs)
 }
 
 // hangupServices names the registrations whose services ask to be replaced
@@ -93,6 +94,9 @@ func (h *host) hangupServices() []string {
 // another; one it cannot replace is logged, and the next one is replaced
 // all the same.
 func (h *host) replaceOnHangup(ctx context.Context) {
+	if ctx.Err() != nil {
+		return // the app is stopping
+	}
 	names := h.hangupServices()
 	h.log.Info("SIGHUP: replacing services", zap.Strings("services", names))
 	for _, name := range names {
