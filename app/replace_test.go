@@ -17,6 +17,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.uber.org/fx"
 
 	"github.com/hostfx/hostfx/app"
 	"github.com/hostfx/hostfx/lifecycle"
@@ -458,6 +459,6 @@ func TestReplaceRefusesWhatItCannotReplace(t *testing.T) {
 	assert.EqualError(t, a.Replace(t.Context(), "child"),
 		`app.Replace: service "child" (SEPARATE_PROCESS): replace while stopped: only a running service can be replaced`)
 
-	broken := app.New(app.Service("", newSwapWorker, modes.SeparateProcess))
+	broken := app.New(quiet(), fx.NopLogger, app.Service("", newSwapWorker, modes.SeparateProcess))
 	assert.ErrorContains(t, broken.Replace(t.Context(), "child"), `app.Replace: service "child": `)
 }
