@@ -147,7 +147,10 @@ func (a *App) Stop(ctx context.Context) error { return a.fx.Stop(ctx) }
 func (a *App) Wait() <-chan fx.ShutdownSignal { return a.fx.Wait() }
 
 // Run starts the app, waits for SIGINT, SIGTERM or a service that gives up,
-// and stops it. A second signal during the stop exits at once, after
+// and stops it. On SIGHUP it replaces the process-mode services registered
+// with lifecycle.ReplaceOnHangup, one after another (see
+// Supervisor.Replace), and logs each; without such a service, SIGHUP keeps
+// its default effect. A second signal during the stop exits at once, after
 // logging the services still stopping. Run returns after a clean stop; on a
 // build or start failure, a service that gave up, or a stop that failed it
 // exits the process non-zero. A build that ends with an error carrying an
@@ -268,6 +271,8 @@ func (a *App) drive() int {
 	// a young process an OS thread, the parent owns its signals anyway, and
 	// a shutdown asked for meanwhile is kept until it listens.
 	listening := make(chan (<-chan fx.ShutdownSignal), 1)
+	hup := a.host.watchHangups() // from now on too: a SIGHUP during the start waits for it
+	defer hup.end()
 	if a.host.child != nil {
 		go func() { listening <- a.fx.Wait() }()
 	} else {
@@ -288,6 +293,7 @@ func (a *App) drive() int {
 			}
 			return 1
 		}
+		hup.serve(a.host)
 		sig = a.awaitStop(wait)
 	case sig = <-wait:
 		a.host.haltAll()
@@ -305,6 +311,7 @@ func (a *App) drive() int {
 		}
 	}
 
+	hup.quit() // the stop waits for a replacement under way
 	if l := a.host.fxlog; l != nil {
 		l.LogEvent(&fxevent.Stopping{Signal: sig.Signal})
 	}

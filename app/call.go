@@ -71,7 +71,9 @@ var calling = access{"app.Call", callHandlerType, "HandleCall(context.Context, [
 // one without HandleCall), and ErrNotRunning, at once, for one that is not
 // running now. A call that was under way when the service ended fails with
 // ErrNotRunning and is not repeated: only the caller knows whether it is
-// safe to call again. A request over MaxCallSize is refused.
+// safe to call again. A replacement (see Replace) ends no call: one under
+// way finishes on the old child, and the next goes to the new one. A
+// request over MaxCallSize is refused.
 func (s *Supervisor) Call(ctx context.Context, name string, request []byte) ([]byte, error) {
 	if err := s.built("app.Call", name); err != nil {
 		return nil, err

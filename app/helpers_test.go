@@ -98,6 +98,10 @@ func serviceOf(e lifecycle.Event) string {
 		return e.Service
 	case *lifecycle.GaveUp:
 		return e.Service
+	case *lifecycle.Replacing:
+		return e.Service
+	case *lifecycle.Replaced:
+		return e.Service
 	}
 	return ""
 }

@@ -149,27 +149,31 @@ func (h *host) route(ctx context.Context, name string, a access) (*member, error
 	return best, nil
 }
 
-// remote returns the child the member runs in, or nil when it runs in
-// this process.
-func (m *member) remote(h *host) (*proc.Run, error) {
+// remote returns the child the member runs in, held by a lease until the
+// call or connection ends, so that a replacement lets it finish before it
+// stops that child; or nil when the member runs in this process.
+func (m *member) remote(h *host) (*proc.Run, supervisor.Lease, error) {
 	if !m.spec.mode.Process() || h.child != nil {
-		return nil, nil
+		return nil, supervisor.Lease{}, nil
 	}
-	run, ok := m.svc.Current().(*proc.Run)
+	lease := m.svc.Use()
+	run, ok := lease.Run().(*proc.Run)
 	if !ok {
-		return nil, fmt.Errorf("service %q has no child yet: %w", m.spec.name, ErrNotRunning)
+		lease.End()
+		return nil, supervisor.Lease{}, fmt.Errorf("service %q has no child yet: %w", m.spec.name, ErrNotRunning)
 	}
-	return run, nil
+	return run, lease, nil
 }
 
 // call sends request to the member where it runs.
 func (m *member) call(ctx context.Context, h *host, request []byte) ([]byte, error) {
 	m.calls.Add(1)
 	defer m.calls.Add(-1)
-	if run, err := m.remote(h); run != nil || err != nil {
+	if run, lease, err := m.remote(h); run != nil || err != nil {
 		if err != nil {
 			return nil, err
 		}
+		defer lease.End()
 		return run.Call(ctx, request)
 	}
 	if len(request) > MaxCallSize {
@@ -267,13 +271,20 @@ func await(ctx context.Context, start func(done func([]byte, error)) (<-chan str
 	}
 }
 
-// dial makes a connection to the member where it runs.
+// dial makes a connection to the member where it runs. A connection to a
+// child holds its lease until it is closed: a replacement lets it end,
+// within half the child's stop budget, before it stops that child.
 func (m *member) dial(ctx context.Context, h *host) (net.Conn, error) {
-	if run, err := m.remote(h); run != nil || err != nil {
+	if run, lease, err := m.remote(h); run != nil || err != nil {
 		if err != nil {
 			return nil, err
 		}
-		return run.Dial(ctx)
+		conn, err := run.Dial(ctx)
+		if err != nil {
+			lease.End()
+			return nil, err
+		}
+		return &leasedConn{Conn: conn, lease: lease}, nil
 	}
 	server, ok := m.svc.Instance.(ConnServer)
 	if !ok {
@@ -282,6 +293,19 @@ func (m *member) dial(ctx context.Context, h *host) (net.Conn, error) {
 	client, end := net.Pipe()
 	go server.ServeConn(end)
 	return client, nil
+}
+
+// leasedConn is a connection to a child that holds the child's lease until
+// it is closed.
+type leasedConn struct {
+	net.Conn
+	lease supervisor.Lease
+	once  sync.Once
+}
+
+func (c *leasedConn) Close() error {
+	c.once.Do(c.lease.End)
+	return c.Conn.Close()
 }
 
 // Client reaches one service by its name, in whatever mode it runs: the

@@ -66,6 +66,8 @@ func runHelper(name string) int {
 	case "grandparent":
 		app.New(app.ChildArgs(os.Args[1:]...), app.Service("gp", func(log *zap.Logger) *grandparent { return &grandparent{log} },
 			modes.SeparateProcess, lifecycle.WaitForReady())).Run()
+	case "hupparent":
+		hupParentScenario()
 	case "badbuild":
 		app.New(app.Service("", leaf[[1]byte], modes.SeparateThread)).Run()
 	case "printconfig":

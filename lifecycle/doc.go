@@ -12,7 +12,8 @@
 // [Stopped] event's Stack shows where it is stuck. A
 // process-mode service is killed instead. [Replicas] runs n instances of a
 // service, each supervised on its own and named after it with its number,
-// as worker#2.
+// as worker#2. [ReplaceOnHangup] has App.Run replace a process-mode
+// service's child with a fresh one, without a gap in service, on SIGHUP.
 //
 // # Readiness
 //
@@ -56,7 +57,8 @@
 // # Events
 //
 // Each step is an [Event]: [Starting], [Started], [Stopping], [Stopped],
-// [Crashed], [Exited], [Restarting], [GaveUp] and [Stalled]. An [Observer]
+// [Crashed], [Exited], [Restarting], [GaveUp] and [Stalled], and
+// [Replacing] and [Replaced] around the replacement of a child. An [Observer]
 // receives them all; the app's logger is one observer ([ZapObserver]), and
 // tests add their own with app.Observe. A [Status] is a snapshot of one
 // service and its [State], as App.Status in package app reports it. It

@@ -112,6 +112,29 @@ type GaveUp struct {
 	Cause    error
 }
 
+// Replacing is emitted when a replacement of a running process-mode
+// service begins: a new child starts beside the one at PID, which serves
+// on meanwhile. The new child's start is reported with Starting and
+// Started, as any start.
+type Replacing struct {
+	Service string
+	Mode    modes.ExecutionMode
+	PID     int // the child being replaced
+}
+
+// Replaced is emitted when a replacement has ended. PID is the child that
+// serves the service now and OldPID the one it replaced. When PID equals
+// OldPID, the replacement failed before the switch and Err says why: the
+// old child serves on. Otherwise the new child took the calls, and Err,
+// when set, says how the old one's stop failed.
+type Replaced struct {
+	Service     string
+	Mode        modes.ExecutionMode
+	OldPID, PID int
+	Duration    time.Duration
+	Err         error
+}
+
 func (*Starting) event()   {}
 func (*Started) event()    {}
 func (*Stopping) event()   {}
@@ -121,3 +144,5 @@ func (*Exited) event()     {}
 func (*Stalled) event()    {}
 func (*Restarting) event() {}
 func (*GaveUp) event()     {}
+func (*Replacing) event()  {}
+func (*Replaced) event()   {}

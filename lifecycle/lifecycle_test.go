@@ -35,6 +35,7 @@ func TestOptionString(t *testing.T) {
 		{lifecycle.FailAlone(), "lifecycle.FailAlone()"},
 		{lifecycle.Replicas(4), "lifecycle.Replicas(4)"},
 		{lifecycle.Watchdog(5 * time.Second), "lifecycle.Watchdog(5s)"},
+		{lifecycle.ReplaceOnHangup(), "lifecycle.ReplaceOnHangup()"},
 	}
 	for _, tt := range tests {
 		assert.Equal(t, tt.want, tt.give.String())
@@ -51,9 +52,10 @@ func TestSettingsWith(t *testing.T) {
 	assert.Equal(t, time.Minute, s.Stable(), "the stable period follows the window")
 	got := s.With(lifecycle.StartTimeout(time.Second), nil, lifecycle.WaitForReady(), lifecycle.StartTimeout(2*time.Second),
 		lifecycle.Restart(lifecycle.Immediate()), lifecycle.RestartPolicy(lifecycle.Always),
-		lifecycle.Intensity(3, time.Second), lifecycle.FailAlone())
+		lifecycle.Intensity(3, time.Second), lifecycle.FailAlone(), lifecycle.ReplaceOnHangup())
 	want := s
 	want.StartTimeout, want.WaitForReady = 2*time.Second, true
+	want.ReplaceOnHangup = true
 	want.Restart, want.Policy = lifecycle.Immediate(), lifecycle.Always
 	want.MaxRestarts, want.Window, want.FailAlone = 3, time.Second, true
 	assert.Equal(t, want, got)
@@ -132,6 +134,9 @@ func TestZapObserver(t *testing.T) {
 		&lifecycle.Crashed{Service: "db", Mode: modes.SeparateThread, Err: boom, Stack: []byte("stack")},
 		&lifecycle.Exited{Service: "db", Mode: modes.SeparateThread},
 		&lifecycle.Stalled{Service: "db", Loop: "main", Func: "main.tick", Running: time.Second},
+		&lifecycle.Replacing{Service: "db", Mode: modes.SeparateProcess, PID: 10},
+		&lifecycle.Replaced{Service: "db", Mode: modes.SeparateProcess, OldPID: 10, PID: 12, Duration: time.Second},
+		&lifecycle.Replaced{Service: "db", Mode: modes.SeparateProcess, OldPID: 10, PID: 10, Err: boom},
 	}
 	for _, e := range events {
 		observe(e)
@@ -143,7 +148,8 @@ func TestZapObserver(t *testing.T) {
 		{zapcore.InfoLevel, "starting"}, {zapcore.InfoLevel, "started"}, {zapcore.ErrorLevel, "start-failed"},
 		{zapcore.InfoLevel, "stopping"}, {zapcore.InfoLevel, "stopped"}, {zapcore.ErrorLevel, "stop-failed"},
 		{zapcore.ErrorLevel, "detached"}, {zapcore.ErrorLevel, "crashed"}, {zapcore.InfoLevel, "exited"},
-		{zapcore.WarnLevel, "stalled"},
+		{zapcore.WarnLevel, "stalled"}, {zapcore.InfoLevel, "replacing"}, {zapcore.InfoLevel, "replaced"},
+		{zapcore.ErrorLevel, "replace-failed"},
 	}
 	entries := logs.AllUntimed()
 	require.Len(t, entries, len(want))
@@ -167,6 +173,12 @@ func TestZapObserver(t *testing.T) {
 	assert.Equal(t, "boom", crashed["error"])
 	assert.Equal(t, "stack", crashed["stack"])
 	assert.Equal(t, "main.tick", entries[9].ContextMap()["func"])
+	assert.EqualValues(t, 10, entries[10].ContextMap()["pid"], "the child being replaced")
+	replaced := entries[11].ContextMap()
+	assert.EqualValues(t, 10, replaced["old_pid"])
+	assert.EqualValues(t, 12, replaced["pid"])
+	assert.Equal(t, time.Second, replaced["duration"])
+	assert.Equal(t, "boom", entries[12].ContextMap()["error"])
 
 	// A disabled level builds nothing and writes nothing.
 	quietCore, quietLogs := observer.New(zapcore.ErrorLevel)

@@ -41,6 +41,9 @@ type Settings struct {
 	// without a sign of life before it counts as hung; zero turns the
 	// watchdog off. See the Watchdog option.
 	Watchdog time.Duration
+	// ReplaceOnHangup makes App.Run replace a process-mode service with a
+	// fresh child, without a gap in service, when the app gets SIGHUP.
+	ReplaceOnHangup bool
 }
 
 // DefaultSettings returns the settings of a service that sets nothing.
@@ -229,3 +232,18 @@ func (o watchdogOption) apply(s *Settings) { s.Watchdog = time.Duration(o) }
 func (o watchdogOption) String() string {
 	return fmt.Sprintf("lifecycle.Watchdog(%v)", time.Duration(o))
 }
+
+// ReplaceOnHangup makes App.Run replace the service when the app gets
+// SIGHUP, as Supervisor.Replace in package app does: a new child starts
+// beside the running one and takes its calls once it has started, and the
+// old one stops once the calls it took have finished. Services that ask for
+// it are replaced one after another, in start order. It applies to the
+// process modes; a service of another mode (one its configuration moved
+// into the app's process) is left running, and the log says so. Without
+// any service that asks for it, SIGHUP keeps its default effect.
+func ReplaceOnHangup() Option { return replaceOnHangupOption{} }
+
+type replaceOnHangupOption struct{}
+
+func (replaceOnHangupOption) apply(s *Settings) { s.ReplaceOnHangup = true }
+func (replaceOnHangupOption) String() string    { return "lifecycle.ReplaceOnHangup()" }

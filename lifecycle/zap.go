@@ -50,6 +50,13 @@ func levelAndName(e Event) (zapcore.Level, string) {
 		return zapcore.WarnLevel, "restarting"
 	case *GaveUp:
 		return zapcore.ErrorLevel, "gave-up"
+	case *Replacing:
+		return zapcore.InfoLevel, "replacing"
+	case *Replaced:
+		if e.Err != nil {
+			return zapcore.ErrorLevel, "replace-failed"
+		}
+		return zapcore.InfoLevel, "replaced"
 	}
 	return zapcore.WarnLevel, "unknown"
 }
@@ -102,6 +109,14 @@ func fields(e Event, name string) []zap.Field {
 	case *GaveUp:
 		f = append(f, zap.String("service", e.Service), zap.Stringer("mode", e.Mode),
 			zap.Int("restarts", e.Restarts), zap.Duration("window", e.Window), zap.Error(e.Cause))
+	case *Replacing:
+		f = append(f, zap.String("service", e.Service), zap.Stringer("mode", e.Mode), zap.Int("pid", e.PID))
+	case *Replaced:
+		f = append(f, zap.String("service", e.Service), zap.Stringer("mode", e.Mode),
+			zap.Int("old_pid", e.OldPID), zap.Int("pid", e.PID), zap.Duration("duration", e.Duration))
+		if e.Err != nil {
+			f = append(f, zap.Error(e.Err))
+		}
 	case *Stalled:
 		f = append(f, zap.String("service", e.Service), zap.String("loop", e.Loop),
 			zap.String("func", e.Func), zap.Duration("running", e.Running))

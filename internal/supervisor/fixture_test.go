@@ -23,6 +23,7 @@ type fakeRun struct {
 	stopOnce          sync.Once
 	live              *atomic.Int32 // of the executor that launched it
 	spec              executor.Spec // what it was launched with
+	pid               int           // a process of its own, as a child's
 }
 
 // fakeStack is the stack of every fake run's goroutine.
@@ -36,6 +37,7 @@ func (r *fakeRun) Ready() <-chan struct{} { return r.ready }
 func (r *fakeRun) Wait() error            { <-r.done; return r.err }
 func (r *fakeRun) Stop()                  { r.stopOnce.Do(func() { close(r.stop) }) }
 func (r *fakeRun) TID() int               { return 7 }
+func (r *fakeRun) PID() int               { return r.pid }
 func (r *fakeRun) Stack() []byte          { return []byte(fakeStack) }
 func (r *fakeRun) end(err error) {
 	if r.live != nil {
@@ -50,6 +52,7 @@ type fakeExecutor struct {
 	launched chan *fakeRun
 	live     atomic.Int32 // runs launched and not yet ended
 	maxLive  atomic.Int32
+	launches atomic.Int32
 }
 
 func newFakeExecutor() *fakeExecutor { return &fakeExecutor{launched: make(chan *fakeRun, 100)} }
@@ -58,6 +61,7 @@ func (e *fakeExecutor) Launch(spec executor.Spec) executor.Run {
 	r := newFakeRun()
 	r.spec = spec
 	r.live = &e.live
+	r.pid = 100 + int(e.launches.Add(1))
 	n := e.live.Add(1)
 	for {
 		m := e.maxLive.Load()

@@ -73,6 +73,12 @@ type Service struct {
 	restarts  int
 	lastErr   error
 	lastAt    time.Time
+	// handoff takes a replacement's run to the supervise goroutine, which
+	// makes it the current one (see Replace).
+	handoff chan handoff
+	// replacing is closed when the replacement under way, if any, has
+	// ended: its runs have started and stopped as it decided.
+	replacing chan struct{}
 
 	// Restart bookkeeping, touched only where the service is supervised at
 	// the time (see decide).
@@ -94,6 +100,12 @@ type run struct {
 	restarted time.Time // when it last restarted in place
 	decided   bool      // its end was seen to on the loop
 	wd        *watchdog // nil without one here
+
+	// Leases taken on the run (see Use). Once a replacement has retired
+	// the run, the lease that ends last signals idle.
+	uses     atomic.Int64
+	retiring atomic.Bool
+	idle     chan struct{} // made before retiring is set
 }
 
 const (
@@ -174,6 +186,7 @@ func (s *Service) prepare() error {
 	}
 	s.setState(lifecycle.StateStarting)
 	s.stop, s.finished = make(chan struct{}), make(chan struct{})
+	s.handoff = make(chan handoff)
 	s.stopErr, s.haltEnded = nil, false
 	s.attempt = 0
 	s.recent.reset()
@@ -196,15 +209,25 @@ func (s *Service) stopped(err error) {
 	close(s.finished)
 }
 
-// launch starts one run and waits until it has started. A run that does
-// not start is stopped, within the stop timeout, before launch returns.
-func (s *Service) launch(ctx context.Context) (*run, error) {
+// launch starts one run as the current one and waits until it has
+// started. A run that does not start is stopped, within the stop timeout,
+// before launch returns.
+func (s *Service) launch(ctx context.Context) (*run, error) { return s.launchAs(ctx, true) }
+
+// launchAs is launch; a run that is not made current at once, a
+// replacement's, becomes current only once it has started, by handoff.
+func (s *Service) launchAs(ctx context.Context, current bool) (*run, error) {
 	if chans.Closed(s.halt()) {
 		return nil, fmt.Errorf("service %q: %w", s.Name, ErrAborted)
 	}
 	s.starting()
 	r := s.newRun() // before Launch: the run's start time must not follow what the run does
 	s.track(r, s.Executor.Launch(s.spec(r)))
+	if current {
+		s.mu.Lock()
+		s.cur = r
+		s.mu.Unlock()
+	}
 	return r, s.confirm(ctx, r)
 }
 
@@ -230,7 +253,7 @@ func (s *Service) spec(r *run) executor.Spec {
 	return spec
 }
 
-// track makes r, freshly launched, the current run and watches it end.
+// track watches r, freshly launched, end.
 func (s *Service) track(r *run, launched executor.Run) {
 	ended := make(chan struct{})
 	r.Run, r.ended = launched, ended
@@ -238,9 +261,6 @@ func (s *Service) track(r *run, launched executor.Run) {
 		r.err = r.Wait()
 		close(ended)
 	}()
-	s.mu.Lock()
-	s.cur = r
-	s.mu.Unlock()
 }
 
 // confirm waits until r has started, or says why it did not. A run that

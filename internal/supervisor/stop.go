@@ -12,7 +12,8 @@ import (
 )
 
 // Stop ends supervision: it stops the running run, or cancels a pending
-// restart, and waits up to the stop timeout. A run that ignores its stop
+// restart, and waits up to the stop timeout, for a replacement under way
+// too: the run it started or the one it retires. A run that ignores its stop
 // is detached: its goroutine is left behind and Stop returns a
 // *lifecycle.TimeoutError. A service whose supervision ended on the app's
 // halt reports that end as its stop's. Stopping a service that is not
@@ -29,8 +30,11 @@ type stopping struct {
 	s        *Service
 	run      executor.Run // the current or last run; nil if none
 	finished chan struct{}
-	grace    time.Duration
-	begin    time.Time
+	// replacing is the replacement under way, if any: the stop ends once
+	// it has.
+	replacing chan struct{}
+	grace     time.Duration
+	begin     time.Time
 }
 
 // beginStop asks the service to stop and returns without waiting; nil
@@ -44,7 +48,7 @@ func (s *Service) beginStop() *stopping {
 		return nil
 	}
 	s.haltEnded = false
-	p := &stopping{s: s, finished: s.finished}
+	p := &stopping{s: s, finished: s.finished, replacing: s.replacing}
 	s.setState(lifecycle.StateStopping)
 	close(s.stop)
 	if s.cur != nil {
@@ -68,8 +72,19 @@ func (p *stopping) wait(ctx context.Context) error {
 	defer timeout.Stop()
 	var err error
 	detached := false
-	select {
-	case <-p.finished:
+	for _, done := range []<-chan struct{}{p.finished, p.replacing} {
+		if done == nil || err != nil {
+			continue
+		}
+		select {
+		case <-done:
+		case <-timeout.Chan():
+			err, detached = stuck(p.run, &lifecycle.TimeoutError{Service: s.Name, Phase: "stop", Timeout: s.Settings.StopTimeout}), true
+		case <-ctx.Done():
+			err, detached = stuck(p.run, fmt.Errorf("service %q: stop: %w", s.Name, ctx.Err())), true
+		}
+	}
+	if err == nil {
 		s.mu.Lock()
 		err = s.stopErr
 		s.mu.Unlock()
@@ -80,10 +95,6 @@ func (p *stopping) wait(ctx context.Context) error {
 			err = fmt.Errorf("service %q (%v): stop: %w", s.Name, s.Mode, err)
 		}
 		detached = errors.Is(err, errDetached)
-	case <-timeout.Chan():
-		err, detached = stuck(p.run, &lifecycle.TimeoutError{Service: s.Name, Phase: "stop", Timeout: s.Settings.StopTimeout}), true
-	case <-ctx.Done():
-		err, detached = stuck(p.run, fmt.Errorf("service %q: stop: %w", s.Name, ctx.Err())), true
 	}
 	s.mu.Lock()
 	s.setState(lifecycle.StateStopped)

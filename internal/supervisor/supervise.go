@@ -17,7 +17,11 @@ import (
 func (s *Service) supervise(r *run) {
 	defer close(s.finished)
 	for {
-		ended, err := s.await(r)
+		took, ended, err := s.await(r)
+		if took != nil { // a replacement's run: it sees to r
+			r = took
+			continue
+		}
 		if !ended {
 			r.Stop()
 			<-r.ended // Stop's timeout detaches a run that never ends

@@ -47,8 +47,10 @@ func (s *Service) watch(r *run, spec *executor.Spec) {
 
 // await waits for r to end, and reports false if a stop came first. A run
 // with a watchdog that goes a period without a sign of life is hung: it is
-// ended, and its end is the hang's.
-func (s *Service) await(r *run) (bool, error) {
+// ended, and its end is the hang's. A replacement's run handed over
+// meanwhile becomes the current one, and await returns it as next: its
+// caller watches that one instead, and the replacement sees to r.
+func (s *Service) await(r *run) (next *run, ended bool, err error) {
 	if r.wd != nil {
 		r.wd.alive() // running, it counts from now
 		t := s.Clock.NewTimer(r.wd.period)
@@ -56,23 +58,27 @@ func (s *Service) await(r *run) (bool, error) {
 		for {
 			select {
 			case <-r.ended:
-				return true, r.err
+				return nil, true, r.err
 			case <-s.stop:
-				return false, nil
+				return nil, false, nil
+			case h := <-s.handoff:
+				return s.takeOver(r, h), false, nil
 			case <-t.Chan():
 			}
 			left := r.wd.left(s.Clock.Now())
 			if left <= 0 {
-				return true, s.hang(r)
+				return nil, true, s.hang(r)
 			}
 			t.Reset(left)
 		}
 	}
 	select {
 	case <-r.ended:
-		return true, r.err
+		return nil, true, r.err
 	case <-s.stop:
-		return false, nil
+		return nil, false, nil
+	case h := <-s.handoff:
+		return s.takeOver(r, h), false, nil
 	}
 }
 
