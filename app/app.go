@@ -376,6 +376,12 @@ func (a *App) awaitStop(wait <-chan fx.ShutdownSignal) fx.ShutdownSignal {
 	}
 	select {
 	case sig := <-wait:
+		if c := a.host.child; c != nil && sig.Signal != nil {
+			// A signal sent to this child directly, which fx saw first:
+			// the stop's report says why, as when the child's own watch
+			// sees it first.
+			c.signaled(sig.Signal)
+		}
 		return sig
 	case <-parent:
 		return fx.ShutdownSignal{}

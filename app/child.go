@@ -292,14 +292,25 @@ func (c *childControl) watchSignals() {
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, unix.SIGINT, unix.SIGTERM)
 	go func() {
-		sig := <-sigs
-		c.mu.Lock()
-		c.signal = unix.SignalName(sig.(unix.Signal))
-		c.mu.Unlock()
+		c.signaled(<-sigs)
 		// As the parent's stop; under App.Run its own signal handling may
 		// see the signal first, and stops the app just the same.
 		c.stop(0)
 	}()
+}
+
+// signaled notes the signal that made this child stop, for the stop's
+// report; the first one noted is the one.
+func (c *childControl) signaled(sig os.Signal) {
+	s, ok := sig.(unix.Signal)
+	if !ok {
+		return
+	}
+	c.mu.Lock()
+	if c.signal == "" {
+		c.signal = unix.SignalName(s)
+	}
+	c.mu.Unlock()
 }
 
 // stopped tells the parent how the ordered stop went, and why it came
