@@ -35,7 +35,7 @@ func newMetrics() *metrics {
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "hostfx_gateway_request_duration_seconds",
 			Help:    "How long the gateway took to answer a request, until the response ended, by route pattern.",
-			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 16), // 0.5ms to 16s
+			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
 		}, []string{"route"}),
 		upstream: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "hostfx_gateway_upstream_errors_total",
