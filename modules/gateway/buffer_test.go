@@ -14,6 +14,8 @@ import (
 	"github.com/hostfx/hostfx/app"
 	"github.com/hostfx/hostfx/lifecycle"
 	"github.com/hostfx/hostfx/modes"
+	"github.com/hostfx/hostfx/modules/config"
+	"github.com/hostfx/hostfx/modules/config/yaml"
 	"github.com/hostfx/hostfx/modules/gateway"
 )
 
@@ -129,4 +131,22 @@ func cut(addr, path string) error {
 	defer func() { _ = resp.Body.Close() }()
 	_, err = io.ReadAll(resp.Body)
 	return err
+}
+
+// The configuration's buffer_bytes wins over code's BufferBytes.
+func TestBufferBytesFromTheConfiguration(t *testing.T) {
+	sock := socket(t, "broken.sock")
+	backend := onUnix(sock, brokenOff(1000, 10))
+	var srv *gateway.Server
+	a := app.New(quiet,
+		config.Module(config.Formats(yaml.Format()), config.File(writeConfig(t, "gateway:\n  buffer_bytes: 2048\n"))),
+		config.Provide[gateway.Settings]("gateway"),
+		app.Service("backend", func() *web { return backend }, modes.SeparateThread, lifecycle.WaitForReady()),
+		gateway.Module(gateway.Addr("127.0.0.1:0"), gateway.Route("/", "backend", gateway.Unix(sock)), gateway.BufferBytes(0)),
+		fx.Populate(&srv),
+	)
+	started(t, a)
+	got := get(t, srv.Addr(), "/")
+	assert.Equal(t, http.StatusServiceUnavailable, got.code, "held whole, as the configuration says")
+	assert.Equal(t, "1", got.header.Get("Retry-After"))
 }

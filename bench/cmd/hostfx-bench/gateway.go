@@ -27,11 +27,11 @@ const gatewayClients = 16
 // gatewayBody is what the backend answers: small, as most API answers are.
 var gatewayBody = []byte(`{"ok":true}`)
 
-// listener is a service that runs and does nothing: the gateway routes to
+// standIn is a service that runs and does nothing: the gateway routes to
 // it while it runs, and its requests go to the benchmark's own backend.
-type listener struct{}
+type standIn struct{}
 
-func (listener) Run(ctx context.Context) error { <-ctx.Done(); return nil }
+func (standIn) Run(ctx context.Context) error { <-ctx.Done(); return nil }
 
 // benchGateway compares the gateway with a bare httputil.ReverseProxy in
 // front of the same backend, an HTTP server on 127.0.0.1 in this process:
@@ -49,7 +49,7 @@ func benchGateway(p harness.Plan, rep *report) error {
 
 	var srv *gateway.Server
 	a := app.New(quiet(),
-		app.Service("backend", func() listener { return listener{} }, modes.SeparateThread),
+		app.Service("backend", func() standIn { return standIn{} }, modes.SeparateThread),
 		gateway.Module(gateway.Addr("127.0.0.1:0"), gateway.Route("/", "backend", gateway.TCP(backend))),
 		fx.Populate(&srv),
 	)
