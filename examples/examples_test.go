@@ -46,6 +46,7 @@ type logLine struct {
 	Restarts int     `json:"restarts"`
 	Error    string  `json:"error"`
 	Worker   string  `json:"worker_beats"` // examples/modes: the cruncher's call to the worker
+	Addr     string  `json:"addr"`         // examples/gateway: where the gateway and ops listen
 
 	raw string
 }
@@ -211,11 +212,11 @@ type proc struct {
 	done  bool
 }
 
-// start runs bin with JSON logs on a pipe. If the test ends early, the
-// process is killed and reaped, so nothing outlives the test.
-func start(t *testing.T, bin string) *proc {
+// start runs bin with args and JSON logs on a pipe. If the test ends
+// early, the process is killed and reaped, so nothing outlives the test.
+func start(t *testing.T, bin string, args ...string) *proc {
 	t.Helper()
-	cmd := exec.Command(bin)
+	cmd := exec.Command(bin, args...)
 	cmd.Env = append(os.Environ(), "HOSTFX_LOG_FORMAT=json", "HOSTFX_LOG_LEVEL=info")
 	stderr, err := cmd.StderrPipe()
 	require.NoError(t, err)

@@ -1,7 +1,6 @@
 package gateway
 
 import (
-	"context"
 	"errors"
 	"io"
 	"net/http"
@@ -9,22 +8,20 @@ import (
 	"time"
 )
 
-// limitBody bounds the size of r's body and the time to read it. The
-// request it returns has the body in its context too, for proxyError.
-func (g *gateway) limitBody(w http.ResponseWriter, r *http.Request) *http.Request {
+// limitBody bounds the size of r's body and the time to read it, and
+// keeps the body in x, for proxyError.
+func (g *gateway) limitBody(w http.ResponseWriter, r *http.Request, x *exchange) *http.Request {
 	if r.Body == nil || r.Body == http.NoBody || r.ContentLength == 0 {
 		return r
 	}
 	rc := http.NewResponseController(w)
 	_ = rc.SetReadDeadline(time.Now().Add(g.settings.BodyTimeout))
 	b := &body{ReadCloser: http.MaxBytesReader(w, r.Body, g.settings.MaxBodyBytes), rc: rc}
-	r = r.WithContext(context.WithValue(r.Context(), bodyKey{}, b))
+	x.body = b
+	r = r.WithContext(r.Context()) // a copy: the server's request stays as it came
 	r.Body = b
 	return r
 }
-
-// bodyKey is the context key of a request's *body.
-type bodyKey struct{}
 
 // body is a request's body whose reading has a deadline, lifted once it is
 // read, as the server reads the connection then to see the client leave.

@@ -38,7 +38,20 @@
 // the seconds left of the restart's delay (from the lifecycle.Restarting
 // event), or 1. A service that failed for good or exited gets 503 without
 // Retry-After. A service that runs but does not answer gets 503 too, with
-// a warning in the log.
+// a warning in the log; a GET, HEAD or OPTIONS without a body that could
+// not be connected to its replica goes to another running one first, once.
+//
+// # Responses
+//
+// A response of at most BufferBytes (64 KiB) with a Content-Length is read
+// whole before anything of it goes to the client, so a service that dies
+// mid-response costs the client a clean 503 with Retry-After rather than a
+// cut connection; a chunked one is held whole when it ends with its first
+// read. Larger responses and streams pass through as they come, as does
+// everything with BufferBytes(0): one of them that breaks off cuts the
+// client's connection, as nothing else tells the client it is incomplete.
+// Holding costs memory (up to BufferBytes a request under way) and the
+// time to the first byte of a slow small response.
 //
 // # Limits
 //
@@ -61,6 +74,21 @@
 // when it does not. With ops.Module, pass gateway.Module before it: the
 // readiness probe then fails, for the ops shutdown delay, before the
 // gateway stops taking requests.
+//
+// # Metrics
+//
+// With client_golang, in the program's prometheus.Registerer when the graph
+// has one (ops.Module then serves them at /metrics with its own):
+//
+//	hostfx_gateway_requests_total{route,service,code_class}     requests answered, code_class 1xx to 5xx
+//	hostfx_gateway_request_duration_seconds{route}              histogram, until the response ended
+//	hostfx_gateway_upstream_errors_total{service,kind}          kind connect, response or body
+//	hostfx_gateway_unavailable_responses_total{route,retry_after}  the gateway's own 503s
+//	hostfx_gateway_retries_total{route}                         requests sent to a second replica
+//
+// route is the route's pattern and service the replica that answered (the
+// route's service when none did); both are empty for a request no route
+// covers. Without a Registerer in the graph the gateway exposes nothing.
 //
 // # Configuration
 //

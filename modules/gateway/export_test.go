@@ -9,3 +9,16 @@ type clockOption struct{ c clockwork.Clock }
 
 func (o clockOption) apply(s *settings) { s.clock = o.c }
 func (o clockOption) String() string    { return "gateway.WithClock" }
+
+// CloseIdle closes the gateway's idle connections to its services, as
+// they would close once idle for long enough.
+func (s *Server) CloseIdle() {
+	s.mu.Lock()
+	backends := s.backends
+	s.mu.Unlock()
+	for _, b := range backends {
+		if b.close != nil {
+			b.close()
+		}
+	}
+}

@@ -21,6 +21,7 @@ const (
 	defaultDrainTimeout   = 5 * time.Second
 	defaultMaxBodyBytes   = 10 << 20
 	defaultMaxHeaderBytes = 64 << 10
+	defaultBufferBytes    = 64 << 10
 )
 
 // Settings are the gateway's settings as the configuration holds them, in
@@ -34,6 +35,7 @@ const (
 //	  drain_timeout: 5s
 //	  max_body_bytes: 10485760
 //	  max_header_bytes: 65536
+//	  buffer_bytes: 65536
 //	  routes:
 //	    - pattern: /api/
 //	      service: api
@@ -60,6 +62,10 @@ type Settings struct {
 	MaxBodyBytes int64 `config:"max_body_bytes" validate:"gte=0"`
 	// MaxHeaderBytes is the most a request's line and headers may take.
 	MaxHeaderBytes int `config:"max_header_bytes" validate:"gte=0"`
+	// BufferBytes is the largest response the gateway holds whole before
+	// it answers, so that a service that dies mid-response gets a clean
+	// 503; 0 in code passes every response through as it comes.
+	BufferBytes int64 `config:"buffer_bytes" validate:"gte=0"`
 	// Routes are routes of the configuration's own.
 	Routes []RouteSettings `config:"routes"`
 }
@@ -99,6 +105,7 @@ func defaultSettings() settings {
 			DrainTimeout:   defaultDrainTimeout,
 			MaxBodyBytes:   defaultMaxBodyBytes,
 			MaxHeaderBytes: defaultMaxHeaderBytes,
+			BufferBytes:    defaultBufferBytes,
 		},
 		addrFrom: "the default",
 		clock:    clockwork.NewRealClock(),
@@ -130,6 +137,9 @@ func (s settings) merge(c *Settings) (settings, error) {
 	if c.MaxHeaderBytes != 0 {
 		s.MaxHeaderBytes = c.MaxHeaderBytes
 	}
+	if c.BufferBytes != 0 {
+		s.BufferBytes = c.BufferBytes
+	}
 	routes, err := configured(c.Routes)
 	if err != nil {
 		return s, err
@@ -159,6 +169,9 @@ func (s settings) validate() error {
 	}
 	if s.MaxHeaderBytes <= 0 {
 		return fmt.Errorf("gateway: max header bytes %d: want more than 0", s.MaxHeaderBytes)
+	}
+	if s.BufferBytes < 0 {
+		return fmt.Errorf("gateway: buffer bytes %d: want 0 (pass every response through) or more", s.BufferBytes)
 	}
 	if len(s.routes) == 0 {
 		return fmt.Errorf("gateway: no routes: declare one with gateway.Route or the configuration's gateway.routes")
@@ -238,3 +251,15 @@ type maxHeaderOption int
 
 func (o maxHeaderOption) apply(s *settings) { s.MaxHeaderBytes = int(o) }
 func (o maxHeaderOption) String() string    { return fmt.Sprintf("gateway.MaxHeaderBytes(%d)", int(o)) }
+
+// BufferBytes sets the largest response the gateway holds whole before it
+// answers, 64 KiB unless given: a response of at most n bytes whose
+// service dies before it is complete becomes a clean 503 with
+// Retry-After, never a cut connection. Larger responses, and streams,
+// pass through as they come. 0 passes every response through.
+func BufferBytes(n int64) Option { return bufferOption(n) }
+
+type bufferOption int64
+
+func (o bufferOption) apply(s *settings) { s.BufferBytes = int64(o) }
+func (o bufferOption) String() string    { return fmt.Sprintf("gateway.BufferBytes(%d)", int64(o)) }

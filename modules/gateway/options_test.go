@@ -33,6 +33,7 @@ func TestOptionString(t *testing.T) {
 		{give: gateway.DrainTimeout(3 * time.Second), want: "gateway.DrainTimeout(3s)"},
 		{give: gateway.MaxBodyBytes(1 << 20), want: "gateway.MaxBodyBytes(1048576)"},
 		{give: gateway.MaxHeaderBytes(8192), want: "gateway.MaxHeaderBytes(8192)"},
+		{give: gateway.BufferBytes(0), want: "gateway.BufferBytes(0)"},
 		{give: gateway.Route("/api/", "api", gateway.TCP("127.0.0.1:9001")), want: `gateway.Route("/api/", "api", gateway.TCP("127.0.0.1:9001"))`},
 		{give: gateway.Route("/w/", "worker", gateway.Unix("/run/w-{replica}.sock")), want: `gateway.Route("/w/", "worker", gateway.Unix("/run/w-{replica}.sock"))`},
 		{give: gateway.Route("/", "api", gateway.Handler(http.NotFoundHandler())), want: `gateway.Route("/", "api", gateway.Handler(http.HandlerFunc))`},
@@ -57,6 +58,8 @@ func TestBadSettings(t *testing.T) {
 		{name: "timeout", give: []gateway.Option{ok, gateway.HeaderTimeout(0)}, want: "gateway: header timeout 0s: want more than 0"},
 		{name: "body", give: []gateway.Option{ok, gateway.MaxBodyBytes(-1)}, want: "gateway: max body bytes -1: want more than 0"},
 		{name: "header", give: []gateway.Option{ok, gateway.MaxHeaderBytes(0)}, want: "gateway: max header bytes 0: want more than 0"},
+		{name: "buffer", give: []gateway.Option{ok, gateway.BufferBytes(-1)},
+			want: "gateway: buffer bytes -1: want 0 (pass every response through) or more"},
 		{name: "no path", give: []gateway.Option{gateway.Route("api", "api", gateway.TCP(":1"))},
 			want: `pattern "api": want a path, such as "/api/", perhaps after a host: "example.com/api/"`},
 		{name: "method", give: []gateway.Option{gateway.Route("GET /api", "api", gateway.TCP(":1"))},
@@ -148,6 +151,7 @@ func TestBadConfigurationIsReported(t *testing.T) {
 		{give: "gateway:\n  routes:\n    - pattern: /x/\n      service: api\n      tcp: 127.0.0.1:1\n      unix: /x.sock\n",
 			want: []string{`gateway.routes[0]: both tcp "127.0.0.1:1" and unix "/x.sock": want one of the two`}},
 		{give: "gateway:\n  drain_timeout: -1s\n  adr: x\n", want: []string{"gateway.drain_timeout", `gateway.adr = "x"`, `did you mean "addr"?`}},
+		{give: "gateway:\n  buffer_bytes: -5\n", want: []string{"gateway.buffer_bytes"}},
 	}
 	for _, tt := range tests {
 		a := app.New(quiet,

@@ -27,6 +27,7 @@ const (
 // pass on, finds the route and the backend, and passes the request on.
 type gateway struct {
 	settings settings
+	metrics  *metrics
 	table    *table
 	states   *states
 	log      *zap.Logger
@@ -37,52 +38,66 @@ type gateway struct {
 func (g *gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	g.inflight.add()
 	defer g.inflight.done()
+	x := &exchange{ResponseWriter: w, in: r}
+	begin := time.Now()
+	defer func() { g.metrics.answered(x.routeLabel(), x.service, x.status(), time.Since(begin)) }()
 	switch {
 	case r.Method == http.MethodConnect:
-		refuse(w, http.StatusMethodNotAllowed, "CONNECT is not served")
+		refuse(x, http.StatusMethodNotAllowed, "CONNECT is not served")
 		return
 	case !strings.HasPrefix(r.RequestURI, "/"):
 		// A full URL, or "*": the gateway is nobody's forward proxy.
-		refuse(w, http.StatusBadRequest, "want a path, not a full URL")
+		refuse(x, http.StatusBadRequest, "want a path, not a full URL")
 		return
 	case !isClean(r.URL.Path):
-		refuse(w, http.StatusBadRequest, "want a clean path, without \".\", \"..\" or \"//\"")
+		refuse(x, http.StatusBadRequest, "want a clean path, without \".\", \"..\" or \"//\"")
 		return
 	}
 	rt := g.table.match(r.Host, r.URL.Path)
 	if rt == nil {
-		refuse(w, http.StatusNotFound, "no route")
+		refuse(x, http.StatusNotFound, "no route")
 		return
 	}
+	x.route, x.service = rt, rt.service
 	if r.ContentLength > g.settings.MaxBodyBytes {
 		w.Header().Set("Connection", "close") // and leave the body unread
-		refuse(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("the body has more than %d bytes", g.settings.MaxBodyBytes))
+		refuse(x, http.StatusRequestEntityTooLarge, fmt.Sprintf("the body has more than %d bytes", g.settings.MaxBodyBytes))
 		return
 	}
-	b := g.pick(rt)
+	b := g.pick(rt, nil)
 	if b == nil {
-		g.unavailable(w, rt.services())
+		g.unavailable(x, rt.services())
 		return
 	}
+	r = g.limitBody(w, r, x)
+	if b.remote {
+		r = x.forProxy(r)
+	}
+	g.send(x, b, r)
+}
+
+// send passes r on to b.
+func (g *gateway) send(x *exchange, b *backend, r *http.Request) {
+	x.service = b.service
 	b.calls.Add(1)
 	defer b.calls.Add(-1)
-	b.serve.ServeHTTP(w, g.limitBody(w, r))
+	b.serve.ServeHTTP(x, r)
 }
 
 // pick returns the running backend of rt with the fewest requests under
-// way, taking turns among equals, or nil when none runs.
-func (g *gateway) pick(rt *route) *backend {
-	if b := rt.pick(g.states.current()); b != nil {
+// way, taking turns among equals, but for not, or nil when none runs.
+func (g *gateway) pick(rt *route, not *backend) *backend {
+	if b := rt.pick(g.states.current(), not); b != nil {
 		return b
 	}
 	// What stopped may have started since the last event was counted.
-	return rt.pick(g.states.refresh())
+	return rt.pick(g.states.refresh(), not)
 }
 
-func (rt *route) pick(snap *snapshot) *backend {
+func (rt *route) pick(snap *snapshot, not *backend) *backend {
 	n := len(rt.backends)
 	if n == 1 {
-		if b := rt.backends[0]; snap.running(b.service) {
+		if b := rt.backends[0]; b != not && snap.running(b.service) {
 			return b
 		}
 		return nil
@@ -91,7 +106,7 @@ func (rt *route) pick(snap *snapshot) *backend {
 	first := int(rt.turn.Add(1))
 	for i := range n {
 		b := rt.backends[(first+i)%n]
-		if snap.running(b.service) && (best == nil || b.calls.Load() < best.calls.Load()) {
+		if b != not && snap.running(b.service) && (best == nil || b.calls.Load() < best.calls.Load()) {
 			best = b
 		}
 	}
@@ -108,11 +123,13 @@ func (rt *route) services() []string {
 
 // unavailable answers 503, with Retry-After when one of services will run
 // again by itself.
-func (g *gateway) unavailable(w http.ResponseWriter, services []string) {
-	if seconds, ok := g.states.retryAfter(g.states.current(), services); ok {
-		w.Header().Set("Retry-After", strconv.Itoa(seconds))
+func (g *gateway) unavailable(x *exchange, services []string) {
+	seconds, ok := g.states.retryAfter(g.states.current(), services)
+	if ok {
+		x.Header().Set("Retry-After", strconv.Itoa(seconds))
 	}
-	refuse(w, http.StatusServiceUnavailable, "the service is not running")
+	g.metrics.turnedAway(x.routeLabel(), ok)
+	refuse(x, http.StatusServiceUnavailable, "the service is not running")
 }
 
 // refuse answers code with a short reason in plain text.
@@ -145,21 +162,29 @@ func (g *gateway) proxy(b *backend, network, address string) {
 			pr.Out.Host = pr.In.Host
 			pr.SetXForwarded()
 		},
-		Transport:    transport,
-		ErrorHandler: g.proxyError(b),
-		ErrorLog:     zap.NewStdLog(g.log),
+		Transport:      transport,
+		ModifyResponse: g.modifyResponse,
+		ErrorHandler:   g.proxyError(b),
+		ErrorLog:       zap.NewStdLog(g.log),
 	}
 	b.close = transport.CloseIdleConnections
+	b.remote = true
 }
 
 // proxyError answers a request the proxy could not pass on: 413, 408 or
-// 400 when its body was too large, too slow or broke off, else 503, as
-// the service does not answer: it has just crashed, or is not there.
+// 400 when its body was too large, too slow or broke off; else 503, as
+// the service does not answer: it has just crashed, or is not there. A
+// request that changes nothing goes to another running replica instead,
+// once, when the first could not be connected to.
 func (g *gateway) proxyError(b *backend) func(http.ResponseWriter, *http.Request, error) {
 	return func(w http.ResponseWriter, r *http.Request, err error) {
-		if bd, ok := r.Context().Value(bodyKey{}).(*body); ok {
+		x := exchangeOf(r)
+		if x == nil { // the proxy has its requests from ServeHTTP only
+			x = &exchange{ResponseWriter: w, in: r, service: b.service}
+		}
+		if x.body != nil {
 			var tooLarge *http.MaxBytesError
-			switch berr := bd.failure(); {
+			switch berr := x.body.failure(); {
 			case errors.As(berr, &tooLarge):
 				refuse(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("the body has more than %d bytes", tooLarge.Limit))
 				return
@@ -171,9 +196,36 @@ func (g *gateway) proxyError(b *backend) func(http.ResponseWriter, *http.Request
 				return
 			}
 		}
-		if r.Context().Err() == nil && g.states.current().running(b.service) {
+		if r.Context().Err() != nil { // the client has gone, or the drain cut it
+			g.unavailable(x, []string{b.service})
+			return
+		}
+		kind := upstreamKind(err)
+		g.metrics.failed(b.service, kind)
+		if g.states.current().running(b.service) {
 			g.log.Warn("gateway: a running service does not answer", zap.String("service", b.service), zap.Error(err))
 		}
-		g.unavailable(w, []string{b.service})
+		if kind == kindConnect && x.idempotent() {
+			if next := g.pick(x.route, b); next != nil {
+				x.retried = true
+				g.metrics.retried(x.route.pattern)
+				g.send(x, next, x.in)
+				return
+			}
+		}
+		g.unavailable(x, []string{b.service})
 	}
+}
+
+// upstreamKind says what failed: the connection, the response, or its body.
+func upstreamKind(err error) string {
+	var op *net.OpError
+	var broken *brokenError
+	switch {
+	case errors.As(err, &broken):
+		return kindBody
+	case errors.As(err, &op) && op.Op == "dial":
+		return kindConnect
+	}
+	return kindResponse
 }

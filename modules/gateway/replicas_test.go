@@ -80,3 +80,51 @@ func TestReplicasNeedTheirNumberInTheAddress(t *testing.T) {
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), `service "worker" has 2 replicas, which cannot all listen at one address: put {replica} in it`)
 }
+
+// A request that changes nothing goes to another running replica when the
+// first cannot be connected to; one that may change something gets 503
+// with Retry-After instead, as only the client knows whether to repeat it.
+func TestIdempotentRequestsTryAnotherReplica(t *testing.T) {
+	reg, withRegistry := registry()
+	dir := socketDir(t)
+	newWorker := func(id app.Identity) *web {
+		if id.Replica == 2 { // runs, but listens where the route does not look
+			return onUnix(filepath.Join(dir, "elsewhere.sock"), echo(id.Service))
+		}
+		return onUnix(filepath.Join(dir, fmt.Sprintf("worker-%d.sock", id.Replica)), echo(id.Service))
+	}
+	var srv *gateway.Server
+	a := app.New(quiet, withRegistry,
+		app.Service("worker", newWorker, modes.SeparateThread, lifecycle.Replicas(2), lifecycle.WaitForReady()),
+		gateway.Module(gateway.Addr("127.0.0.1:0"),
+			gateway.Route("/", "worker", gateway.Unix(filepath.Join(dir, "worker-{replica}.sock")))),
+		fx.Populate(&srv),
+	)
+	started(t, a)
+
+	for _, method := range []string{http.MethodGet, http.MethodHead, http.MethodOptions} {
+		for range 4 {
+			req, err := http.NewRequest(method, "http://"+srv.Addr()+"/x", nil)
+			require.NoError(t, err)
+			got := do(t, req)
+			require.Equal(t, http.StatusOK, got.code, "%s: %s", method, got.body)
+		}
+	}
+	retries := samples(t, reg, "hostfx_gateway_retries_total")["route=/"]
+	assert.Positive(t, retries, "taking turns, some requests went to worker#2 first")
+	assert.Equal(t, map[string]float64{"kind=connect,service=worker#2": retries},
+		samples(t, reg, "hostfx_gateway_upstream_errors_total"))
+
+	codes := map[int]int{}
+	for range 4 {
+		req, err := http.NewRequest(http.MethodPost, "http://"+srv.Addr()+"/x", strings.NewReader("change"))
+		require.NoError(t, err)
+		got := do(t, req)
+		codes[got.code]++
+		if got.code == http.StatusServiceUnavailable {
+			assert.Equal(t, "1", got.header.Get("Retry-After"))
+		}
+	}
+	assert.Positive(t, codes[http.StatusServiceUnavailable], "%v", codes)
+	assert.Equal(t, retries, samples(t, reg, "hostfx_gateway_retries_total")["route=/"], "POST is not retried")
+}

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"sync"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/fx"
 	"go.uber.org/zap"
 
@@ -23,6 +24,7 @@ type Server struct {
 	states   *states
 	status   func() []lifecycle.Status
 	log      *zap.Logger
+	metrics  *metrics
 
 	mu       sync.Mutex
 	addr     string
@@ -39,8 +41,9 @@ type serverParams struct {
 
 	Supervisor *app.Supervisor
 	Lifecycle  fx.Lifecycle
-	Settings   *Settings   `optional:"true"`
-	Logger     *zap.Logger `optional:"true"`
+	Settings   *Settings             `optional:"true"`
+	Registerer prometheus.Registerer `optional:"true"`
+	Logger     *zap.Logger           `optional:"true"`
 }
 
 // newServer builds the server and appends the hook that listens: it is
@@ -58,8 +61,12 @@ func newServer(code settings, st *states, p serverParams) (*Server, error) {
 	if err := checkRoutes(s.routes); err != nil {
 		return nil, err
 	}
+	m := newMetrics()
+	if err := m.register(p.Registerer); err != nil {
+		return nil, err
+	}
 	st.status = p.Supervisor.Status
-	srv := &Server{settings: s, states: st, status: p.Supervisor.Status, log: p.Logger}
+	srv := &Server{settings: s, states: st, status: p.Supervisor.Status, log: p.Logger, metrics: m}
 	if srv.log == nil {
 		srv.log = p.Supervisor.Logger()
 	}
@@ -77,7 +84,7 @@ func (s *Server) Addr() string {
 
 // start resolves the routes against the app's services and listens.
 func (s *Server) start(context.Context) error {
-	gw := &gateway{settings: s.settings, states: s.states, log: s.log}
+	gw := &gateway{settings: s.settings, metrics: s.metrics, states: s.states, log: s.log}
 	routes, backends, err := s.resolve(gw)
 	if err != nil {
 		return err
@@ -136,7 +143,7 @@ func (s *Server) resolve(gw *gateway) ([]*route, []*backend, error) {
 				"put %s in it, for each replica's number", d.from, d.service, len(ms), replicaVar)
 		}
 		host, p, _ := parsePattern(d.pattern) // checked when the module was built
-		rt := &route{host: host, path: p}
+		rt := &route{host: host, path: p, pattern: host + p, service: d.service}
 		for _, m := range ms {
 			b := &backend{service: m.service}
 			switch t := d.target.(type) {

@@ -16,6 +16,8 @@ import (
 // route is a declared route resolved against the app's services.
 type route struct {
 	host, path string
+	pattern    string     // host and path, for the metrics
+	service    string     // as the route names it
 	backends   []*backend // one per replica, in replica order
 	turn       atomic.Uint32
 }
@@ -25,6 +27,7 @@ type backend struct {
 	service string       // as Status names it: "api", "worker#2"
 	serve   http.Handler // the proxy to it, or the program's handler
 	close   func()       // drops the proxy's idle connections; nil for a handler
+	remote  bool         // a proxy, not a handler in this process
 	calls   atomic.Int64 // requests under way
 }
 

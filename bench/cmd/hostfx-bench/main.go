@@ -106,6 +106,7 @@ func run(quick bool, filter *regexp.Regexp) int {
 		{"goplugin", slow, benchGoPlugin},
 		{"restart_vs_suture", fast, benchRestart},
 		{"call", slow, benchCall},
+		{"gateway", harness.Plan{Samples: slow.Samples, Target: slow.Target, MaxN: fast.MaxN}, benchGateway},
 		{"scale", slow, func(p harness.Plan, r *report) error { return benchScale(p, r, sizes) }},
 	}
 
