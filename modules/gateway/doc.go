@@ -88,7 +88,8 @@
 //
 // route is the route's pattern and service the replica that answered (the
 // route's service when none did); both are empty for a request no route
-// covers. Without a Registerer in the graph the gateway exposes nothing.
+// covers. Without a Registerer in the graph, the ops module's own registry
+// takes them when the app has the ops module; otherwise nothing exposes them.
 //
 // # Configuration
 //

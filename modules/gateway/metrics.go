@@ -52,12 +52,32 @@ func newMetrics() *metrics {
 	}
 }
 
+// all are the gateway's collectors.
+func (m *metrics) all() []prometheus.Collector {
+	return []prometheus.Collector{m.requests, m.duration, m.upstream, m.unavailable, m.retries}
+}
+
+// Describe makes the metrics one prometheus.Collector, for a registry that
+// takes them whole.
+func (m *metrics) Describe(ch chan<- *prometheus.Desc) {
+	for _, c := range m.all() {
+		c.Describe(ch)
+	}
+}
+
+// Collect makes the metrics one prometheus.Collector.
+func (m *metrics) Collect(ch chan<- prometheus.Metric) {
+	for _, c := range m.all() {
+		c.Collect(ch)
+	}
+}
+
 // register adds the metrics to reg, when the program has one.
 func (m *metrics) register(reg prometheus.Registerer) error {
 	if reg == nil {
 		return nil
 	}
-	for _, c := range []prometheus.Collector{m.requests, m.duration, m.upstream, m.unavailable, m.retries} {
+	for _, c := range m.all() {
 		if err := reg.Register(c); err != nil {
 			return fmt.Errorf("gateway: register the metrics: %w", err)
 		}

@@ -17,6 +17,7 @@ import (
 	"github.com/hostfx/hostfx/lifecycle"
 	"github.com/hostfx/hostfx/modes"
 	"github.com/hostfx/hostfx/modules/gateway"
+	"github.com/hostfx/hostfx/modules/ops"
 )
 
 // registry gives the app a registry of the program's own, as a program
@@ -120,4 +121,24 @@ func TestMetricsThatClashFailTheBuild(t *testing.T) {
 	)
 	require.Error(t, a.Err())
 	assert.Contains(t, a.Err().Error(), "gateway: register the metrics: ")
+}
+
+// Without a registry of the program's, the gateway's metrics are in the
+// ops module's own, beside the services'.
+func TestMetricsInTheOpsRegistry(t *testing.T) {
+	var srv *gateway.Server
+	var opsSrv *ops.Server
+	a := app.New(quiet,
+		app.Service("api", func() api { return api{echo("api")} }, modes.SeparateThread),
+		gateway.Module(gateway.Addr("127.0.0.1:0"),
+			gateway.Route("/api/", "api", gateway.Handler(func(s api) http.Handler { return s }))),
+		ops.Module(ops.Addr("127.0.0.1:0")),
+		fx.Populate(&srv, &opsSrv),
+	)
+	started(t, a)
+	require.Equal(t, http.StatusOK, get(t, srv.Addr(), "/api/a").code)
+	page := get(t, opsSrv.Addr(), "/metrics")
+	require.Equal(t, http.StatusOK, page.code)
+	assert.Contains(t, page.body, `hostfx_gateway_requests_total{code_class="2xx",route="/api/",service="api"} 1`)
+	assert.Contains(t, page.body, `hostfx_service_restarts_total{service="api"}`, "beside the services'")
 }

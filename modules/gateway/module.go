@@ -5,6 +5,10 @@ import (
 	"net/http"
 	"slices"
 
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/hostfx/hostfx/modules/internal/metricset"
+
 	"go.uber.org/fx"
 
 	"github.com/hostfx/hostfx/app"
@@ -48,6 +52,8 @@ func Module(opts ...Option) fx.Option {
 			fx.Provide(func(p serverParams) (*Server, error) { return newServer(code, st, p) }),
 			fx.Invoke(func(*Server) {}),
 		),
+		// For the ops module's registry, when the program has none.
+		fx.Provide(fx.Annotated{Group: metricset.Group, Target: func(s *Server) prometheus.Collector { return s.metrics }}),
 		// After the services: a constructor that takes one builds on what
 		// is built already, leaving their order alone.
 		fx.Options(handlers...),

@@ -58,6 +58,9 @@ type serverParams struct {
 	Registerer prometheus.Registerer `optional:"true"`
 	Gatherer   prometheus.Gatherer   `optional:"true"`
 	Logger     *zap.Logger           `optional:"true"`
+	// Other modules' collectors, such as the gateway's, for the module's
+	// own registry when the program has none.
+	Collectors []prometheus.Collector `group:"hostfx.metrics"`
 }
 
 // newServer builds the server and appends the hook that listens: it is
@@ -89,7 +92,7 @@ func newServer(code settings, events *relay, p serverParams) (*Server, error) {
 	mux.HandleFunc("GET /readyz", srv.probes.handleAll("readyz", true))
 	mux.HandleFunc("GET /readyz/{check...}", srv.probes.handleOne(true))
 	m := newMetrics(live, s.CheckTimeout)
-	gatherer, err := registerMetrics(m, p.Registerer, p.Gatherer)
+	gatherer, err := registerMetrics(m, p.Registerer, p.Gatherer, p.Collectors)
 	if err != nil {
 		return nil, err
 	}
@@ -114,10 +117,15 @@ func newServer(code settings, events *relay, p serverParams) (*Server, error) {
 // Gatherer, its Registerer if that is one, or the module's registry. It
 // returns a nil Gatherer when the program has a registry and serves it
 // itself.
-func registerMetrics(m *metrics, reg prometheus.Registerer, gat prometheus.Gatherer) (prometheus.Gatherer, error) {
+func registerMetrics(m *metrics, reg prometheus.Registerer, gat prometheus.Gatherer, others []prometheus.Collector) (prometheus.Gatherer, error) {
 	if reg == nil {
 		own := prometheus.NewRegistry()
 		own.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+		for _, c := range others { // registered with the program's registry otherwise
+			if err := own.Register(c); err != nil {
+				return nil, fmt.Errorf("ops: register another module's metrics: %w", err)
+			}
+		}
 		reg, gat = own, own
 	}
 	if err := m.register(reg); err != nil {
