@@ -6,12 +6,10 @@ import (
 	"slices"
 
 	"github.com/prometheus/client_golang/prometheus"
-
-	"github.com/hostfx/hostfx/modules/internal/metricset"
-
 	"go.uber.org/fx"
 
 	"github.com/hostfx/hostfx/app"
+	"github.com/hostfx/hostfx/modules/internal/metricset"
 )
 
 // Module runs the gateway: one HTTP address, DefaultAddr unless Addr or
