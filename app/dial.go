@@ -37,7 +37,8 @@ var ErrNotRunning = proc.ErrNotRunning
 // the machine can connect; ctx bounds the handing over, which fails at once,
 // wrapping ErrNotRunning, while the child does not read its channel. The
 // service must implement ConnServer. A connection ends with the child:
-// after a restart, dial again. Errors wrap ErrNotDialable and ErrNotRunning
+// after a restart, dial again. A replacement (Replace) lets connections
+// to the old child run until they close, within half its stop timeout. Errors wrap ErrNotDialable and ErrNotRunning
 // as Call's do.
 func (s *Supervisor) Dial(ctx context.Context, name string) (net.Conn, error) {
 	if err := s.built("app.Dial", name); err != nil {

@@ -36,6 +36,9 @@ type ServiceSettings struct {
 	// Watchdog is the longest the running service may go without a sign
 	// of life before it counts as hung; 0 turns the watchdog off.
 	Watchdog time.Duration `config:"watchdog" validate:"gte=0"`
+	// ReplaceOnHangup has App.Run replace the service, a process-mode one,
+	// without a gap when the app gets SIGHUP.
+	ReplaceOnHangup bool `config:"replace_on_hangup"`
 	// Sources maps each key that was set, relative to the section (such
 	// as "mode" or "intensity.window"), to where its value came from.
 	Sources map[string]string `config:"-"`
@@ -159,6 +162,9 @@ func (c *Config) ServiceOptions(name string) (modes.ExecutionMode, []lifecycle.O
 	}
 	if set("watchdog") {
 		opts = append(opts, lifecycle.Watchdog(s.Watchdog))
+	}
+	if set("replace_on_hangup") && s.ReplaceOnHangup {
+		opts = append(opts, lifecycle.ReplaceOnHangup())
 	}
 	if set("intensity.max_restarts") || set("intensity.window") {
 		maxRestarts, window := s.Intensity.MaxRestarts, s.Intensity.Window

@@ -97,10 +97,11 @@ func TestServiceErrors(t *testing.T) {
 }
 
 func TestServiceWatchdog(t *testing.T) {
-	c, err := config.New(config.Args([]string{"--services.worker.watchdog=3s"}))
+	c, err := config.New(config.Args([]string{"--services.worker.watchdog=3s", "--services.worker.replace_on_hangup=true"}))
 	require.NoError(t, err)
 	_, opts, sources := c.ServiceOptions("worker")
 	assert.Equal(t, 3*time.Second, lifecycle.DefaultSettings().With(opts...).Watchdog)
+	assert.True(t, lifecycle.DefaultSettings().With(opts...).ReplaceOnHangup)
 	assert.Equal(t, "flag --services.worker.watchdog", sources["watchdog"])
 
 	_, err = config.New(config.Args([]string{"--services.worker.watchdog=-1s"}))

@@ -256,6 +256,9 @@ func TestEntryOf(t *testing.T) {
 		{&lifecycle.Restarting{Service: "s", Attempt: 2, Delay: 1500 * time.Millisecond, Cause: boom}, "restarting", "attempt 2 in 1.5s", false},
 		{&lifecycle.GaveUp{Service: "s", Restarts: 5, Window: time.Minute, Cause: boom}, "gave up", "after 5 restarts within 1m0s: boom", true},
 		{&lifecycle.Stalled{Service: "s", Loop: "main", Func: "pkg.F", Running: 2 * time.Second}, "stalled", "loop main held by pkg.F for 2s", true},
+		{&lifecycle.Replacing{Service: "s", PID: 7}, "replacing", "pid 7", false},
+		{&lifecycle.Replaced{Service: "s", OldPID: 7, PID: 8, Duration: 30 * time.Millisecond}, "replaced", "pid 7 by pid 8 in 30ms", false},
+		{&lifecycle.Replaced{Service: "s", OldPID: 7, PID: 7, Err: boom}, "replaced", "failed, pid 7 serves on: boom", true},
 	}
 	at := time.Unix(1, 0)
 	for _, tt := range tests {

@@ -102,6 +102,19 @@ func entryOf(e lifecycle.Event, at time.Time) entry {
 	case *lifecycle.GaveUp:
 		en.Service, en.Kind, en.Failed = e.Service, "gave up", true
 		en.Detail = fmt.Sprintf("after %d restarts within %v: %s", e.Restarts, e.Window, errorText(e.Cause))
+	case *lifecycle.Replacing:
+		en.Service, en.Kind = e.Service, "replacing"
+		en.Detail = fmt.Sprintf("pid %d", e.PID)
+	case *lifecycle.Replaced:
+		en.Service, en.Kind = e.Service, "replaced"
+		switch {
+		case e.Err != nil && e.PID == e.OldPID:
+			en.Failed, en.Detail = true, "failed, pid "+fmt.Sprint(e.OldPID)+" serves on: "+errorText(e.Err)
+		case e.Err != nil:
+			en.Failed, en.Detail = true, fmt.Sprintf("pid %d by pid %d; the old one's stop: %s", e.OldPID, e.PID, errorText(e.Err))
+		default:
+			en.Detail = fmt.Sprintf("pid %d by pid %d in %v", e.OldPID, e.PID, e.Duration.Round(time.Millisecond))
+		}
 	case *lifecycle.Stalled:
 		en.Service, en.Kind, en.Failed = e.Service, "stalled", true
 		en.Detail = fmt.Sprintf("loop %s held by %s for %v", e.Loop, e.Func, e.Running.Round(time.Millisecond))
