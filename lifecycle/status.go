@@ -72,6 +72,10 @@ type Status struct {
 	LastError   error     // the last failure, if any
 	LastErrorAt time.Time
 	PID, TID    int // where the current or last run is
+	// Lag is, for a running service on an event loop in this process, how
+	// late its loop is (see modes.Loop.Lag); zero otherwise. The services
+	// on the main loop share its lag.
+	Lag time.Duration
 }
 
 // statusJSON is Status with its error as text: an error value has no JSON
@@ -85,13 +89,14 @@ type statusJSON struct {
 	LastError   *string
 	LastErrorAt time.Time
 	PID, TID    int
+	Lag         time.Duration `json:",omitempty"` // nanoseconds, as time.Duration encodes
 }
 
 // MarshalJSON encodes the status with LastError as its message, or null.
 func (s Status) MarshalJSON() ([]byte, error) {
 	out := statusJSON{
 		Service: s.Service, Mode: s.Mode, State: s.State, Since: s.Since, Restarts: s.Restarts,
-		LastErrorAt: s.LastErrorAt, PID: s.PID, TID: s.TID,
+		LastErrorAt: s.LastErrorAt, PID: s.PID, TID: s.TID, Lag: s.Lag,
 	}
 	if s.LastError != nil {
 		msg := s.LastError.Error()
@@ -109,7 +114,7 @@ func (s *Status) UnmarshalJSON(data []byte) error {
 	}
 	*s = Status{
 		Service: in.Service, Mode: in.Mode, State: in.State, Since: in.Since, Restarts: in.Restarts,
-		LastErrorAt: in.LastErrorAt, PID: in.PID, TID: in.TID,
+		LastErrorAt: in.LastErrorAt, PID: in.PID, TID: in.TID, Lag: in.Lag,
 	}
 	if in.LastError != nil {
 		s.LastError = errors.New(*in.LastError)

@@ -294,6 +294,9 @@ func (r *loopRun) PostAwaited(fn func()) (<-chan struct{}, bool) {
 	return v.Done(), v.PostAwaited(fn)
 }
 
+// Lag is how late the run's loop is; see loop.Engine.Lag.
+func (r *loopRun) Lag() time.Duration { return r.el.Lag() }
+
 // current is the run's view of the moment.
 func (r *loopRun) current() *loop.View {
 	r.mu.Lock()

@@ -132,6 +132,9 @@ func (s *Service) Status() lifecycle.Status {
 	}
 	if s.cur != nil {
 		st.PID, st.TID = executor.PID(s.cur.Run), s.cur.TID()
+		if l, ok := s.cur.Run.(interface{ Lag() time.Duration }); ok && s.state == lifecycle.StateRunning {
+			st.Lag = l.Lag()
+		}
 	}
 	return st
 }

@@ -46,6 +46,7 @@
 //	hostfx_service_start_duration_seconds{service}         histogram of start durations
 //	hostfx_service_crashes_total{service}                  runs that ended in an error, panic or crash
 //	hostfx_loop_stalls_total{loop,service}                 callbacks that held an event loop too long
+//	hostfx_loop_lag_seconds{loop}                          how late each event loop is, sampled every second
 //	hostfx_service_process_resident_memory_bytes{service}  a process-mode service's child's RSS
 //	hostfx_service_process_cpu_seconds_total{service}      its child's CPU time
 //

@@ -10,6 +10,7 @@ import (
 	"github.com/prometheus/procfs"
 
 	"github.com/hostfx/hostfx/lifecycle"
+	"github.com/hostfx/hostfx/modes"
 	"github.com/hostfx/hostfx/modules/internal/liveness"
 )
 
@@ -41,6 +42,7 @@ type metrics struct {
 	startDuration *prometheus.HistogramVec
 	crashes       *prometheus.CounterVec
 	stalls        *prometheus.CounterVec
+	lag           *prometheus.HistogramVec
 
 	info, state, restarts, startTime, rss, cpu *prometheus.Desc
 }
@@ -62,6 +64,11 @@ func newMetrics(live *liveness.Probe, timeout time.Duration) *metrics {
 			Name: "hostfx_loop_stalls_total",
 			Help: "Callbacks that held an event loop longer than its stall threshold, by loop and service.",
 		}, []string{"loop", "service"}),
+		lag: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "hostfx_loop_lag_seconds",
+			Help:    "How late each event loop was, sampled every second: the main loop, and each SEPARATE_THREAD_ASYNC service's own.",
+			Buckets: prometheus.ExponentialBuckets(0.0001, 4, 9), // 100µs to 6.5s
+		}, []string{"loop"}),
 		info: prometheus.NewDesc("hostfx_service_info",
 			"A service and its execution mode; always 1.", []string{"service", "mode"}, nil),
 		state: prometheus.NewDesc("hostfx_service_state",
@@ -80,7 +87,7 @@ func newMetrics(live *liveness.Probe, timeout time.Duration) *metrics {
 
 // register adds the metrics to reg.
 func (m *metrics) register(reg prometheus.Registerer) error {
-	for _, c := range []prometheus.Collector{m, m.startDuration, m.crashes, m.stalls} {
+	for _, c := range []prometheus.Collector{m, m.startDuration, m.crashes, m.stalls, m.lag} {
 		if err := reg.Register(c); err != nil {
 			return err
 		}
@@ -103,6 +110,33 @@ func (m *metrics) observe(e lifecycle.Event) {
 		m.crashes.WithLabelValues(e.Service).Inc()
 	case *lifecycle.Stalled:
 		m.stalls.WithLabelValues(e.Loop, e.Service).Inc()
+	}
+}
+
+// sampleLag observes how late each running loop of this process is: the
+// main loop once, whichever of its services says it, and each
+// SEPARATE_THREAD_ASYNC service's own.
+func (m *metrics) sampleLag(ctx context.Context) {
+	ctx, cancel := context.WithTimeout(ctx, m.timeout)
+	defer cancel()
+	statuses, err := m.live.Status(ctx)
+	if err != nil {
+		return // the supervisor does not answer: the probes say so
+	}
+	mainSeen := false
+	for _, st := range statuses {
+		if st.State != lifecycle.StateRunning {
+			continue
+		}
+		switch st.Mode {
+		case modes.MainEventLoopAsync:
+			if !mainSeen {
+				mainSeen = true
+				m.lag.WithLabelValues("main").Observe(st.Lag.Seconds())
+			}
+		case modes.SeparateThreadAsync:
+			m.lag.WithLabelValues(st.Service).Observe(st.Lag.Seconds())
+		}
 	}
 }
 

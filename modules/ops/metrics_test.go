@@ -9,7 +9,9 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
+	"github.com/jonboulle/clockwork"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	dto "github.com/prometheus/client_model/go"
@@ -205,4 +207,37 @@ func TestMetricsRegisteredTwiceAreReported(t *testing.T) {
 	second := app.New(quiet, registry(reg), ops.Module(ops.Addr("127.0.0.1:0")))
 	require.Error(t, second.Err())
 	assert.Contains(t, second.Err().Error(), "ops: register the metrics: ")
+}
+
+// looping runs on an event loop until it is stopped.
+type looping struct{}
+
+func (looping) RunAsync(context.Context, modes.Loop) error { return nil }
+
+// The lag of each event loop is sampled into a histogram: the main loop
+// once, whatever services share it, and each SEPARATE_THREAD_ASYNC
+// service's own loop by its name.
+func TestLoopLagIsSampled(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	clock := clockwork.NewFakeClock()
+	a := app.New(quiet, registry(reg),
+		app.Service("a", func() looping { return looping{} }, modes.MainEventLoopAsync),
+		app.Service("b", func() *looping { return &looping{} }, modes.MainEventLoopAsync),
+		app.Service("own", func() looping { return looping{} }, modes.SeparateThreadAsync),
+		app.Service("blocking", newIdle, modes.SeparateThread),
+		ops.Module(ops.Addr("127.0.0.1:0"), ops.WithClock(clock)),
+	)
+	started(t, a)
+	for range 3 {
+		require.NoError(t, clock.BlockUntilContext(t.Context(), 1)) // the sampler waits for its tick
+		clock.Advance(time.Second)
+	}
+	eventually(t, func() bool {
+		n, err := testutil.GatherAndCount(reg, "hostfx_loop_lag_seconds")
+		return err == nil && n == 2
+	}, "a series for the main loop and one for own")
+	eventually(t, func() bool {
+		return sample(t, reg, "hostfx_loop_lag_seconds", map[string]string{"loop": "main"}).GetHistogram().GetSampleCount() >= 2 &&
+			sample(t, reg, "hostfx_loop_lag_seconds", map[string]string{"loop": "own"}).GetHistogram().GetSampleCount() >= 2
+	}, "each tick samples each loop once")
 }

@@ -40,11 +40,14 @@ type Server struct {
 	page     *statusPage
 	handler  http.Handler
 	log      *zap.Logger
+	metrics  *metrics
 
-	mu     sync.Mutex
-	addr   string
-	srv    *http.Server
-	served chan struct{} // closed when Serve returns
+	mu      sync.Mutex
+	addr    string
+	srv     *http.Server
+	served  chan struct{} // closed when Serve returns
+	sampled chan struct{} // closed when the lag sampler has ended
+	endLag  func()
 }
 
 // serverParams are what the server takes from the graph.
@@ -97,6 +100,7 @@ func newServer(code settings, events *relay, p serverParams) (*Server, error) {
 		return nil, err
 	}
 	events.to.Store(m)
+	srv.metrics = m
 	srv.page = newStatusPage(live, s)
 	srv.page.routes(mux)
 	events.page.Store(srv.page)
@@ -171,20 +175,49 @@ func (s *Server) start(context.Context) error {
 			s.log.Error("ops server stopped", zap.Error(err))
 		}
 	}()
+	s.startLagSampler()
 	s.log.Info("ops endpoints listening", zap.String("addr", ln.Addr().String()))
 	return nil
+}
+
+// lagEvery is how often the loops' lag is sampled for its histogram.
+const lagEvery = time.Second
+
+// startLagSampler samples how late each event loop is, every lagEvery,
+// until stop.
+func (s *Server) startLagSampler() {
+	ctx, cancel := context.WithCancel(context.Background())
+	sampled := make(chan struct{})
+	s.mu.Lock()
+	s.sampled, s.endLag = sampled, cancel
+	s.mu.Unlock()
+	go func() {
+		defer close(sampled)
+		tick := s.settings.clock.NewTicker(lagEvery)
+		defer tick.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.Chan():
+				s.metrics.sampleLag(ctx)
+			}
+		}
+	}()
 }
 
 // stop ends the server once the services have stopped: its hook is
 // appended before theirs.
 func (s *Server) stop(ctx context.Context) error {
 	s.mu.Lock()
-	srv, served := s.srv, s.served
-	s.addr, s.srv = "", nil
+	srv, served, sampled, endLag := s.srv, s.served, s.sampled, s.endLag
+	s.addr, s.srv, s.sampled, s.endLag = "", nil, nil, nil
 	s.mu.Unlock()
 	if srv == nil {
 		return nil
 	}
+	endLag()
+	<-sampled
 	s.page.close() // its streams never go idle: Shutdown would wait for them
 	err := srv.Shutdown(ctx)
 	if err != nil {
