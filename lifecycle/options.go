@@ -41,6 +41,9 @@ type Settings struct {
 	// without a sign of life before it counts as hung; zero turns the
 	// watchdog off. See the Watchdog option.
 	Watchdog time.Duration
+	// Limits bound what the child of a process-mode service may use; see
+	// the Limits option.
+	Limits ResourceLimits
 }
 
 // DefaultSettings returns the settings of a service that sets nothing.
@@ -103,7 +106,7 @@ func (s Settings) Validate() error {
 	if s.Replicas < 1 || s.Replicas > MaxReplicas {
 		return fmt.Errorf("replicas %d: want 1 to %d", s.Replicas, MaxReplicas)
 	}
-	return nil
+	return s.Limits.Validate()
 }
 
 // An Option changes a service's lifecycle settings. Options are passed to

@@ -1,6 +1,7 @@
 package proc
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -35,6 +36,8 @@ func init() {
 	_ = os.Unsetenv(EnvChild)
 	ignoreEOF := os.Getenv(EnvIgnoreEOF) != ""
 	_ = os.Unsetenv(EnvIgnoreEOF)
+	limited := os.Getenv(envLimited) != ""
+	_ = os.Unsetenv(envLimited)
 	guard()                     // before the service can start anything
 	unix.CloseOnExec(controlFD) // exec cleared it; the child's own children must not get the channel
 	closeInherited()
@@ -45,6 +48,9 @@ func init() {
 	if err == nil {
 		current = &Child{Service: name, conn: conn, ignoreEOF: ignoreEOF}
 		err = current.Send(Frame{Kind: KindHello, Version: Version, PID: uint32(os.Getpid())})
+	}
+	if err == nil && limited {
+		err = current.awaitGo()
 	}
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "hostfx child %q: control channel: %v\n", name, err)
@@ -64,6 +70,23 @@ func controlConn() (*net.UnixConn, error) {
 		return nil, err
 	}
 	return c.(*net.UnixConn), nil
+}
+
+// awaitGo waits for the parent to set this child's limits. It reads the
+// Go frame's bytes and no more: what follows is Serve's to read.
+func (c *Child) awaitGo() error {
+	want, err := encode(Frame{Kind: KindGo})
+	if err != nil {
+		return err
+	}
+	got := make([]byte, len(want))
+	if _, err := io.ReadFull(c.conn, got); err != nil {
+		return fmt.Errorf("wait for the go-ahead: %w", err)
+	}
+	if !bytes.Equal(got, want) {
+		return fmt.Errorf("%w: want the go-ahead first, got % x", ErrProtocol, got)
+	}
+	return nil
 }
 
 // Current returns this process's control channel, or nil when this process

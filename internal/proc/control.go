@@ -55,6 +55,7 @@ func (r *Run) control(conn net.Conn, pid int, exited <-chan struct{}) {
 	handle := func(f Frame) {
 		switch f.Kind {
 		case KindHello:
+			r.goAhead(conn, pid)
 		case KindReady: // the reader has closed ready, and the next tick starts the heartbeat clock
 		case KindStartFailed:
 			r.note(func(rp *report) { rp.startFailed = f.Text })
