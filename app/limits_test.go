@@ -30,8 +30,12 @@ func newHog(what string) func(*zap.Logger) *hog {
 	return func(log *zap.Logger) *hog { return &hog{what, log} }
 }
 
-// keep holds what a memory hog allocated, so the collector cannot free it.
-var keep [][]byte
+// keep holds what a memory hog allocated, so the collector cannot free it;
+// cpuSink is what a CPU hog works at.
+var (
+	keep    [][]byte
+	cpuSink int
+)
 
 func (h *hog) Run(ctx context.Context) error {
 	lifecycle.Ready(ctx)
@@ -47,13 +51,17 @@ func (h *hog) Run(ctx context.Context) error {
 				h.log.Info("allocated", zap.Int("mib", len(keep)))
 			}
 		}
+	case "cpu":
+		for ctx.Err() == nil { // busy until the kernel kills it
+			cpuSink++
+		}
 	case "files":
 		for ctx.Err() == nil {
 			f, err := os.Open(os.DevNull)
 			if err != nil {
 				return fmt.Errorf("open another file: %w", err)
 			}
-			defer f.Close()
+			defer func() { _ = f.Close() }() // read-only: nothing to lose
 		}
 	case "processes":
 		if os.Geteuid() == 0 {
@@ -80,6 +88,7 @@ func TestChildOverItsLimitEndsSayingWhichAndRestarts(t *testing.T) {
 		want   string
 	}{
 		{"memory", lifecycle.ResourceLimits{Memory: 64 << 20}, "over its memory limit of 64 MiB"},
+		{"cpu", lifecycle.ResourceLimits{CPUTime: time.Second}, "signal: killed: over its CPU time limit of 1s"},
 		{"files", lifecycle.ResourceLimits{Files: 64}, "over its open-file limit of 64: "},
 		{"processes", lifecycle.ResourceLimits{Processes: 32}, "over its process limit of 32: "},
 	}
@@ -95,7 +104,7 @@ func TestChildOverItsLimitEndsSayingWhichAndRestarts(t *testing.T) {
 			for _, c := range crashes {
 				var ee *lifecycle.ChildExitError
 				require.ErrorAs(t, c.Err, &ee)
-				assert.Equal(t, tt.what, map[string]string{"memory": "memory", "open files": "files", "processes": "processes"}[ee.Limit], "%v", c.Err)
+				assert.Equal(t, tt.what, map[string]string{"memory": "memory", "CPU time": "cpu", "open files": "files", "processes": "processes"}[ee.Limit], "%v", c.Err)
 				assert.ErrorContains(t, c.Err, tt.want)
 			}
 			assert.Equal(t, []string{"hog"}, names[*lifecycle.Restarting](rec, nil))

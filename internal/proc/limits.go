@@ -196,13 +196,11 @@ func (l *limited) end(e *ExitError, state *os.ProcessState, log *zap.Logger) {
 	if why == "" {
 		why = e.Message
 	}
-	switch {
-	case e.Signal == unix.SIGKILL:
-		e.Reason = "killed: " + over
-	case why != "":
+	// A kill says nothing more: the error's status already reads
+	// "signal: killed".
+	e.Reason = over
+	if why != "" && e.Signal != unix.SIGKILL {
 		e.Reason = over + ": " + why
-	default:
-		e.Reason = over
 	}
 }
 
