@@ -12,7 +12,8 @@
 // [Stopped] event's Stack shows where it is stuck. A
 // process-mode service is killed instead. [Replicas] runs n instances of a
 // service, each supervised on its own and named after it with its number,
-// as worker#2.
+// as worker#2. [Limits] bounds the memory, open files, CPU time and
+// processes of a process-mode service's child ([ResourceLimits]).
 //
 // # Readiness
 //
@@ -78,4 +79,6 @@
 // errors.As hold for every mode: the *[TimeoutError] of a stop that
 // overran, for which the app killed the child, or the *modes.PanicError
 // of a panic, which the child reports with its stack whatever it logs.
+// A child that went over one of its [ResourceLimits] says which in
+// [ChildExitError.Limit].
 package lifecycle

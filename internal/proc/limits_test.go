@@ -129,3 +129,13 @@ func TestStatusBytes(t *testing.T) {
 	_, ok = statusBytes([]byte("Name:\tx\n"), "VmData:")
 	assert.False(t, ok)
 }
+
+func TestNothingBeforeTheGoAhead(t *testing.T) {
+	// Heartbeats due long before the child says hello, and a stop before it
+	// does: the child reads only its go-ahead first, and stops in order.
+	e := Executor{Log: zap.NewNop(), Args: []string{"-test.run=^$"}, App: "proc.test", Heartbeat: time.Millisecond,
+		Limits: lifecycle.ResourceLimits{Files: 256}}
+	r := e.Launch(executor.Spec{Name: "spawner", StopTimeout: time.Minute})
+	r.Stop()
+	assert.NoError(t, r.Wait())
+}
