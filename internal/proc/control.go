@@ -34,12 +34,12 @@ func (r *Run) control(conn net.Conn, pid int, exited <-chan struct{}) {
 		term       <-chan time.Time
 		killAt     <-chan time.Time
 		stop       = Frame{Kind: KindStop, Deadline: r.spec.StopTimeout}
-		stopUnsent bool // the stop found the channel busy: sent again at each heartbeat
-		// held: a child with limits reads nothing but its go-ahead until
-		// it has it, so nothing else is sent before.
-		held               = !r.exec.Limits.IsZero()
-		hung <-chan string = r.hung
+		stopUnsent bool          // the stop found the channel busy: sent again at each heartbeat
+		hung       <-chan string = r.hung
 	)
+	// A child with limits reads nothing but its go-ahead until it has it,
+	// so nothing else is sent before.
+	held := !r.exec.Limits.IsZero()
 	// quit ends a hung child: SIGQUIT makes a Go child dump its goroutines
 	// to stderr, which lands in the crash report, and SIGKILL follows a
 	// grace period later.
