@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"os/signal"
 	"strconv"
 	"sync"
 	"time"
@@ -50,7 +51,9 @@ func init() {
 		err = current.Send(Frame{Kind: KindHello, Version: Version, PID: uint32(os.Getpid())})
 	}
 	if err == nil && limited {
-		err = current.awaitGo()
+		if err = current.awaitGo(); err == nil {
+			watchCPU(name)
+		}
 	}
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "hostfx child %q: control channel: %v\n", name, err)
@@ -87,6 +90,27 @@ func (c *Child) awaitGo() error {
 		return fmt.Errorf("%w: want the go-ahead first, got % x", ErrProtocol, got)
 	}
 	return nil
+}
+
+// cpuLimitReached is what a child says as it ends at its CPU time limit.
+const cpuLimitReached = "reached its CPU time limit (SIGXCPU)"
+
+// watchCPU ends this child, saying why, when the kernel tells it that it
+// has used its CPU time. Go ignores SIGXCPU unless told to take it; the
+// kernel's SIGKILL a second later would not say whose kill it was. Taking a
+// signal costs an OS thread, so only a child with a CPU time limit does.
+func watchCPU(service string) {
+	var l unix.Rlimit
+	if unix.Getrlimit(unix.RLIMIT_CPU, &l) != nil || l.Cur == unix.RLIM_INFINITY {
+		return
+	}
+	xcpu := make(chan os.Signal, 1)
+	signal.Notify(xcpu, unix.SIGXCPU)
+	go func() {
+		<-xcpu
+		say("hostfx child %q: %s: ending all it started, and itself", service, cpuLimitReached)
+		endAll()
+	}()
 }
 
 // Current returns this process's control channel, or nil when this process

@@ -1,6 +1,7 @@
 package proc
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"net"
@@ -103,9 +104,13 @@ func (r *Run) limit(pid int) (*limited, error) {
 		err = set(unix.RLIMIT_NOFILE, "RLIMIT_NOFILE", uint64(l.Files))
 	}
 	if err == nil && l.CPUTime > 0 {
-		// Soft and hard alike: the kernel kills at the hard limit, and Go
-		// ignores the SIGXCPU that comes at the soft one.
-		err = set(unix.RLIMIT_CPU, "RLIMIT_CPU", uint64(l.CPUTime/time.Second))
+		// At the soft limit the kernel sends SIGXCPU, on which the child
+		// ends itself saying why (see watchCPU); at the hard limit, a
+		// second later, it sends SIGKILL, which would say nothing.
+		secs := uint64(l.CPUTime / time.Second)
+		if err = unix.Prlimit(pid, unix.RLIMIT_CPU, &unix.Rlimit{Cur: secs, Max: secs + 1}, nil); err != nil {
+			err = fmt.Errorf("set RLIMIT_CPU to %d: %w", secs, err)
+		}
 	}
 	if err == nil && l.Memory > 0 && lim.cgroup == nil {
 		var data uint64
@@ -208,7 +213,8 @@ func (l *limited) end(e *ExitError, state *os.ProcessState, log *zap.Logger) {
 func (l *limited) overrun(e *ExitError, state *os.ProcessState) string {
 	said := strings.Join([]string{e.Reason, e.Message, firstLineOf(e.StderrHead)}, "\n")
 	switch {
-	case l.limits.CPUTime > 0 && e.Signal == unix.SIGKILL && cpuTime(state) >= l.limits.CPUTime-l.limits.CPUTime/100:
+	case l.limits.CPUTime > 0 && e.Signal == unix.SIGKILL &&
+		(bytes.Contains(e.Stderr, []byte(cpuLimitReached)) || cpuTime(state) >= l.limits.CPUTime):
 		return "CPU time"
 	case l.limits.Memory > 0 && l.cgroup == nil && outOfMemory(said, e.Stderr):
 		return "memory"

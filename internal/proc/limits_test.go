@@ -68,7 +68,7 @@ func TestChildWithRlimits(t *testing.T) {
 		require.NoError(t, unix.Prlimit(pid, resource, nil, &l))
 		return l
 	}
-	assert.Equal(t, unix.Rlimit{Cur: 30, Max: 30}, get(unix.RLIMIT_CPU))
+	assert.Equal(t, unix.Rlimit{Cur: 30, Max: 31}, get(unix.RLIMIT_CPU), "SIGXCPU first, then SIGKILL")
 	assert.Equal(t, unix.Rlimit{Cur: 5000, Max: 5000}, get(unix.RLIMIT_NPROC))
 	data := get(unix.RLIMIT_DATA)
 	assert.Greater(t, data.Cur, uint64(64<<20), "the limit comes on top of what the child reserved")
@@ -101,7 +101,8 @@ func TestLimitOverrun(t *testing.T) {
 			"processes", "over its process limit of 16: fork/exec /bin/true: resource temporarily unavailable"},
 		{"thread", ExitError{ExitCode: 2, Message: "fatal error: newosproc"}, "processes", "over its process limit of 16: fatal error: newosproc"},
 		{"EAGAIN elsewhere", ExitError{ExitCode: 1, Reason: "read: resource temporarily unavailable"}, "", "read: resource temporarily unavailable"},
-		// Without the CPU time it used: see the app's tests for a real one.
+		{"CPU time", ExitError{ExitCode: -1, Signal: syscall.SIGKILL, Stderr: []byte(`hostfx child "x": ` + cpuLimitReached + ": ending")},
+			"CPU time", "over its CPU time limit of 2s"},
 		{"killed by someone", ExitError{ExitCode: -1, Signal: syscall.SIGKILL}, "", ""},
 		{"killed by the app", ExitError{ExitCode: -1, Signal: syscall.SIGKILL, Killed: true, Reason: "hung", Message: "out of memory"}, "", "hung"},
 		{"a plain failure", ExitError{ExitCode: 1, Reason: "no database"}, "", "no database"},
