@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"os/signal"
 	"syscall"
 	"testing"
 	"time"
@@ -14,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.uber.org/fx"
 	"go.uber.org/zap"
+	"golang.org/x/sys/unix"
 
 	"github.com/hostfx/hostfx/app"
 	"github.com/hostfx/hostfx/lifecycle"
@@ -38,7 +40,14 @@ var (
 )
 
 func (h *hog) Run(ctx context.Context) error {
+	go1 := make(chan os.Signal, 1)
+	signal.Notify(go1, syscall.SIGUSR1)
 	lifecycle.Ready(ctx)
+	select { // the app must have seen the start: an end that came first would fail it
+	case <-go1:
+	case <-ctx.Done():
+		return nil
+	}
 	switch h.what {
 	case "memory":
 		for ctx.Err() == nil {
@@ -95,8 +104,11 @@ func TestChildOverItsLimitEndsSayingWhichAndRestarts(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.what, func(t *testing.T) {
 			fxapp, rec, logs := processApp(t, app.Service("hog", newHog(tt.what), modes.SeparateProcess,
-				lifecycle.Limits(tt.limits), lifecycle.Restart(lifecycle.Immediate()), lifecycle.Intensity(1, time.Hour)))
+				lifecycle.Limits(tt.limits), lifecycle.WaitForReady(), lifecycle.Restart(lifecycle.Immediate()), lifecycle.Intensity(1, time.Hour)))
 			fxapp.RequireStart()
+			for run := range 2 {
+				require.NoError(t, unix.Kill(startedPID(t, rec, "hog", run), unix.SIGUSR1))
+			}
 			waitFor[*lifecycle.GaveUp](t, rec, "hog")
 
 			crashes := crashesOf(rec, "hog")
@@ -126,6 +138,30 @@ func TestChildOverItsLimitEndsSayingWhichAndRestarts(t *testing.T) {
 			assert.Equal(t, 1, (<-fxapp.Wait()).ExitCode)
 			fxapp.RequireStop()
 		})
+	}
+}
+
+// startedPID waits for the start of run n (from 0) of service, and returns
+// its PID.
+func startedPID(t *testing.T, rec *recorder, service string, n int) int {
+	t.Helper()
+	for {
+		rec.mu.Lock()
+		var pids []int
+		for _, e := range rec.events {
+			if s, ok := e.(*lifecycle.Started); ok && s.Service == service && s.Err == nil {
+				pids = append(pids, s.PID)
+			}
+		}
+		rec.mu.Unlock()
+		if len(pids) > n {
+			return pids[n]
+		}
+		select {
+		case <-rec.notify:
+		case <-t.Context().Done():
+			t.Fatalf("no start %d of %q", n, service)
+		}
 	}
 }
 

@@ -220,8 +220,10 @@ func (l *limited) overrun(e *ExitError, state *os.ProcessState) string {
 		return "memory"
 	case l.limits.Files > 0 && strings.Contains(said, "too many open files") && !strings.Contains(said, "too many open files in system"):
 		return "open files"
-	case l.limits.Processes > 0 && l.cgroup == nil && cannotFork(said):
+	case l.limits.Processes > 0 && l.cgroup == nil && (cannotFork(said) || noThread(e.Stderr)):
 		return "processes"
+	case l.limits.Memory > 0 && l.cgroup == nil && noThread(e.Stderr):
+		return "memory" // no room for the thread's stack
 	}
 	return ""
 }
@@ -251,6 +253,13 @@ func outOfMemory(said string, tail []byte) bool {
 func cannotFork(said string) bool {
 	return strings.Contains(said, "fork/exec") && strings.Contains(said, "resource temporarily unavailable") ||
 		strings.Contains(said, "newosproc") || strings.Contains(said, "failed to create new OS thread")
+}
+
+// noThread reports what a cgo program writes when pthread_create fails,
+// which it does for want of a process (RLIMIT_NPROC) or of memory for the
+// thread's stack (RLIMIT_DATA) alike.
+func noThread(tail []byte) bool {
+	return bytes.Contains(tail, []byte("pthread_create failed"))
 }
 
 func cpuTime(state *os.ProcessState) time.Duration {

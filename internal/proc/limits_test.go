@@ -100,7 +100,9 @@ func TestLimitOverrun(t *testing.T) {
 		{"fork", ExitError{ExitCode: 1, Reason: "fork/exec /bin/true: resource temporarily unavailable"},
 			"processes", "over its process limit of 16: fork/exec /bin/true: resource temporarily unavailable"},
 		{"thread", ExitError{ExitCode: 2, Message: "fatal error: newosproc"}, "processes", "over its process limit of 16: fatal error: newosproc"},
-		{"EAGAIN elsewhere", ExitError{ExitCode: 1, Reason: "read: resource temporarily unavailable"}, "", "read: resource temporarily unavailable"},
+		{"cgo thread", ExitError{ExitCode: 2, Message: "SIGABRT: abort", Stderr: []byte("runtime/cgo: pthread_create failed: Resource temporarily unavailable\nSIGABRT: abort\n")},
+			"processes", "over its process limit of 16: SIGABRT: abort"},
+				{"EAGAIN elsewhere", ExitError{ExitCode: 1, Reason: "read: resource temporarily unavailable"}, "", "read: resource temporarily unavailable"},
 		{"CPU time", ExitError{ExitCode: -1, Signal: syscall.SIGKILL, Stderr: []byte(`hostfx child "x": ` + cpuLimitReached + ": ending")},
 			"CPU time", "over its CPU time limit of 2s"},
 		{"killed by someone", ExitError{ExitCode: -1, Signal: syscall.SIGKILL}, "", ""},
@@ -115,6 +117,12 @@ func TestLimitOverrun(t *testing.T) {
 			assert.Equal(t, tt.why, e.Reason)
 		})
 	}
+}
+
+func TestNoThreadForWantOfMemory(t *testing.T) {
+	e := ExitError{ExitCode: 2, Message: "SIGABRT: abort", Stderr: []byte("runtime/cgo: pthread_create failed: Resource temporarily unavailable\nSIGABRT: abort\n")}
+	(&limited{limits: lifecycle.ResourceLimits{Memory: 64 << 20}}).end(&e, nil, zap.NewNop())
+	assert.Equal(t, "memory", e.Limit)
 }
 
 func TestLimitEnv(t *testing.T) {
