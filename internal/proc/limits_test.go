@@ -102,7 +102,7 @@ func TestLimitOverrun(t *testing.T) {
 		{"thread", ExitError{ExitCode: 2, Message: "fatal error: newosproc"}, "processes", "over its process limit of 16: fatal error: newosproc"},
 		{"cgo thread", ExitError{ExitCode: 2, Message: "SIGABRT: abort", Stderr: []byte("runtime/cgo: pthread_create failed: Resource temporarily unavailable\nSIGABRT: abort\n")},
 			"processes", "over its process limit of 16: SIGABRT: abort"},
-				{"EAGAIN elsewhere", ExitError{ExitCode: 1, Reason: "read: resource temporarily unavailable"}, "", "read: resource temporarily unavailable"},
+		{"EAGAIN elsewhere", ExitError{ExitCode: 1, Reason: "read: resource temporarily unavailable"}, "", "read: resource temporarily unavailable"},
 		{"CPU time", ExitError{ExitCode: -1, Signal: syscall.SIGKILL, Stderr: []byte(`hostfx child "x": ` + cpuLimitReached + ": ending")},
 			"CPU time", "over its CPU time limit of 2s"},
 		{"killed by someone", ExitError{ExitCode: -1, Signal: syscall.SIGKILL}, "", ""},
