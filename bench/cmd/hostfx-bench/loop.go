@@ -14,7 +14,7 @@ import (
 	"github.com/hostfx/hostfx/modes"
 )
 
-// A standalone EventLoop, run on a plain goroutine like the channel
+// A standalone loop engine, run on a plain goroutine like the channel
 // baseline's consumer, isolates the cost of the loop itself. locked runs
 // it on a goroutine locked to its OS thread, as an app runs its main loop.
 func startLoop(locked bool) (modes.Loop, func()) {
