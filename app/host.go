@@ -103,6 +103,9 @@ func newHost(p hostParams) (*host, error) {
 	if defaults.Replicas != 1 {
 		return nil, fmt.Errorf("app.ServiceDefaults: lifecycle.Replicas(%d): replicas are a service's own; pass it to app.Service", defaults.Replicas)
 	}
+	if !defaults.Limits.IsZero() {
+		return nil, fmt.Errorf("app.ServiceDefaults: %v: resource limits are a process service's own; pass them to app.Service", lifecycle.Limits(defaults.Limits))
+	}
 	if p.Config != nil && !p.Decls.configRead && proc.Current() == nil {
 		return nil, errors.New("the configuration module is outside app.New or app.Module, which read it before they build " +
 			"the graph: pass config.Module or config.Supply among the app's other options")
@@ -182,7 +185,8 @@ func (h *host) registerProcess(d *spec, lc fx.Lifecycle) error {
 	if err != nil {
 		return err
 	}
-	svc.Executor = proc.Executor{Log: h.log, Args: h.childArgs, App: filepath.Base(os.Args[0]), Heartbeat: h.heartbeat}
+	svc.Executor = proc.Executor{Log: h.log, Args: h.childArgs, App: filepath.Base(os.Args[0]), Heartbeat: h.heartbeat,
+		Limits: svc.Settings.Limits}
 	h.adopt(newMember(d, svc), lc, svc.Start)
 	return nil
 }
@@ -207,14 +211,17 @@ func (h *host) newService(d *spec) (*supervisor.Service, error) {
 		Clock:    h.clock,
 		Halt:     h.halted,
 	}
-	if h.config == nil {
-		return svc, nil
+	if h.config != nil {
+		// Configuration wins over code; the app chose the mode already.
+		_, opts, _ := h.config.ServiceOptions(d.decl.name)
+		svc.Settings = svc.Settings.With(opts...)
+		if err := svc.Settings.Validate(); err != nil {
+			return nil, d.errorf("configuration: %v", err)
+		}
 	}
-	// Configuration wins over code; the app chose the mode already.
-	_, opts, _ := h.config.ServiceOptions(d.decl.name)
-	svc.Settings = svc.Settings.With(opts...)
-	if err := svc.Settings.Validate(); err != nil {
-		return nil, d.errorf("configuration: %v", err)
+	if !svc.Settings.Limits.IsZero() && !d.mode.Process() {
+		return nil, d.errorf("resource limits (%v) need a process mode, SEPARATE_PROCESS or SEPARATE_PROCESS_ASYNC: "+
+			"a service in the app's own process shares its memory, files and CPU time", svc.Settings.Limits)
 	}
 	return svc, nil
 }

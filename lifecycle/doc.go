@@ -14,6 +14,8 @@
 // service, each supervised on its own and named after it with its number,
 // as worker#2. [ReplaceOnHangup] has App.Run replace a process-mode
 // service's child with a fresh one, without a gap in service, on SIGHUP.
+// [Limits] bounds the memory, open files, CPU time and processes of a
+// process-mode service's child ([ResourceLimits]).
 //
 // # Readiness
 //
@@ -80,4 +82,6 @@
 // errors.As hold for every mode: the *[TimeoutError] of a stop that
 // overran, for which the app killed the child, or the *modes.PanicError
 // of a panic, which the child reports with its stack whatever it logs.
+// A child that went over one of its [ResourceLimits] says which in
+// [ChildExitError.Limit].
 package lifecycle

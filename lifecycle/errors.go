@@ -46,6 +46,12 @@ type ChildExitError struct {
 	// Killed says the app killed the child; KilledFor says why.
 	Killed    bool
 	KilledFor string
+	// Limit is the resource limit whose overrun ended the child, as far as
+	// the app can tell (see ResourceLimits): "memory", "open files", "CPU
+	// time" or "processes"; empty otherwise. Reason then names the limit
+	// and its value, so the error reads as "child 42 signal: killed: over
+	// its memory limit of 64 MiB".
+	Limit string
 	// Reason is why the child ended, as far as the app knows: why it
 	// killed the child, or the failure the child reported before it
 	// exited. It is empty when the child died without a word.

@@ -44,6 +44,9 @@ type Settings struct {
 	// ReplaceOnHangup makes App.Run replace a process-mode service with a
 	// fresh child, without a gap in service, when the app gets SIGHUP.
 	ReplaceOnHangup bool
+	// Limits bound what the child of a process-mode service may use; see
+	// the Limits option.
+	Limits ResourceLimits
 }
 
 // DefaultSettings returns the settings of a service that sets nothing.
@@ -106,7 +109,7 @@ func (s Settings) Validate() error {
 	if s.Replicas < 1 || s.Replicas > MaxReplicas {
 		return fmt.Errorf("replicas %d: want 1 to %d", s.Replicas, MaxReplicas)
 	}
-	return nil
+	return s.Limits.Validate()
 }
 
 // An Option changes a service's lifecycle settings. Options are passed to

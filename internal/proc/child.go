@@ -1,11 +1,13 @@
 package proc
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"os"
+	"os/signal"
 	"strconv"
 	"sync"
 	"time"
@@ -35,6 +37,8 @@ func init() {
 	_ = os.Unsetenv(EnvChild)
 	ignoreEOF := os.Getenv(EnvIgnoreEOF) != ""
 	_ = os.Unsetenv(EnvIgnoreEOF)
+	limited := os.Getenv(envLimited) != ""
+	_ = os.Unsetenv(envLimited)
 	guard()                     // before the service can start anything
 	unix.CloseOnExec(controlFD) // exec cleared it; the child's own children must not get the channel
 	closeInherited()
@@ -45,6 +49,11 @@ func init() {
 	if err == nil {
 		current = &Child{Service: name, conn: conn, ignoreEOF: ignoreEOF}
 		err = current.Send(Frame{Kind: KindHello, Version: Version, PID: uint32(os.Getpid())})
+	}
+	if err == nil && limited {
+		if err = current.awaitGo(); err == nil {
+			watchCPU(name)
+		}
 	}
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "hostfx child %q: control channel: %v\n", name, err)
@@ -64,6 +73,44 @@ func controlConn() (*net.UnixConn, error) {
 		return nil, err
 	}
 	return c.(*net.UnixConn), nil
+}
+
+// awaitGo waits for the parent to set this child's limits. It reads the
+// Go frame's bytes and no more: what follows is Serve's to read.
+func (c *Child) awaitGo() error {
+	want, err := encode(Frame{Kind: KindGo})
+	if err != nil {
+		return err
+	}
+	got := make([]byte, len(want))
+	if _, err := io.ReadFull(c.conn, got); err != nil {
+		return fmt.Errorf("wait for the go-ahead: %w", err)
+	}
+	if !bytes.Equal(got, want) {
+		return fmt.Errorf("%w: want the go-ahead first, got % x", ErrProtocol, got)
+	}
+	return nil
+}
+
+// cpuLimitReached is what a child says as it ends at its CPU time limit.
+const cpuLimitReached = "reached its CPU time limit (SIGXCPU)"
+
+// watchCPU ends this child, saying why, when the kernel tells it that it
+// has used its CPU time. Go ignores SIGXCPU unless told to take it; the
+// kernel's SIGKILL a second later would not say whose kill it was. Taking a
+// signal costs an OS thread, so only a child with a CPU time limit does.
+func watchCPU(service string) {
+	var l unix.Rlimit
+	if unix.Getrlimit(unix.RLIMIT_CPU, &l) != nil || l.Cur == unix.RLIM_INFINITY {
+		return
+	}
+	xcpu := make(chan os.Signal, 1)
+	signal.Notify(xcpu, unix.SIGXCPU)
+	go func() {
+		<-xcpu
+		say("hostfx child %q: %s: ending all it started, and itself", service, cpuLimitReached)
+		endAll()
+	}()
 }
 
 // Current returns this process's control channel, or nil when this process

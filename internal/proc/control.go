@@ -37,6 +37,9 @@ func (r *Run) control(conn net.Conn, pid int, exited <-chan struct{}) {
 		stopUnsent bool          // the stop found the channel busy: sent again at each heartbeat
 		hung       <-chan string = r.hung
 	)
+	// A child with limits reads nothing but its go-ahead until it has it,
+	// so nothing else is sent before.
+	held := !r.exec.Limits.IsZero()
 	// quit ends a hung child: SIGQUIT makes a Go child dump its goroutines
 	// to stderr, which lands in the crash report, and SIGKILL follows a
 	// grace period later.
@@ -55,6 +58,10 @@ func (r *Run) control(conn net.Conn, pid int, exited <-chan struct{}) {
 	handle := func(f Frame) {
 		switch f.Kind {
 		case KindHello:
+			if held {
+				r.goAhead(conn, pid)
+				held = false
+			}
 		case KindReady: // the reader has closed ready, and the next tick starts the heartbeat clock
 		case KindStartFailed:
 			r.note(func(rp *report) { rp.startFailed = f.Text })
@@ -121,6 +128,9 @@ func (r *Run) control(conn net.Conn, pid int, exited <-chan struct{}) {
 		case f := <-frames:
 			handle(f)
 		case <-hb.C:
+			if held {
+				continue
+			}
 			if stopUnsent && term != nil {
 				stopUnsent = !r.send(conn, stop)
 			}
@@ -146,7 +156,7 @@ func (r *Run) control(conn net.Conn, pid int, exited <-chan struct{}) {
 		case <-stopping:
 			stopping = nil
 			term = time.After(r.spec.StopTimeout) // from the request, however long the send takes
-			stopUnsent = !r.send(conn, stop)
+			stopUnsent = held || !r.send(conn, stop)
 		case <-term:
 			term = nil
 			// Not SIGTERM, which the child's app would take for a second

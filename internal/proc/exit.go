@@ -76,7 +76,7 @@ func (r *Run) result(state *os.ProcessState, waitErr error) error {
 		e.Reason = rp.startFailed
 	case rp.stopped != nil && *rp.stopped != "":
 		e.Reason = *rp.stopped
-	case state != nil && state.ExitCode() == raceExitCode:
+	case state != nil && state.ExitCode() == raceExitCode && bytes.Contains(e.Stderr, []byte("WARNING: DATA RACE")):
 		e.Reason = "data race (the race detector's report is in the stderr tail)"
 	case state == nil && waitErr != nil:
 		e.Reason = "wait: " + waitErr.Error()

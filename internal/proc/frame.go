@@ -33,7 +33,8 @@ type Kind uint8
 // its Stopped; one whose service panicked sends the panic with Panic
 // before its StartFailed or Fatal, whatever its logger does with it. Conn and Calls, from the parent, carry a socket descriptor
 // for the service: a connection for it to serve (see Run.Dial), or one for
-// calls (see Run.Call).
+// calls (see Run.Call). Go, from the parent, lets a child that waits for
+// it, one with resource limits, build its service once they are set.
 const (
 	KindHello       Kind = iota + 1 // Version, PID
 	KindReady                       // the service started
@@ -49,9 +50,10 @@ const (
 	KindAlive                       // the service shows life, for its watchdog
 	KindSignaled                    // Text: the signal sent to the child directly that made it stop, before Stopped
 	KindPanic                       // Text: a panic's value; Func, Stack: where it panicked (bounded, see encode)
+	KindGo                          // the child's limits are set: it may go on
 )
 
-var kindNames = [...]string{"", "hello", "ready", "start-failed", "ping", "pong", "stop", "stopped", "exited", "fatal", "conn", "calls", "alive", "signaled", "panic"}
+var kindNames = [...]string{"", "hello", "ready", "start-failed", "ping", "pong", "stop", "stopped", "exited", "fatal", "conn", "calls", "alive", "signaled", "panic", "go"}
 
 func (k Kind) String() string {
 	if int(k) < len(kindNames) && k > 0 {
@@ -98,7 +100,7 @@ func encode(f Frame) ([]byte, error) {
 	case KindHello:
 		payload = binary.BigEndian.AppendUint16(payload, f.Version)
 		payload = binary.BigEndian.AppendUint32(payload, f.PID)
-	case KindReady, KindConn, KindCalls, KindAlive:
+	case KindReady, KindConn, KindCalls, KindAlive, KindGo:
 	case KindPing, KindPong:
 		payload = binary.BigEndian.AppendUint64(payload, f.Seq)
 	case KindStop:
@@ -252,7 +254,7 @@ func decode(k Kind, p []byte) (Frame, error) {
 		if want = 6; len(p) == want {
 			f.Version, f.PID = binary.BigEndian.Uint16(p), binary.BigEndian.Uint32(p[2:])
 		}
-	case KindReady, KindConn, KindCalls, KindAlive:
+	case KindReady, KindConn, KindCalls, KindAlive, KindGo:
 		want = 0
 	case KindPing, KindPong:
 		if want = 8; len(p) == want {

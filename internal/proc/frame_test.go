@@ -30,6 +30,7 @@ func TestFrameRoundTrip(t *testing.T) {
 		{Kind: KindSignaled, Text: "SIGTERM"},
 		{Kind: KindPanic, Text: "boom", Func: "(*main.S).Run", Stack: "goroutine 7 [running]:\nmain.(*S).Run()\n"},
 		{Kind: KindPanic},
+		{Kind: KindGo},
 	}
 	var buf bytes.Buffer
 	for _, f := range frames {

@@ -25,6 +25,7 @@ func TestChildFramesOrder(t *testing.T) {
 		{"another version", []Frame{{Kind: KindHello, Version: Version + 1}}, "protocol error: child speaks version 2, want 1"},
 		{"a second hello", []Frame{hello, hello}, "protocol error: unexpected hello from the child"},
 		{"a parent's frame", []Frame{hello, {Kind: KindPing}}, "protocol error: unexpected ping from the child"},
+		{"the parent's go-ahead", []Frame{hello, {Kind: KindGo}}, "protocol error: unexpected go from the child"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -10,6 +10,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/hostfx/hostfx/internal/executor"
+	"github.com/hostfx/hostfx/lifecycle"
 	"github.com/hostfx/hostfx/modes"
 )
 
@@ -46,7 +47,11 @@ type Executor struct {
 	// to end at once, before its process group gets SIGKILL; likewise a
 	// hung child between SIGQUIT and SIGKILL.
 	KillGrace time.Duration
+	// Limits are the resource limits of each child; see limit.
+	Limits lifecycle.ResourceLimits
 
+	// cgroups, for tests, stands for the system's cgroups.
+	cgroups *cgroups
 	// fake, for tests, starts a child that is not marked as one and so
 	// speaks for itself, with these extra environment variables.
 	fake []string
@@ -103,6 +108,9 @@ type Run struct {
 	// period, and no pong has come since; dials fail at once meanwhile.
 	deaf  atomic.Bool
 	calls *callPool // connections for Call
+	// limits are the child's limits as set, once it said hello; the
+	// control goroutine sets them before main reads them.
+	limits *limited
 }
 
 // report gathers what is known about how a child ended.

@@ -1,6 +1,7 @@
 package proc
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -63,6 +64,7 @@ func (r *Run) main() {
 	}
 	r.log = r.log.With(zap.Int("pid", pid))
 	stderr.start(r.log)
+
 	r.mu.Lock()
 	r.ctl, _ = conn.(*net.UnixConn)
 	r.mu.Unlock()
@@ -84,6 +86,11 @@ func (r *Run) main() {
 	stderr.close()
 	wg.Wait()
 	r.err = r.result(cmd.ProcessState, waitErr)
+	var ee *ExitError
+	if !errors.As(r.err, &ee) {
+		ee = nil
+	}
+	r.limits.end(ee, cmd.ProcessState, r.log)
 }
 
 func (r *Run) command(childEnd *os.File) (*exec.Cmd, *stderrSink, error) {
@@ -97,6 +104,7 @@ func (r *Run) command(childEnd *os.File) (*exec.Cmd, *stderrSink, error) {
 	cmd := exec.Command(self, r.exec.Args...)
 	cmd.Args[0] = fmt.Sprintf("hostfx: %s %s", r.exec.App, r.spec.Name)
 	cmd.Env = append(childEnv(), EnvChild+"="+r.spec.Name, envLogFormat+"=json")
+	cmd.Env = append(cmd.Env, limitEnv(r.exec.Limits)...)
 	if r.exec.fake != nil {
 		cmd.Env = append(childEnv(), r.exec.fake...)
 	}

@@ -39,6 +39,9 @@ type ServiceSettings struct {
 	// ReplaceOnHangup has App.Run replace the service, a process-mode one,
 	// without a gap when the app gets SIGHUP.
 	ReplaceOnHangup bool `config:"replace_on_hangup"`
+	// Limits bound what the service's child process may use; only the
+	// process modes take them.
+	Limits Limits `config:"limits"`
 	// Sources maps each key that was set, relative to the section (such
 	// as "mode" or "intensity.window"), to where its value came from.
 	Sources map[string]string `config:"-"`
@@ -51,6 +54,20 @@ type Intensity struct {
 	MaxRestarts int `config:"max_restarts" validate:"gte=0"`
 	// Window is the span restarts are counted over.
 	Window time.Duration `config:"window" validate:"gte=0"`
+}
+
+// Limits are the resource limits of a process-mode service's child, from
+// services.<name>.limits; see lifecycle.ResourceLimits. A key set to more
+// than 0 replaces that limit of what the code set.
+type Limits struct {
+	// Memory is the most memory the child may use, such as 256MiB.
+	Memory Size `config:"memory" validate:"gte=0"`
+	// Files is the most files the child may have open at once.
+	Files int `config:"files" validate:"gte=0"`
+	// CPUTime is the most CPU time the child may use, in whole seconds.
+	CPUTime time.Duration `config:"cpu_time" validate:"gte=0"`
+	// Processes is the most processes and threads the child may have.
+	Processes int `config:"processes" validate:"gte=0"`
 }
 
 // Service returns the settings of the named service, and whether the
@@ -165,6 +182,11 @@ func (c *Config) ServiceOptions(name string) (modes.ExecutionMode, []lifecycle.O
 	}
 	if set("replace_on_hangup") && s.ReplaceOnHangup {
 		opts = append(opts, lifecycle.ReplaceOnHangup())
+	}
+	if l := s.Limits; l != (Limits{}) {
+		opts = append(opts, lifecycle.Limits(lifecycle.ResourceLimits{
+			Memory: int64(l.Memory), Files: l.Files, CPUTime: l.CPUTime, Processes: l.Processes,
+		}))
 	}
 	if set("intensity.max_restarts") || set("intensity.window") {
 		maxRestarts, window := s.Intensity.MaxRestarts, s.Intensity.Window

@@ -1,6 +1,7 @@
 package config_test
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -106,4 +107,28 @@ func TestServiceWatchdog(t *testing.T) {
 
 	_, err = config.New(config.Args([]string{"--services.worker.watchdog=-1s"}))
 	assert.ErrorContains(t, err, "services.worker.watchdog")
+}
+
+func TestServiceLimits(t *testing.T) {
+	c, err := config.New(config.Args([]string{"--services.worker.limits.memory=256MiB", "--services.worker.limits.files=512",
+		"--services.worker.limits.cpu_time=1m", "--services.worker.limits.processes=32"}))
+	require.NoError(t, err)
+	_, opts, sources := c.ServiceOptions("worker")
+	assert.Equal(t, lifecycle.ResourceLimits{Memory: 256 << 20, Files: 512, CPUTime: time.Minute, Processes: 32},
+		lifecycle.DefaultSettings().With(opts...).Limits)
+	assert.Equal(t, "flag --services.worker.limits.memory", sources["limits.memory"])
+
+	// One key keeps the rest of what the code set.
+	c, err = config.New(config.Args([]string{"--services.worker.limits.files=9"}))
+	require.NoError(t, err)
+	_, opts, _ = c.ServiceOptions("worker")
+	code := lifecycle.Limits(lifecycle.ResourceLimits{Memory: 64 << 20, Files: 100})
+	assert.Equal(t, lifecycle.ResourceLimits{Memory: 64 << 20, Files: 9},
+		lifecycle.DefaultSettings().With(append([]lifecycle.Option{code}, opts...)...).Limits)
+
+	for _, bad := range []string{"--services.worker.limits.memory=lots", "--services.worker.limits.files=-1"} {
+		_, err = config.New(config.Args([]string{bad}))
+		key, _, _ := strings.Cut(strings.TrimPrefix(bad, "--"), "=")
+		assert.ErrorContains(t, err, key)
+	}
 }
