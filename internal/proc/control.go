@@ -48,6 +48,9 @@ func (r *Run) control(conn net.Conn, pid int, exited <-chan struct{}) {
 		if held && helloed && released == nil {
 			r.goAhead(conn)
 			held = false
+			if r.held {
+				r.log.Info(SpareLaunched)
+			}
 		}
 	}
 	// quit ends a hung child: SIGQUIT makes a Go child dump its goroutines
@@ -69,6 +72,9 @@ func (r *Run) control(conn net.Conn, pid int, exited <-chan struct{}) {
 		switch f.Kind {
 		case KindHello:
 			helloed = true
+			if released != nil {
+				r.log.Debug(SpareHeld)
+			}
 			if r.limit(pid) {
 				goAhead()
 			} else {

@@ -24,6 +24,14 @@ import (
 // gains (bench/cmd/hostfx-bench); an app reads it at each start.
 var NoPrespawn atomic.Bool
 
+// SpareLaunched is what the parent logs, with the child's PID, when a
+// launch has let a held child go on.
+const SpareLaunched = "launched from a spare child"
+
+// SpareHeld is what the parent logs, at debug level, once a child spawned
+// ahead has said hello and waits for a launch.
+const SpareHeld = "spare child held"
+
 // Spares holds at most one child of a service, spawned ahead and held, for
 // the service's next launch to take in place of a cold spawn. The app fills
 // it as it starts, so the children of all its process-mode services spawn
@@ -120,6 +128,5 @@ func (r *Run) release(spec executor.Spec) {
 	r.mu.Lock()
 	r.spec.Alive = spec.Alive
 	r.mu.Unlock()
-	r.exec.Log.Info("launched from a spare child", zap.String("service", r.spec.Name), zap.Int("pid", r.PID()))
 	close(r.released)
 }
