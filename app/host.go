@@ -53,6 +53,7 @@ type host struct {
 
 	mu       sync.Mutex
 	services []*supervisor.Service
+	spares   []spare          // the process-mode services', in registration order
 	names    map[string]*spec // registered services by name
 	routes   map[string][]*member
 	members  []*member     // in registration order, as services
@@ -133,8 +134,21 @@ func newHost(p hostParams) (*host, error) {
 	h.fxlog = p.FxLog
 	// The host's hook comes before every service's, since every service
 	// needs the host: its start lets services start again after a stop, as
-	// fx lets an app be started again.
-	p.Lifecycle.Append(fx.StartHook(h.resume))
+	// fx lets an app be started again, and spawns the children of all
+	// process-mode services at once, each held until its service's own
+	// hook starts it. Its stop comes after every service's, also when the
+	// app's start failed midway: it ends the children no start took.
+	p.Lifecycle.Append(fx.Hook{
+		OnStart: func(context.Context) error {
+			h.resume()
+			h.prespawn()
+			return nil
+		},
+		OnStop: func(context.Context) error {
+			h.endSpares()
+			return nil
+		},
+	})
 	return h, nil
 }
 
@@ -165,7 +179,7 @@ func (h *host) register(d *spec, instance any, lc fx.Lifecycle) error {
 	if d.mode.Process() {
 		start = h.child.adopt(m)
 	}
-	h.adopt(m, lc, start)
+	h.adopt(m, lc, start, nil)
 	return nil
 }
 
@@ -185,10 +199,48 @@ func (h *host) registerProcess(d *spec, lc fx.Lifecycle) error {
 	if err != nil {
 		return err
 	}
-	svc.Executor = proc.Executor{Log: h.log, Args: h.childArgs, App: filepath.Base(os.Args[0]), Heartbeat: h.heartbeat,
-		Limits: svc.Settings.Limits}
-	h.adopt(newMember(d, svc), lc, svc.Start)
+	exec := proc.Executor{Log: h.log, Args: h.childArgs, App: filepath.Base(os.Args[0]), Heartbeat: h.heartbeat,
+		Limits: svc.Settings.Limits, Spares: &proc.Spares{Warm: svc.Settings.WarmSpare}}
+	svc.Executor = exec
+	h.mu.Lock()
+	h.spares = append(h.spares, spare{exec: exec, spec: executor.Spec{Name: svc.Name, StopTimeout: svc.Settings.StopTimeout}})
+	h.mu.Unlock()
+	h.adopt(newMember(d, svc), lc, svc.Start, exec.Spares)
 	return nil
+}
+
+// spare is a process-mode service's executor, which holds its spare child,
+// and what a spare of it is spawned for.
+type spare struct {
+	exec proc.Executor
+	spec executor.Spec
+}
+
+// prespawn spawns a child for every process-mode service at once, each
+// held before it builds its service until that service's start takes it:
+// the children's exec and runtime start overlap, while the services still
+// start one after another, in dependency order.
+func (h *host) prespawn() {
+	h.mu.Lock()
+	spares := slices.Clone(h.spares)
+	h.mu.Unlock()
+	ahead := !proc.NoPrespawn.Load()
+	for _, s := range spares {
+		s.exec.Spares.Open()
+		if ahead {
+			s.exec.Prespawn(s.spec)
+		}
+	}
+}
+
+// endSpares ends every held child, and waits until they have exited.
+func (h *host) endSpares() {
+	h.mu.Lock()
+	spares := slices.Clone(h.spares)
+	h.mu.Unlock()
+	for _, s := range spares {
+		s.exec.Spares.Close()
+	}
 }
 
 func (h *host) newService(d *spec) (*supervisor.Service, error) {
@@ -226,8 +278,9 @@ func (h *host) newService(d *spec) (*supervisor.Service, error) {
 	return svc, nil
 }
 
-// adopt lists svc and appends its hook.
-func (h *host) adopt(m *member, lc fx.Lifecycle, start func(context.Context) error) {
+// adopt lists svc and appends its hook; spares, if not nil, are its
+// process-mode service's, which its stop ends.
+func (h *host) adopt(m *member, lc fx.Lifecycle, start func(context.Context) error, spares *proc.Spares) {
 	h.mu.Lock()
 	h.services = append(h.services, m.svc)
 	h.members = append(h.members, m)
@@ -242,6 +295,7 @@ func (h *host) adopt(m *member, lc fx.Lifecycle, start func(context.Context) err
 			// The first service to stop halts them all, so nothing restarts
 			// while the app is going down.
 			h.haltAll()
+			spares.Close() // nothing takes a spare once the app halts
 			// Calls under way may finish first, within half the service's
 			// stop budget: one that waits for its context to end waits that
 			// long, and leaves the rest to the stop.

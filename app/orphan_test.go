@@ -118,8 +118,12 @@ func TestGrandchildDiesWithTheApp(t *testing.T) {
 	assert.False(t, alive(child), "the child outlived the app by 2 s")
 	assert.False(t, alive(entry.Grandchild), "what the service started outlived the app by 2 s")
 	for _, pid := range []int{child, entry.Grandchild} {
+		// Reap it, if it came to us: not WNOHANG, since a process whose
+		// main thread shows as a zombie may still be ending its other
+		// threads, and cannot be reaped until they are gone. A process
+		// that is not our child fails at once (ECHILD).
 		var ws unix.WaitStatus
-		_, _ = unix.Wait4(pid, &ws, unix.WNOHANG, nil) // reap it, if it came to us
+		_, _ = unix.Wait4(pid, &ws, 0, nil)
 	}
 }
 
@@ -211,24 +215,7 @@ func openFDs(t *testing.T) int {
 
 // zombies lists this process's children that exited and were not reaped.
 func zombies(t *testing.T) []int {
-	entries, err := os.ReadDir("/proc")
-	require.NoError(t, err)
-	var out []int
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-		if err != nil {
-			continue
-		}
-		fields := strings.Fields(string(stat[strings.LastIndexByte(string(stat), ')')+1:]))
-		if len(fields) > 1 && fields[0] == "Z" && fields[1] == strconv.Itoa(os.Getpid()) {
-			out = append(out, pid)
-		}
-	}
-	return out
+	return childrenIn(t, func(state string) bool { return state == "Z" })
 }
 
 func TestManyStartStopCyclesLeaveNothingBehind(t *testing.T) {

@@ -36,6 +36,7 @@ func TestOptionString(t *testing.T) {
 		{lifecycle.Replicas(4), "lifecycle.Replicas(4)"},
 		{lifecycle.Watchdog(5 * time.Second), "lifecycle.Watchdog(5s)"},
 		{lifecycle.ReplaceOnHangup(), "lifecycle.ReplaceOnHangup()"},
+		{lifecycle.WarmSpare(), "lifecycle.WarmSpare()"},
 	}
 	for _, tt := range tests {
 		assert.Equal(t, tt.want, tt.give.String())
@@ -52,10 +53,10 @@ func TestSettingsWith(t *testing.T) {
 	assert.Equal(t, time.Minute, s.Stable(), "the stable period follows the window")
 	got := s.With(lifecycle.StartTimeout(time.Second), nil, lifecycle.WaitForReady(), lifecycle.StartTimeout(2*time.Second),
 		lifecycle.Restart(lifecycle.Immediate()), lifecycle.RestartPolicy(lifecycle.Always),
-		lifecycle.Intensity(3, time.Second), lifecycle.FailAlone(), lifecycle.ReplaceOnHangup())
+		lifecycle.Intensity(3, time.Second), lifecycle.FailAlone(), lifecycle.ReplaceOnHangup(), lifecycle.WarmSpare())
 	want := s
 	want.StartTimeout, want.WaitForReady = 2*time.Second, true
-	want.ReplaceOnHangup = true
+	want.ReplaceOnHangup, want.WarmSpare = true, true
 	want.Restart, want.Policy = lifecycle.Immediate(), lifecycle.Always
 	want.MaxRestarts, want.Window, want.FailAlone = 3, time.Second, true
 	assert.Equal(t, want, got)

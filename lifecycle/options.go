@@ -47,6 +47,10 @@ type Settings struct {
 	// Limits bound what the child of a process-mode service may use; see
 	// the Limits option.
 	Limits ResourceLimits
+	// WarmSpare keeps a spare child of a process-mode service spawned and
+	// waiting, for its next restart or replacement; see the WarmSpare
+	// option.
+	WarmSpare bool
 }
 
 // DefaultSettings returns the settings of a service that sets nothing.
@@ -250,3 +254,19 @@ type replaceOnHangupOption struct{}
 
 func (replaceOnHangupOption) apply(s *Settings) { s.ReplaceOnHangup = true }
 func (replaceOnHangupOption) String() string    { return "lifecycle.ReplaceOnHangup()" }
+
+// WarmSpare keeps a spare child of a process-mode service: once each child
+// has started, the app spawns the next one, which execs and starts its Go
+// runtime and then waits, before it builds anything, until a restart after
+// a crash, or a replacement, takes it in place of a cold spawn. The spare
+// costs the memory of a Go program that has only started (a few MiB of
+// RSS, most of it the binary's shared text; docs/execution-modes.md has
+// figures), and ends at the service's stop. A spare that dies while it
+// waits is replaced by a cold spawn at the next restart. Services in the
+// app's own process have no child, and ignore it.
+func WarmSpare() Option { return warmSpareOption{} }
+
+type warmSpareOption struct{}
+
+func (warmSpareOption) apply(s *Settings) { s.WarmSpare = true }
+func (warmSpareOption) String() string    { return "lifecycle.WarmSpare()" }

@@ -37,9 +37,22 @@ func (r *Run) control(conn net.Conn, pid int, exited <-chan struct{}) {
 		stopUnsent bool          // the stop found the channel busy: sent again at each heartbeat
 		hung       <-chan string = r.hung
 	)
-	// A child with limits reads nothing but its go-ahead until it has it,
-	// so nothing else is sent before.
-	held := !r.exec.Limits.IsZero()
+	// A child with limits, or one spawned ahead, reads nothing but its
+	// go-ahead until it has it, so nothing else is sent before. It gets
+	// it once it has said hello (and its limits are set) and, when spawned
+	// ahead, a launch has taken it.
+	held := r.held || !r.exec.Limits.IsZero()
+	var helloed bool
+	released := r.released
+	goAhead := func() {
+		if held && helloed && released == nil {
+			r.goAhead(conn)
+			held = false
+			if r.held {
+				r.log.Info(SpareLaunched)
+			}
+		}
+	}
 	// quit ends a hung child: SIGQUIT makes a Go child dump its goroutines
 	// to stderr, which lands in the crash report, and SIGKILL follows a
 	// grace period later.
@@ -58,9 +71,14 @@ func (r *Run) control(conn net.Conn, pid int, exited <-chan struct{}) {
 	handle := func(f Frame) {
 		switch f.Kind {
 		case KindHello:
-			if held {
-				r.goAhead(conn, pid)
-				held = false
+			helloed = true
+			if released != nil {
+				r.log.Debug(SpareHeld)
+			}
+			if r.limit(pid) {
+				goAhead()
+			} else {
+				held = false // killed: no go-ahead
 			}
 		case KindReady: // the reader has closed ready, and the next tick starts the heartbeat clock
 		case KindStartFailed:
@@ -127,6 +145,9 @@ func (r *Run) control(conn net.Conn, pid int, exited <-chan struct{}) {
 			return
 		case f := <-frames:
 			handle(f)
+		case <-released:
+			released = nil
+			goAhead()
 		case <-hb.C:
 			if held {
 				continue

@@ -46,8 +46,11 @@ func (r *Run) readChild(fr *Reader, frames chan<- Frame) error {
 		case KindPong:
 			r.deaf.Store(false) // it read the ping: it hears again
 		case KindAlive:
-			if r.spec.Alive != nil {
-				r.spec.Alive()
+			r.mu.Lock()
+			alive := r.spec.Alive // a held child's launch sets it
+			r.mu.Unlock()
+			if alive != nil {
+				alive()
 			}
 			continue // nothing more to do with it
 		}

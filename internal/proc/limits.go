@@ -2,7 +2,6 @@ package proc
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -18,7 +17,8 @@ import (
 )
 
 // envLimited tells a child to wait for the parent's go-ahead (a Go frame)
-// before it builds anything, so that its limits hold from the start.
+// before it builds anything, so that its limits hold from the start, or
+// until a launch takes it, when it was spawned ahead (see Spares).
 const envLimited = "HOSTFX_CHILD_LIMITED"
 
 // A memory limit held by RLIMIT_DATA bounds the address space a process
@@ -56,25 +56,30 @@ func limitEnv(l lifecycle.ResourceLimits) []string {
 	return env
 }
 
-// goAhead sets the limits of the child pid, which has said hello and
-// waits, logs how, and lets it go on; a child whose limits cannot be set
-// is killed.
-func (r *Run) goAhead(conn net.Conn, pid int) {
+// limit sets the limits of the child pid, which has said hello and waits
+// for its go-ahead, and logs how; a child whose limits cannot be set is
+// killed, and limit reports false.
+func (r *Run) limit(pid int) bool {
 	if r.exec.Limits.IsZero() {
-		return
+		return true
 	}
-	lim, err := r.limit(pid)
+	lim, err := r.setLimits(pid)
 	r.limits = lim
-	if err == nil && !r.send(conn, Frame{Kind: KindGo}) {
-		err = errors.New("the child did not take the go-ahead")
-	}
 	if err != nil {
 		r.signal(unix.SIGKILL, "resource limits: "+err.Error())
 	}
+	return err == nil
 }
 
-// limit applies the service's limits to the child pid.
-func (r *Run) limit(pid int) (*limited, error) {
+// goAhead lets a held child go on; one that does not take it is killed.
+func (r *Run) goAhead(conn net.Conn) {
+	if !r.send(conn, Frame{Kind: KindGo}) {
+		r.signal(unix.SIGKILL, "the child did not take the go-ahead")
+	}
+}
+
+// setLimits applies the service's limits to the child pid.
+func (r *Run) setLimits(pid int) (*limited, error) {
 	l := r.exec.Limits
 	lim := &limited{limits: l}
 	fields := []zap.Field{zap.Stringer("limits", l)}

@@ -49,6 +49,9 @@ type Executor struct {
 	KillGrace time.Duration
 	// Limits are the resource limits of each child; see limit.
 	Limits lifecycle.ResourceLimits
+	// Spares, when set, holds a child spawned ahead, which the next
+	// launch takes instead of spawning one (see Prespawn).
+	Spares *Spares
 
 	// cgroups, for tests, stands for the system's cgroups.
 	cgroups *cgroups
@@ -57,17 +60,32 @@ type Executor struct {
 	fake []string
 }
 
-// Launch spawns the child and returns at once.
+// Launch spawns the child, or gives the go-ahead to the one held in
+// e.Spares, and returns at once.
 func (e Executor) Launch(spec executor.Spec) executor.Run {
+	r := e.Spares.take()
+	if r != nil {
+		r.release(spec)
+	} else {
+		r = e.start(spec, false)
+	}
+	e.refill(r)
+	return r
+}
+
+// start spawns a child; a held one waits after its hello until release.
+func (e Executor) start(spec executor.Spec, held bool) *Run {
 	r := &Run{
-		exec:   e,
-		spec:   spec,
-		ready:  make(chan struct{}),
-		stop:   make(chan struct{}),
-		hung:   make(chan string, 1),
-		done:   make(chan struct{}),
-		writes: make(chan struct{}, 1),
-		calls:  newCallPool(),
+		exec:     e,
+		spec:     spec,
+		ready:    make(chan struct{}),
+		stop:     make(chan struct{}),
+		hung:     make(chan string, 1),
+		done:     make(chan struct{}),
+		writes:   make(chan struct{}, 1),
+		calls:    newCallPool(),
+		held:     held,
+		released: make(chan struct{}),
 		// A relayed line keeps the child's caller, not ours.
 		log: e.Log.WithOptions(zap.WithCaller(false)).With(zap.String("service", spec.Name)),
 	}
@@ -76,6 +94,9 @@ func (e Executor) Launch(spec executor.Spec) executor.Run {
 	}
 	if r.exec.KillGrace <= 0 {
 		r.exec.KillGrace = DefaultKillGrace
+	}
+	if !held {
+		close(r.released)
 	}
 	go r.main()
 	return r
@@ -89,14 +110,18 @@ type Run struct {
 
 	ready     chan struct{}
 	readyOnce sync.Once
-	stop      chan struct{}
-	stopOnce  sync.Once
-	hung      chan string // why the supervisor found the child hung
-	done      chan struct{}
-	err       error
-	pid       atomic.Int64
-	tail      tail
-	head      crashHead
+	// held: the child waits after its hello until released is closed,
+	// by the launch that takes it (see Spares).
+	held     bool
+	released chan struct{}
+	stop     chan struct{}
+	stopOnce sync.Once
+	hung     chan string // why the supervisor found the child hung
+	done     chan struct{}
+	err      error
+	pid      atomic.Int64
+	tail     tail
+	head     crashHead
 
 	mu     sync.Mutex
 	report report        // what the child or the watch said about the end

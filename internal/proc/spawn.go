@@ -105,6 +105,9 @@ func (r *Run) command(childEnd *os.File) (*exec.Cmd, *stderrSink, error) {
 	cmd.Args[0] = fmt.Sprintf("hostfx: %s %s", r.exec.App, r.spec.Name)
 	cmd.Env = append(childEnv(), EnvChild+"="+r.spec.Name, envLogFormat+"=json")
 	cmd.Env = append(cmd.Env, limitEnv(r.exec.Limits)...)
+	if r.held && r.exec.Limits.IsZero() {
+		cmd.Env = append(cmd.Env, envLimited+"=1")
+	}
 	if r.exec.fake != nil {
 		cmd.Env = append(childEnv(), r.exec.fake...)
 	}

@@ -39,6 +39,9 @@ type ServiceSettings struct {
 	// ReplaceOnHangup has App.Run replace the service, a process-mode one,
 	// without a gap when the app gets SIGHUP.
 	ReplaceOnHangup bool `config:"replace_on_hangup"`
+	// WarmSpare keeps a spare child of the service, a process-mode one,
+	// for its next restart or replacement (lifecycle.WarmSpare).
+	WarmSpare bool `config:"warm_spare"`
 	// Limits bound what the service's child process may use; only the
 	// process modes take them.
 	Limits Limits `config:"limits"`
@@ -182,6 +185,9 @@ func (c *Config) ServiceOptions(name string) (modes.ExecutionMode, []lifecycle.O
 	}
 	if set("replace_on_hangup") && s.ReplaceOnHangup {
 		opts = append(opts, lifecycle.ReplaceOnHangup())
+	}
+	if set("warm_spare") && s.WarmSpare {
+		opts = append(opts, lifecycle.WarmSpare())
 	}
 	if l := s.Limits; l != (Limits{}) {
 		opts = append(opts, lifecycle.Limits(lifecycle.ResourceLimits{

@@ -60,6 +60,7 @@ func benchGoPlugin(p harness.Plan, rep *report) error {
 	if err != nil {
 		return err
 	}
+	rep.results["goplugin_start"] = peer.Start // for warm_restart
 	spawn, haveSpawn := rep.results["proc_spawn_call"]
 	call, haveCall := rep.results["proc_call"]
 	x := row{name: "vs_goplugin_spawn", hostfx: "-", baseline: spread(peer.Start), ratio: nan, goal: 0.5}

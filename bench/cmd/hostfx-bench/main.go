@@ -104,6 +104,8 @@ func run(quick bool, filter *regexp.Regexp) int {
 		{"proc_rtt", fast, benchProcRTT},
 		{"child_rss", slow, benchChildRSS},
 		{"goplugin", slow, benchGoPlugin},
+		{"warm_restart", slow, benchWarmRestart},
+		{"parallel_start", slow, benchParallelStart},
 		{"restart_vs_suture", fast, benchRestart},
 		{"call", slow, benchCall},
 		{"gateway", harness.Plan{Samples: slow.Samples, Target: slow.Target, MaxN: fast.MaxN}, benchGateway},

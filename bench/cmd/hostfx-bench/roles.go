@@ -33,6 +33,8 @@ const (
 	rttAppName   = "rtt"   // proc_rtt: then the service name
 	scaleAppName = "scale" // scale: then the number of services
 	poolAppName  = "pool"  // pool_2_vs_1: then the number of replicas
+	// warm_restart: then whether the service keeps a spare.
+	restartAppName = "restart"
 )
 
 // childApp returns the app the arguments of a child name.
@@ -48,6 +50,12 @@ func childApp(args []string) (fx.Option, error) {
 			return nil, err
 		}
 		return poolApp(n), nil
+	case len(args) == 2 && args[0] == restartAppName:
+		warm, err := strconv.ParseBool(args[1])
+		if err != nil {
+			return nil, err
+		}
+		return restartApp(warm), nil
 	case len(args) == 2 && args[0] == scaleAppName:
 		n, err := strconv.Atoi(args[1])
 		if err != nil {

@@ -68,3 +68,29 @@ func MinorFaults(pid int) (int64, error) {
 	}
 	return strconv.ParseInt(string(f[7]), 10, 64)
 }
+
+// Children lists the live child processes of process pid.
+func Children(pid int) []int {
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		return nil
+	}
+	var out []int
+	for _, e := range entries {
+		child, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		stat, err := os.ReadFile(path(child, "stat"))
+		if err != nil {
+			continue
+		}
+		// After the command name, in parentheses: the state, then the
+		// parent's PID.
+		f := bytes.Fields(stat[bytes.LastIndexByte(stat, ')')+1:])
+		if len(f) > 1 && string(f[0]) != "Z" && string(f[1]) == strconv.Itoa(pid) {
+			out = append(out, child)
+		}
+	}
+	return out
+}
