@@ -103,10 +103,25 @@ func TestGrandchildDiesWithTheApp(t *testing.T) {
 	require.NoError(t, unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0))
 	t.Cleanup(func() { assert.NoError(t, unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0)) })
 	p := startHelper(t, "grandparent")
-	line := p.waitLog("grandchild started") // before the service is ready
-	var entry struct{ Grandchild int }
-	require.NoError(t, json.Unmarshal([]byte(line), &entry))
-	child := childPID(t, p, "gp")
+	// The child's line and the app's started event travel apart, and come
+	// in either order.
+	var entry struct{ Grandchild, PID int }
+	var started bool
+	for entry.Grandchild == 0 || !started {
+		line := p.waitLog(`"service":"gp"`)
+		switch {
+		case strings.Contains(line, "grandchild started"):
+			var gc struct{ Grandchild int }
+			require.NoError(t, json.Unmarshal([]byte(line), &gc))
+			entry.Grandchild = gc.Grandchild
+		case strings.Contains(line, `"event":"started"`):
+			var ev struct{ PID int }
+			require.NoError(t, json.Unmarshal([]byte(line), &ev))
+			entry.PID, started = ev.PID, true
+		}
+	}
+	child := entry.PID
+	require.NotZero(t, child)
 	require.True(t, alive(entry.Grandchild))
 
 	require.NoError(t, p.cmd.Process.Signal(syscall.SIGKILL))
@@ -118,13 +133,28 @@ func TestGrandchildDiesWithTheApp(t *testing.T) {
 	assert.False(t, alive(child), "the child outlived the app by 2 s")
 	assert.False(t, alive(entry.Grandchild), "what the service started outlived the app by 2 s")
 	for _, pid := range []int{child, entry.Grandchild} {
-		// Reap it, if it came to us: not WNOHANG, since a process whose
-		// main thread shows as a zombie may still be ending its other
-		// threads, and cannot be reaped until they are gone. A process
-		// that is not our child fails at once (ECHILD).
-		var ws unix.WaitStatus
-		_, _ = unix.Wait4(pid, &ws, 0, nil)
+		reap(t, pid)
 	}
+}
+
+// reap waits for pid to be gone, reaping it if it came to this process, a
+// subreaper: an orphan whose parent ends after it may come to us as a
+// zombie a little later, and a zombie whose other threads still end
+// cannot be reaped at once; either would be counted as one we left.
+func reap(t *testing.T, pid int) {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for time.Now().Before(deadline) {
+		var ws unix.WaitStatus
+		if got, _ := unix.Wait4(pid, &ws, unix.WNOHANG, nil); got == pid {
+			return
+		}
+		if _, err := os.Stat(fmt.Sprintf("/proc/%d", pid)); os.IsNotExist(err) {
+			return // gone: its own parent reaped it
+		}
+		time.Sleep(time.Millisecond)
+	}
+	t.Errorf("process %d neither gone nor reaped", pid)
 }
 
 func TestGrandchildDiesWithTheGroup(t *testing.T) {
