@@ -49,7 +49,7 @@ func (r *Run) control(conn net.Conn, pid int, exited <-chan struct{}) {
 			r.goAhead(conn)
 			held = false
 			if r.held {
-				r.log.Info(SpareLaunched)
+				r.log.Debug(SpareLaunched) // the usual path since every start pre-spawns: detail
 			}
 		}
 	}

@@ -24,7 +24,7 @@ import (
 // gains (bench/cmd/hostfx-bench); an app reads it at each start.
 var NoPrespawn atomic.Bool
 
-// SpareLaunched is what the parent logs, with the child's PID, when a
+// SpareLaunched is what the parent logs at debug level, with the child's PID, when a
 // launch has let a held child go on.
 const SpareLaunched = "launched from a spare child"
 
