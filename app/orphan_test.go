@@ -32,13 +32,25 @@ func procParentScenario() {
 
 // alive reports whether pid is a live process (a zombie counts as dead).
 func alive(pid int) bool {
+	state, _, ok := procState(pid)
+	return ok && state != "Z"
+}
+
+// procState reads a process's state (R, S, Z...) and its parent's pid
+// from /proc; ok is false when there is no such process.
+func procState(pid int) (state string, ppid int, ok bool) {
 	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
-		return false
+		return "", 0, false
 	}
-	// The state follows the command name in parentheses.
+	// After the command name, in parentheses: the state, then the
+	// parent's pid.
 	fields := strings.Fields(string(stat[strings.LastIndexByte(string(stat), ')')+1:]))
-	return len(fields) > 0 && fields[0] != "Z"
+	if len(fields) < 2 {
+		return "", 0, false
+	}
+	ppid, _ = strconv.Atoi(fields[1])
+	return fields[0], ppid, true
 }
 
 // childPID reads the child's pid from the parent's started event.

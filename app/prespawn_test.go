@@ -7,7 +7,6 @@ import (
 	"os"
 	"slices"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -79,14 +78,7 @@ func childrenIn(t *testing.T, keep func(state string) bool) []int {
 		if err != nil {
 			continue
 		}
-		stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-		if err != nil {
-			continue
-		}
-		// After the command name, in parentheses: the state, then the
-		// parent's PID.
-		fields := strings.Fields(string(stat[strings.LastIndexByte(string(stat), ')')+1:]))
-		if len(fields) > 1 && keep(fields[0]) && fields[1] == strconv.Itoa(os.Getpid()) {
+		if state, ppid, ok := procState(pid); ok && keep(state) && ppid == os.Getpid() {
 			out = append(out, pid)
 		}
 	}

@@ -217,7 +217,7 @@ func (m *member) answer(ctx context.Context, handle proc.CallHandler, request []
 	if loop, ok := m.svc.Current().(loopRun); ok && !onThread(loop) {
 		return await(ctx, func(done func([]byte, error)) (<-chan struct{}, bool) {
 			return loop.PostAwaited(func() { done(answer()) })
-		}, m.spec.name)
+		}, m.spec.name, true)
 	}
 	if ctx.Done() == nil {
 		return answer() // nothing can cut it short: no goroutine needed
@@ -225,7 +225,7 @@ func (m *member) answer(ctx context.Context, handle proc.CallHandler, request []
 	return await(ctx, func(done func([]byte, error)) (<-chan struct{}, bool) {
 		go func() { done(answer()) }()
 		return nil, true
-	}, m.spec.name)
+	}, m.spec.name, false)
 }
 
 // loopRun is a run of a loop service, which can run a function among the
@@ -243,7 +243,9 @@ func onThread(run loopRun) bool { return run.TID() == unix.Gettid() }
 // the answer, for ctx, or for the end of the run that was to answer (the
 // channel start returns), whichever comes first. An answer that comes after
 // ctx is dropped; a run that ended before it answered did not run the call.
-func await(ctx context.Context, start func(done func([]byte, error)) (<-chan struct{}, bool), name string) ([]byte, error) {
+// With spin, it looks for the answer for a few microseconds before it
+// sleeps, for an answer from a locked loop (see chans.Spin).
+func await(ctx context.Context, start func(done func([]byte, error)) (<-chan struct{}, bool), name string, spin bool) ([]byte, error) {
 	type result struct {
 		resp []byte
 		err  error
@@ -253,9 +255,11 @@ func await(ctx context.Context, start func(done func([]byte, error)) (<-chan str
 	if !ok {
 		return nil, fmt.Errorf("service %q: its loop is closed: %w", name, ErrNotRunning)
 	}
-	// A loop or a goroutine usually answers within microseconds: look for
-	// the answer before sleeping until it comes.
-	chans.Spin(func() bool { return len(answered) > 0 })
+	if spin {
+		// A locked loop answers within microseconds, and spins for the
+		// next call meanwhile: look for the answer before sleeping.
+		chans.Spin(func() bool { return len(answered) > 0 })
+	}
 	select {
 	case r := <-answered:
 		return r.resp, r.err

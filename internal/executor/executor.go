@@ -106,6 +106,15 @@ func PID(run Run) int {
 	return pid
 }
 
+// StartsOnLoop reports whether run's start is a callback on an event loop,
+// posted for a caller that looks for it (see loop.View.PostAwaited): a
+// start another thread reports within microseconds, worth a spin before
+// sleeping. A thread's or a child's start takes far longer than a spin.
+func StartsOnLoop(run Run) bool {
+	_, ok := run.(*loopRun)
+	return ok
+}
+
 // pid is this process's: Go never forks, so it never changes.
 var pid = os.Getpid()
 

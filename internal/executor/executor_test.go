@@ -178,3 +178,13 @@ func TestThreadTakesAReservedThreadWhenOffered(t *testing.T) {
 	r.Stop()
 	require.NoError(t, r.Wait())
 }
+
+func TestStartsOnLoop(t *testing.T) {
+	thread := executor.Thread{}.Launch(executor.Spec{Name: "t", Service: &blocking{tid: make(chan int, 1)}})
+	loopRun := executor.ThreadLoop{}.Launch(executor.Spec{Name: "l", Service: &async{}})
+	assert.False(t, executor.StartsOnLoop(thread))
+	assert.True(t, executor.StartsOnLoop(loopRun))
+	thread.Stop()
+	loopRun.Stop()
+	_, _ = thread.Wait(), loopRun.Wait()
+}

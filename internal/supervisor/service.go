@@ -270,8 +270,10 @@ func (s *Service) track(r *run, launched executor.Run) {
 // did not start is stopped.
 func (s *Service) confirm(ctx context.Context, r *run) error {
 	// A loop service usually starts within microseconds, on a thread that
-	// would otherwise have to wake this one.
-	chans.Spin(func() bool { return chans.Closed(r.Ready()) || chans.Closed(r.ended) })
+	// would otherwise have to wake this one; other runs take far longer.
+	if executor.StartsOnLoop(r.Run) {
+		chans.Spin(func() bool { return chans.Closed(r.Ready()) || chans.Closed(r.ended) })
+	}
 	timeout := s.Clock.NewTimer(s.Settings.StartTimeout)
 	defer timeout.Stop()
 	var err error
